@@ -1,0 +1,3 @@
+"""GridCoop: neighbourhood energy sharing (hub, market, planner, protocol). Home Assistant free."""
+
+__version__ = "0.1.0"
