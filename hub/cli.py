@@ -1,0 +1,154 @@
+"""`python -m hub` / `gridcoop-hub`: serve the hub, invite and manage homes, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from hub.config import ConfigError, load_config
+from hub.logs import setup_logging
+from hub.server.app import create_app
+from hub.store import DEFAULT_DB_URL, Store
+
+_LOGGER = logging.getLogger("hub")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gridcoop-hub", description="GridCoop neighbourhood hub")
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    parser.add_argument("--log-format", default="json", choices=["json", "text"])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the hub API and the market")
+    _db_option(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8787)
+    serve.add_argument("--config", type=Path, help="TOML file (see README, 'Configuration')")
+
+    invite = sub.add_parser("invite", help="print a one-time join code for a new home")
+    invite.add_argument("name", help='display name, e.g. "House 12"')
+    invite.add_argument("--bus", type=int, help="feeder bus the home is connected to")
+    invite.add_argument("--ttl-hours", type=float, default=24.0, help="code lifetime (default 24)")
+    _db_option(invite)
+
+    homes = sub.add_parser("homes", help="list homes, revoke a home or one of its keys")
+    _db_option(homes)
+    homes_sub = homes.add_subparsers(dest="homes_command")
+    homes_sub.add_parser("list", help="list enrolled homes and their keys (default)")
+    revoke = homes_sub.add_parser("revoke", help="revoke a home and all its keys")
+    revoke.add_argument("home_id")
+    revoke_key = homes_sub.add_parser("revoke-key", help="revoke one device key")
+    revoke_key.add_argument("key_id")
+
+    demo = sub.add_parser("demo", help="a live demo neighbourhood on the embedded default store")
+    demo.add_argument("--homes", type=int, default=12)
+    demo.add_argument("--interval-seconds", type=int, default=15)
+    demo.add_argument(
+        "--duration",
+        type=float,
+        default=0,
+        help="stop after this many seconds (0 = run until Ctrl-C)",
+    )
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8787)
+    demo.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
+    demo.add_argument("--seed", type=int, default=1)
+    return parser
+
+
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", default=DEFAULT_DB_URL, help=f"database URL (default {DEFAULT_DB_URL})"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_level, args.log_format)
+    try:
+        if args.command == "serve":
+            asyncio.run(serve(args.db, args.host, args.port, args.config))
+        elif args.command == "invite":
+            asyncio.run(invite(args.db, args.name, args.bus, args.ttl_hours))
+        elif args.command == "homes":
+            return asyncio.run(homes(args.db, args.homes_command or "list", args))
+        elif args.command == "demo":
+            from hub.demo import run_demo
+
+            asyncio.run(
+                run_demo(
+                    homes=args.homes,
+                    interval_seconds=args.interval_seconds,
+                    duration=args.duration,
+                    host=args.host,
+                    port=args.port,
+                    db_url=args.db,
+                    seed=args.seed,
+                )
+            )
+    except ConfigError as err:
+        print(f"configuration error: {err}")
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+async def serve(db_url: str, host: str, port: int, config_path: Path | None) -> None:
+    config = load_config(config_path)
+    store = await Store.open(db_url)
+    app = create_app(config, store)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        _LOGGER.info("hub serving", extra={"url": f"http://{host}:{port}", "db": db_url})
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        await store.close()
+
+
+async def invite(db_url: str, name: str, bus: int | None, ttl_hours: float) -> None:
+    store = await Store.open(db_url)
+    try:
+        now = int(time.time() * 1000)
+        code = await store.create_join_code(name, bus, now, int(ttl_hours * 3600 * 1000))
+    finally:
+        await store.close()
+    print(f"Join code for {name!r}: {code}")
+    print(f"Valid for {ttl_hours:g} h, usable once. Enter it with the hub URL in Home Assistant.")
+
+
+async def homes(db_url: str, command: str, args: argparse.Namespace) -> int:
+    store = await Store.open(db_url)
+    try:
+        now = int(time.time() * 1000)
+        if command == "revoke":
+            if not await store.revoke_home(args.home_id, now):
+                print(f"no active home {args.home_id}")
+                return 1
+            print(f"revoked home {args.home_id} and all its keys")
+        elif command == "revoke-key":
+            if not await store.revoke_key(args.key_id, now):
+                print(f"no active key {args.key_id}")
+                return 1
+            print(f"revoked key {args.key_id}")
+        else:
+            for home in await store.list_homes():
+                status = "REVOKED" if home.revoked else "active"
+                print(f"{home.home_id}  {home.name!r}  bus={home.bus}  {status}")
+                for key in home.keys:
+                    key_status = "revoked" if key.revoked else "active"
+                    print(f"    {key.key_id}  {key.kind:<8} {key.name!r}  {key_status}")
+    finally:
+        await store.close()
+    return 0

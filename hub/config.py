@@ -1,0 +1,167 @@
+"""Hub configuration: defaults that work out of the box, overridable from a TOML file.
+
+Example `hub.toml`:
+
+    interval_seconds = 900        # market interval, 300-900 s, aligned to the clock
+    gate_closure_seconds = 60     # bids for an interval close this long before it starts
+    fee_per_kwh = 0               # minor units per kWh charged to each side of a local trade
+    k_percent = 50                # k-double auction: 0 = sellers' ask, 100 = buyers' bid
+    currency = "EUR"
+    timezone = "Europe/Berlin"    # for time-of-use tariff periods
+
+    [[tariff]]                    # time-of-use periods; each runs until the next one starts
+    start = "00:00"
+    retail_price = 22             # minor units per kWh the grid charges
+    feed_in_price = 7             # minor units per kWh the grid pays
+    [[tariff]]
+    start = "17:00"
+    retail_price = 38
+    feed_in_price = 7
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from hub.market.tariff import Tariff, TariffPeriod
+from hub.protocol.bids import BidLimits
+from hub.protocol.reading_rules import ReadingWindow
+
+MINUTE_MS = 60_000
+DAY_MS = 24 * 60 * MINUTE_MS
+
+
+class ConfigError(ValueError):
+    """The configuration file is wrong; the message names the setting."""
+
+
+@dataclass(frozen=True, slots=True)
+class HubConfig:
+    interval_seconds: int = 900
+    gate_closure_seconds: int = 60
+    bid_horizon_seconds: int = 48 * 3600
+    fee_per_kwh: int = 0
+    k_percent: int = 50
+    currency: str = "EUR"
+    tariff: Tariff = field(default_factory=lambda: Tariff.flat(30, 8))
+    bid_limits: BidLimits = field(default_factory=BidLimits)
+    request_window_ms: int = 5 * MINUTE_MS  # signed requests: allowed clock difference
+    reading_max_age_ms: int = 7 * DAY_MS  # backlog uploaded after an outage
+    reading_max_ahead_ms: int = MINUTE_MS
+    join_code_ttl_ms: int = DAY_MS
+    max_batch: int = 1000
+    allow_short_intervals: bool = False  # the demo clears every few seconds
+    # Seconds of real time one interval's energy is spread over for dispatch power (W). Equal to
+    # interval_seconds except in the demo, where a few-second interval stands for 15 minutes.
+    simulated_interval_seconds: int | None = None
+
+    def __post_init__(self) -> None:
+        low = 1 if self.allow_short_intervals else 300
+        if not low <= self.interval_seconds <= 900:
+            raise ConfigError(f"interval_seconds must be within {low}-900")
+        if (3600 % self.interval_seconds) and not self.allow_short_intervals:
+            raise ConfigError("interval_seconds must divide an hour (300, 600, 900...)")
+        if not 0 <= self.gate_closure_seconds < self.interval_seconds * 4:
+            raise ConfigError("gate_closure_seconds must be >= 0 and below 4 intervals")
+        if not 0 <= self.k_percent <= 100:
+            raise ConfigError("k_percent must be within 0-100")
+        if self.fee_per_kwh < 0:
+            raise ConfigError("fee_per_kwh must not be negative")
+        if not 1 <= self.max_batch <= 10_000:
+            raise ConfigError("max_batch must be within 1-10000")
+
+    @property
+    def dispatch_seconds(self) -> int:
+        return self.simulated_interval_seconds or self.interval_seconds
+
+    @property
+    def reading_window(self) -> ReadingWindow:
+        return ReadingWindow(self.reading_max_age_ms, self.reading_max_ahead_ms)
+
+    def interval_start_of(self, utc_seconds: int) -> int:
+        return utc_seconds - utc_seconds % self.interval_seconds
+
+    def gate_closure_of(self, interval_start: int) -> int:
+        return interval_start - self.gate_closure_seconds
+
+    def next_open_interval(self, utc_seconds: float) -> int:
+        """The earliest interval whose gate is still open at this moment."""
+        start = self.interval_start_of(int(utc_seconds)) + self.interval_seconds
+        while self.gate_closure_of(start) <= utc_seconds:
+            start += self.interval_seconds
+        return start
+
+    def public_info(self) -> dict[str, Any]:
+        return {
+            "interval_seconds": self.interval_seconds,
+            "gate_closure_seconds": self.gate_closure_seconds,
+            "bid_horizon_seconds": self.bid_horizon_seconds,
+            "fee_per_kwh": self.fee_per_kwh,
+            "k_percent": self.k_percent,
+            "currency": self.currency,
+            "timezone": self.tariff.timezone,
+            "bid_limits": {
+                "price_min": self.bid_limits.price_min,
+                "price_max": self.bid_limits.price_max,
+                "max_step_wh": self.bid_limits.max_step_wh,
+                "max_steps": self.bid_limits.max_steps,
+            },
+        }
+
+
+_SIMPLE_KEYS = {
+    f.name
+    for f in fields(HubConfig)
+    if f.name not in ("tariff", "bid_limits", "allow_short_intervals", "simulated_interval_seconds")
+}
+
+
+def load_config(path: Path | None, **overrides: Any) -> HubConfig:
+    """Read a TOML file (if given) on top of the defaults; unknown keys are an error."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as err:
+            raise ConfigError(f"cannot read config {path}: {err}") from err
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _SIMPLE_KEYS:
+            values[key] = value
+        elif key not in ("tariff", "timezone", "bid_limits"):
+            raise ConfigError(f"unknown setting {key!r} in {path}")
+    try:
+        config = HubConfig(**values, **overrides)
+        if "tariff" in data or "timezone" in data:
+            config = replace(config, tariff=_parse_tariff(data))
+        if "bid_limits" in data:
+            config = replace(config, bid_limits=BidLimits(**data["bid_limits"]))
+    except TypeError as err:
+        raise ConfigError(f"bad setting type: {err}") from err
+    return config
+
+
+def _parse_tariff(data: dict[str, Any]) -> Tariff:
+    raw_periods = data.get("tariff", [{"start": "00:00", "retail_price": 30, "feed_in_price": 8}])
+    periods = []
+    for i, raw in enumerate(raw_periods):
+        try:
+            hours, minutes = str(raw["start"]).split(":")
+            periods.append(
+                TariffPeriod(
+                    start_minute=int(hours) * 60 + int(minutes),
+                    retail_price=int(raw["retail_price"]),
+                    feed_in_price=int(raw["feed_in_price"]),
+                )
+            )
+        except (KeyError, ValueError) as err:
+            raise ConfigError(
+                f"tariff[{i}] needs start = 'HH:MM', retail_price and feed_in_price: {err}"
+            ) from err
+    try:
+        return Tariff(tuple(periods), timezone=str(data.get("timezone", "UTC")))
+    except (ValueError, KeyError) as err:
+        raise ConfigError(f"tariff: {err}") from err

@@ -1,0 +1,179 @@
+"""Clears each interval at its gate closure, stores the result and pushes it out.
+
+The market itself is a pure function (hub.market); this module only feeds it stored bids, turns
+allocations into dispatch commands and persists everything in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from hub.config import HubConfig
+from hub.market import ClearingResult, MarketRules, Order, Step, clear_uniform_price
+from hub.protocol.bids import BidCurves, BidStep
+from hub.protocol.dispatch import derive_commands
+from hub.server.broadcast import Broadcaster
+from hub.server.context import Clock
+from hub.store import Store
+from hub.store.records import AllocationRecord, IntervalRecord, StoredBid
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def curves_of(bid: StoredBid) -> BidCurves:
+    return BidCurves(
+        buy=tuple(BidStep.from_wire(s, "buy") for s in bid.body.get("buy", [])),
+        sell=tuple(BidStep.from_wire(s, "sell") for s in bid.body.get("sell", [])),
+    )
+
+
+def order_of(home_id: str, curves: BidCurves) -> Order:
+    return Order(
+        home_id=home_id,
+        buy=tuple(Step(s.price, s.energy_wh) for s in curves.buy),
+        sell=tuple(Step(s.price, s.energy_wh) for s in curves.sell),
+    )
+
+
+def build_records(
+    config: HubConfig,
+    interval_start: int,
+    bids: Sequence[StoredBid],
+    result: ClearingResult,
+    rules: MarketRules,
+    now_ms: int,
+) -> tuple[IntervalRecord, list[AllocationRecord]]:
+    interval = IntervalRecord(
+        interval_start=interval_start,
+        interval_end=interval_start + config.interval_seconds,
+        cleared_at=now_ms,
+        late=now_ms > interval_start * 1000,
+        price=result.price,
+        price_low=result.price_low,
+        price_high=result.price_high,
+        volume_wh=result.volume_wh,
+        retail_price=rules.retail_price,
+        feed_in_price=rules.feed_in_price,
+        fee_per_kwh=rules.fee_per_kwh,
+        k_percent=rules.k_percent,
+        welfare_mminor=result.welfare_mminor,
+        fees_mminor=result.fees_mminor,
+        grid_import_wh=result.grid_import_wh,
+        grid_export_wh=result.grid_export_wh,
+        participants=len(bids),
+    )
+    bids_by_home = {bid.home_id: bid for bid in bids}
+    allocations = []
+    for alloc in result.allocations:
+        bid = bids_by_home[alloc.home_id]
+        commands = derive_commands(
+            curves_of(bid),
+            [fill.local_wh + fill.grid_wh for fill in alloc.buy_fills],
+            [fill.local_wh + fill.grid_wh for fill in alloc.sell_fills],
+            config.dispatch_seconds,
+        )
+        allocations.append(
+            AllocationRecord(
+                interval_start=interval_start,
+                home_id=alloc.home_id,
+                bought_local_wh=alloc.bought_local_wh,
+                sold_local_wh=alloc.sold_local_wh,
+                bought_grid_wh=alloc.bought_grid_wh,
+                sold_grid_wh=alloc.sold_grid_wh,
+                paid_mminor=alloc.paid_mminor,
+                received_mminor=alloc.received_mminor,
+                fees_mminor=alloc.fees_mminor,
+                bid_digest=bid.digest,
+                dispatch=[command.to_wire() for command in commands],
+            )
+        )
+    return interval, allocations
+
+
+class ClearingService:
+    def __init__(
+        self, config: HubConfig, store: Store, broadcaster: Broadcaster, clock: Clock
+    ) -> None:
+        self._config = config
+        self._store = store
+        self._broadcaster = broadcaster
+        self._clock = clock
+        self._lock = asyncio.Lock()
+
+    def rules_for(self, interval_start: int) -> MarketRules:
+        prices = self._config.tariff.prices_at(interval_start)
+        return MarketRules(
+            retail_price=prices.retail_price,
+            feed_in_price=prices.feed_in_price,
+            fee_per_kwh=self._config.fee_per_kwh,
+            k_percent=self._config.k_percent,
+        )
+
+    async def clear(self, interval_start: int) -> IntervalRecord | None:
+        """Clear one interval. Returns None when it had already been cleared."""
+        async with self._lock:
+            if await self._store.get_interval(interval_start) is not None:
+                return None
+            bids = await self._store.bids_for_interval(interval_start)
+            rules = self.rules_for(interval_start)
+            result = clear_uniform_price([order_of(b.home_id, curves_of(b)) for b in bids], rules)
+            now_ms = int(self._clock() * 1000)
+            interval, allocations = build_records(
+                self._config, interval_start, bids, result, rules, now_ms
+            )
+            if not await self._store.save_clearing(interval, allocations):
+                return None
+        _LOGGER.info(
+            "interval cleared",
+            extra={
+                "interval_start": interval_start,
+                "price": interval.price,
+                "volume_wh": interval.volume_wh,
+                "participants": interval.participants,
+                "late": interval.late,
+            },
+        )
+        await self._announce(interval, allocations)
+        return interval
+
+    async def _announce(
+        self, interval: IntervalRecord, allocations: list[AllocationRecord]
+    ) -> None:
+        await self._broadcaster.publish(
+            {"type": "interval_cleared", "interval": interval.to_wire()}
+        )
+        for allocation in allocations:
+            await self._broadcaster.send_to_home(
+                allocation.home_id,
+                {"type": "allocation", "allocation": allocation.to_wire()},
+            )
+
+    def last_closed_interval(self, now: float) -> int:
+        """The most recent interval whose gate has closed by `now`."""
+        return self._config.next_open_interval(now) - self._config.interval_seconds
+
+    async def clear_due(self) -> list[IntervalRecord]:
+        """Clear the interval whose gate just closed, plus any with bids missed while down."""
+        due = self.last_closed_interval(self._clock())
+        starts = await self._store.uncleared_bid_intervals(before_or_at=due)
+        if due not in starts:
+            starts.append(due)
+        cleared = []
+        for start in starts:
+            record = await self.clear(start)
+            if record is not None:
+                cleared.append(record)
+        return cleared
+
+    async def run_forever(self) -> None:
+        """Sleep until each gate closure and clear; errors are logged, never fatal."""
+        while True:
+            try:
+                await self.clear_due()
+            except Exception:  # keep the market running; the next gate retries
+                _LOGGER.exception("clearing failed")
+            now = self._clock()
+            next_gate = self._config.gate_closure_of(self._config.next_open_interval(now))
+            await asyncio.sleep(max(0.05, next_gate - now + 0.01))

@@ -1,0 +1,63 @@
+"""Every refusal is JSON `{"error": <reason code>, "detail": <explanation>}` with a fitting 4xx."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from hub.protocol import errors
+from hub.protocol.errors import ProtocolError
+
+STATUS_BY_REASON = {
+    errors.MALFORMED: 400,
+    errors.UNSUPPORTED_VERSION: 400,
+    errors.UNAUTHENTICATED: 401,
+    errors.UNKNOWN_KEY: 401,
+    errors.BAD_SIGNATURE: 401,
+    errors.TIMESTAMP_TOO_OLD: 401,
+    errors.TIMESTAMP_IN_FUTURE: 401,
+    errors.REVOKED_KEY: 403,
+    errors.HOME_REVOKED: 403,
+    errors.KEY_NOT_YOURS: 403,
+    errors.WRONG_KEY_KIND: 403,
+    errors.UNKNOWN_JOIN_CODE: 404,
+    errors.USED_JOIN_CODE: 409,
+    errors.EXPIRED_JOIN_CODE: 410,
+    errors.DUPLICATE_KEY: 409,
+    errors.REPLAY: 409,
+    errors.GATE_CLOSED: 409,
+    errors.OUT_OF_BOUNDS: 422,
+    errors.NOT_MONOTONE: 422,
+    errors.CURVES_CROSS: 422,
+    errors.INTERVAL_MISALIGNED: 422,
+    errors.INTERVAL_TOO_FAR: 422,
+    errors.REGISTER_DECREASED: 422,
+    errors.TIME_WENT_BACKWARDS: 422,
+}
+NOT_FOUND = "not_found"
+
+
+def error_response(status: int, reason: str, detail: str) -> web.Response:
+    return web.json_response({"error": reason, "detail": detail}, status=status)
+
+
+def protocol_error_response(err: ProtocolError) -> web.Response:
+    return error_response(STATUS_BY_REASON.get(err.reason, 400), err.reason, err.detail)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn protocol errors and aiohttp's own HTTP errors into the JSON error shape."""
+    try:
+        return await handler(request)
+    except ProtocolError as err:
+        return protocol_error_response(err)
+    except web.HTTPException as err:
+        if err.status < 400:
+            raise
+        reason = NOT_FOUND if err.status == 404 else err.reason.lower().replace(" ", "_")
+        return error_response(err.status, reason, err.text or err.reason)

@@ -1,0 +1,186 @@
+"""Endpoints for enrolled homes; every request is signed with the home key."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+
+from hub.protocol import errors
+from hub.protocol.bids import parse_bid
+from hub.protocol.envelope import SignedMessage, parse_signed_message
+from hub.protocol.errors import ProtocolError
+from hub.protocol.reading_rules import ACCEPTED, DUPLICATE, REJECTED
+from hub.server.auth import Caller, authenticate
+from hub.server.context import CLOCK, CONFIG, STORE, now_ms
+from hub.server.params import int_param, interval_path_param, json_body
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/v1/home")
+async def my_home(request: web.Request) -> web.Response:
+    caller = await authenticate(request)
+    return web.json_response(caller.home.to_wire())
+
+
+@routes.post("/api/v1/readings")
+async def upload_readings(request: web.Request) -> web.Response:
+    """Batch upload; every item gets its own verdict and only accepted items are stored."""
+    caller = await authenticate(request)
+    config, store = request.app[CONFIG], request.app[STORE]
+    raw = _readings_list(json_body(caller.body), config.max_batch)
+    items: list[SignedMessage | ProtocolError] = []
+    for entry in raw:
+        try:
+            items.append(parse_signed_message(entry, "reading"))
+        except ProtocolError as err:
+            items.append(err)
+    signature_ok = await _verify_signatures(store, items)
+    verdicts = await store.ingest_readings(
+        caller.home.home_id, items, signature_ok, now_ms(request.app), config.reading_window
+    )
+    counts = {status: 0 for status in (ACCEPTED, DUPLICATE, REJECTED)}
+    for verdict in verdicts:
+        counts[verdict.status] += 1
+    return web.json_response(
+        {
+            "results": [verdict.to_wire(i) for i, verdict in enumerate(verdicts)],
+            "accepted": counts[ACCEPTED],
+            "duplicates": counts[DUPLICATE],
+            "rejected": counts[REJECTED],
+        }
+    )
+
+
+@routes.get("/api/v1/readings")
+async def my_readings(request: web.Request) -> web.Response:
+    caller = await authenticate(request)
+    since = int_param(request, "since", 0, 0, 2**53)
+    limit = int_param(request, "limit", 1000, 1, 10_000)
+    records = await request.app[STORE].readings_for(caller.home.home_id, since, limit)
+    return web.json_response({"readings": [record.to_wire() for record in records]})
+
+
+@routes.post("/api/v1/bids")
+async def submit_bid(request: web.Request) -> web.Response:
+    caller = await authenticate(request)
+    config, store = request.app[CONFIG], request.app[STORE]
+    message = parse_signed_message(json_body(caller.body), "bid")
+    if message.key_id != caller.key.key_id:
+        raise ProtocolError(errors.KEY_NOT_YOURS, "a bid must be signed with the caller's home key")
+    if not message.signature_valid(caller.key.public_key):
+        raise ProtocolError(errors.BAD_SIGNATURE, "bid signature does not verify")
+    bid = parse_bid(message.body, config.bid_limits)
+    _check_bid_timing(request, bid.interval_start)
+    previous = await store.get_bid(caller.home.home_id, bid.interval_start)
+    await store.save_bid(caller.home.home_id, message, bid.interval_start, now_ms(request.app))
+    return web.json_response(
+        {
+            "interval_start": bid.interval_start,
+            "status": "replaced" if previous else "stored",
+            "digest": message.digest,
+            "gate_closure": config.gate_closure_of(bid.interval_start),
+        },
+        status=200 if previous else 201,
+    )
+
+
+@routes.get("/api/v1/bids/{interval_start}")
+async def my_bid(request: web.Request) -> web.Response:
+    caller = await authenticate(request)
+    bid = await request.app[STORE].get_bid(caller.home.home_id, interval_path_param(request))
+    if bid is None:
+        raise web.HTTPNotFound(text="no bid from this home for that interval")
+    return web.json_response(
+        {
+            "interval_start": bid.interval_start,
+            "seq": bid.seq,
+            "digest": bid.digest,
+            "bid": bid.body,
+        }
+    )
+
+
+@routes.get("/api/v1/results")
+async def my_results(request: web.Request) -> web.Response:
+    caller = await authenticate(request)
+    now = int(request.app[CLOCK]())
+    start_to = int_param(request, "to", now, 0, 2**40)
+    start_from = int_param(request, "from", start_to - 24 * 3600, 0, 2**40)
+    limit = int_param(request, "limit", 96, 1, 3000)
+    records = await request.app[STORE].allocations_for_home(
+        caller.home.home_id, start_from, start_to, limit
+    )
+    return web.json_response({"allocations": [record.to_wire() for record in records]})
+
+
+@routes.get("/api/v1/results/{interval_start}")
+async def my_result(request: web.Request) -> web.Response:
+    caller = await authenticate(request)
+    store = request.app[STORE]
+    start = interval_path_param(request)
+    interval = await store.get_interval(start)
+    if interval is None:
+        raise web.HTTPNotFound(text="this interval has not been cleared")
+    allocations = await store.allocations_for_home(caller.home.home_id, start, start, 1)
+    return web.json_response(
+        {
+            "interval": interval.to_wire(),
+            "allocation": allocations[0].to_wire() if allocations else None,
+        }
+    )
+
+
+def _readings_list(body: Any, max_batch: int) -> list[Any]:
+    if not isinstance(body, dict) or not isinstance(body.get("readings"), list):
+        raise ProtocolError(errors.MALFORMED, 'body must be {"readings": [signed readings]}')
+    readings: list[Any] = body["readings"]
+    if not readings:
+        raise ProtocolError(errors.MALFORMED, "readings must not be empty")
+    if len(readings) > max_batch:
+        raise ProtocolError(
+            errors.OUT_OF_BOUNDS, f"{len(readings)} readings in one batch, at most {max_batch}"
+        )
+    return readings
+
+
+async def _verify_signatures(
+    store: Any, items: list[SignedMessage | ProtocolError]
+) -> dict[int, bool]:
+    """Verify in a worker thread: Ed25519 costs ~80 us each and must not stall the event loop."""
+    messages = {i: item for i, item in enumerate(items) if isinstance(item, SignedMessage)}
+    public_keys = await store.public_keys({m.key_id for m in messages.values()})
+
+    def verify_all() -> dict[int, bool]:
+        return {
+            i: m.key_id in public_keys and m.signature_valid(public_keys[m.key_id])
+            for i, m in messages.items()
+        }
+
+    return await asyncio.to_thread(verify_all)
+
+
+def _check_bid_timing(request: web.Request, interval_start: int) -> None:
+    config = request.app[CONFIG]
+    now = request.app[CLOCK]()
+    if interval_start % config.interval_seconds:
+        raise ProtocolError(
+            errors.INTERVAL_MISALIGNED,
+            f"interval_start must be a multiple of {config.interval_seconds} s",
+        )
+    gate = config.gate_closure_of(interval_start)
+    if now >= gate:
+        raise ProtocolError(
+            errors.GATE_CLOSED,
+            f"gate for interval {interval_start} closed at {gate} ({int(now - gate)} s ago)",
+        )
+    if interval_start > now + config.bid_horizon_seconds:
+        raise ProtocolError(
+            errors.INTERVAL_TOO_FAR,
+            f"bids are accepted at most {config.bid_horizon_seconds} s ahead",
+        )
+
+
+__all__ = ["Caller", "routes"]

@@ -1,0 +1,105 @@
+"""Endpoints anyone may call: health, hub info, OpenAPI, public market data, enrolment."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+import hub
+from hub.protocol.enrolment import parse_enrolment
+from hub.protocol.envelope import PROTOCOL_VERSION
+from hub.protocol.errors import MALFORMED, ProtocolError
+from hub.server.context import CLOCK, CONFIG, STORE, now_ms
+from hub.server.openapi import openapi_document
+from hub.server.params import int_param, interval_path_param, json_body
+
+routes = web.RouteTableDef()
+MAX_RANGE_SECONDS = 31 * 24 * 3600
+
+
+@routes.get("/health")
+async def health(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    return web.json_response(
+        {
+            "status": "ok",
+            "version": hub.__version__,
+            "database": "sqlite" if store.is_sqlite else "postgresql",
+        }
+    )
+
+
+@routes.get("/api/v1/info")
+async def info(request: web.Request) -> web.Response:
+    config = request.app[CONFIG]
+    now = request.app[CLOCK]()
+    current = config.interval_start_of(int(now))
+    prices = config.tariff.prices_at(current)
+    return web.json_response(
+        {
+            "hub_version": hub.__version__,
+            "protocol_version": PROTOCOL_VERSION,
+            "server_time_ms": int(now * 1000),
+            "current_interval_start": current,
+            "next_open_interval_start": config.next_open_interval(now),
+            "retail_price": prices.retail_price,
+            "feed_in_price": prices.feed_in_price,
+            **config.public_info(),
+        }
+    )
+
+
+@routes.get("/api/v1/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document())
+
+
+@routes.get("/api/v1/market/intervals")
+async def list_intervals(request: web.Request) -> web.Response:
+    now = int(request.app[CLOCK]())
+    start_to = int_param(request, "to", now, 0, 2**40)
+    start_from = int_param(request, "from", start_to - 24 * 3600, 0, 2**40)
+    if not 0 <= start_to - start_from <= MAX_RANGE_SECONDS:
+        raise ProtocolError(MALFORMED, "'from' must not be after 'to'; range at most 31 days")
+    limit = int_param(request, "limit", 96, 1, 3000)
+    records = await request.app[STORE].list_intervals(start_from, start_to, limit)
+    return web.json_response({"intervals": [record.to_wire() for record in records]})
+
+
+@routes.get("/api/v1/market/intervals/{interval_start}")
+async def get_interval(request: web.Request) -> web.Response:
+    record = await request.app[STORE].get_interval(interval_path_param(request))
+    if record is None:
+        raise web.HTTPNotFound(text="this interval has not been cleared")
+    return web.json_response(record.to_wire())
+
+
+@routes.get("/api/v1/market/tariffs")
+async def tariffs(request: web.Request) -> web.Response:
+    """Grid prices for the coming intervals: the planner's price forecast backbone."""
+    config = request.app[CONFIG]
+    now = int(request.app[CLOCK]())
+    count = int_param(request, "intervals", 96, 1, 400)
+    first = config.interval_start_of(now)
+    slots = []
+    for n in range(count):
+        start = first + n * config.interval_seconds
+        prices = config.tariff.prices_at(start)
+        slots.append(
+            {
+                "interval_start": start,
+                "retail_price": prices.retail_price,
+                "feed_in_price": prices.feed_in_price,
+            }
+        )
+    return web.json_response({"currency": config.currency, "tariffs": slots})
+
+
+@routes.post("/api/v1/enrol")
+async def enrol(request: web.Request) -> web.Response:
+    enrolment = parse_enrolment(json_body(await request.read()))
+    home = await request.app[STORE].enrol(enrolment, now_ms(request.app))
+    config = request.app[CONFIG]
+    return web.json_response(
+        {"home": home.to_wire(), "protocol_version": PROTOCOL_VERSION, **config.public_info()},
+        status=201,
+    )

@@ -1,0 +1,11 @@
+"""App keys for the long-lived services that live inside a running hub."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.server.broadcast import Broadcaster
+from hub.server.clearing import ClearingService
+
+BROADCASTER = web.AppKey("broadcaster", Broadcaster)
+CLEARING = web.AppKey("clearing", ClearingService)

@@ -1,0 +1,122 @@
+"""Plain records the store hands out: no SQLAlchemy types leak past the store."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    key_id: str
+    home_id: str
+    kind: str  # home | grid | pv | battery | ev
+    name: str
+    public_key: str
+    created_at: int
+    revoked_at: int | None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "key_id": self.key_id,
+            "kind": self.kind,
+            "name": self.name,
+            "public_key": self.public_key,
+            "revoked": self.revoked,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class HomeRecord:
+    home_id: str
+    name: str
+    bus: int | None
+    created_at: int
+    revoked_at: int | None
+    keys: tuple[KeyRecord, ...] = field(default=())
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "home_id": self.home_id,
+            "name": self.name,
+            "bus": self.bus,
+            "created_at": self.created_at,
+            "revoked": self.revoked,
+            "keys": [key.to_wire() for key in self.keys],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBid:
+    home_id: str
+    interval_start: int
+    key_id: str
+    seq: int
+    ts: int
+    body: dict[str, Any]
+    digest: str
+    sig: str
+    received_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalRecord:
+    interval_start: int
+    interval_end: int
+    cleared_at: int
+    late: bool
+    price: int | None
+    price_low: int | None
+    price_high: int | None
+    volume_wh: int
+    retail_price: int
+    feed_in_price: int
+    fee_per_kwh: int
+    k_percent: int
+    welfare_mminor: int
+    fees_mminor: int
+    grid_import_wh: int
+    grid_export_wh: int
+    participants: int
+
+    def to_wire(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationRecord:
+    interval_start: int
+    home_id: str
+    bought_local_wh: int
+    sold_local_wh: int
+    bought_grid_wh: int
+    sold_grid_wh: int
+    paid_mminor: int
+    received_mminor: int
+    fees_mminor: int
+    bid_digest: str
+    dispatch: list[dict[str, Any]]
+
+    def to_wire(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingRecord:
+    meter_key_id: str
+    seq: int
+    ts: int
+    import_wh: int
+    export_wh: int
+    digest: str
+
+    def to_wire(self) -> dict[str, Any]:
+        return asdict(self)
