@@ -1,0 +1,89 @@
+"""Data types describing SunSpec point tables (the tables themselves live in models.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class PointType(StrEnum):
+    """SunSpec point types this reader decodes (names as in the SunSpec JSON models)."""
+
+    UINT16 = "uint16"
+    INT16 = "int16"
+    UINT32 = "uint32"
+    INT32 = "int32"
+    UINT64 = "uint64"
+    ACC16 = "acc16"
+    ACC32 = "acc32"
+    ACC64 = "acc64"
+    ENUM16 = "enum16"
+    ENUM32 = "enum32"
+    BITFIELD16 = "bitfield16"
+    BITFIELD32 = "bitfield32"
+    SUNSSF = "sunssf"
+    STRING = "string"
+    PAD = "pad"
+
+
+# Register count of each fixed-size type; strings carry their own size.
+TYPE_SIZE: dict[PointType, int] = {
+    PointType.UINT16: 1,
+    PointType.INT16: 1,
+    PointType.ACC16: 1,
+    PointType.ENUM16: 1,
+    PointType.BITFIELD16: 1,
+    PointType.SUNSSF: 1,
+    PointType.PAD: 1,
+    PointType.UINT32: 2,
+    PointType.INT32: 2,
+    PointType.ACC32: 2,
+    PointType.ENUM32: 2,
+    PointType.BITFIELD32: 2,
+    PointType.UINT64: 4,
+    PointType.ACC64: 4,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One SunSpec point.
+
+    `offset` counts registers from the first register *after* the model header
+    (ID and L), i.e. the same origin as the model length L.
+    """
+
+    name: str
+    offset: int
+    type: PointType
+    sf: str | None = None
+    units: str | None = None
+    size: int = 0  # only needed for strings; other types take it from TYPE_SIZE
+    writable: bool = False
+
+    @property
+    def length(self) -> int:
+        return self.size if self.type is PointType.STRING else TYPE_SIZE[self.type]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDef:
+    """A model's point table.
+
+    Models with a repeating group (e.g. 160 MPPT modules) list the fixed points in
+    `points` and one instance of the group in `repeat`, with offsets relative to the
+    start of that instance; instances follow the fixed block (`fixed_length` registers).
+    """
+
+    model_id: int
+    name: str
+    points: tuple[Point, ...]
+    repeat: tuple[Point, ...] = ()
+    fixed_length: int = 0
+    repeat_length: int = 0
+
+    def point(self, name: str) -> Point:
+        for p in self.points:
+            if p.name == name:
+                return p
+        raise KeyError(f"model {self.model_id} has no point {name!r}")
