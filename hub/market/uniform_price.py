@@ -18,8 +18,11 @@ Money is computed with Python integers, so it is exact whatever the magnitudes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain, pairwise
 from operator import attrgetter, mul
 
@@ -53,6 +56,11 @@ class _Side:
 
 def clear_uniform_price(orders: Sequence[Order], rules: MarketRules) -> ClearingResult:
     """Clear one interval. Deterministic: the input order of `orders` does not matter."""
+    with _collector_paused():
+        return _clear(orders, rules)
+
+
+def _clear(orders: Sequence[Order], rules: MarketRules) -> ClearingResult:
     homes = _sorted_by_home(orders)
     fee = rules.fee_per_kwh
     priority = np.fromiter(map(_PRIORITY, homes), np.int64, len(homes))
@@ -230,7 +238,7 @@ class _FillCache(dict[tuple[int, int], StepFill]):
     """
 
     def __missing__(self, key: tuple[int, int]) -> StepFill:
-        fill = self[key] = StepFill._make(key)
+        fill = self[key] = _new_fill(key)
         return fill
 
 
@@ -269,7 +277,30 @@ def _allocations(
         fees,
         strict=True,
     )
-    return tuple(map(HomeAllocation._make, rows))
+    return tuple(map(_new_allocation, rows))
+
+
+# tuple.__new__ bound to the NamedTuple: a C call per row, unlike the Python-level _make.
+_new_allocation = partial(tuple.__new__, HomeAllocation)
+_new_fill = partial(tuple.__new__, StepFill)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic GC while clearing.
+
+    Clearing creates no reference cycles (arrays, ints and result tuples only), yet allocating
+    tens of thousands of result rows triggers collections that rescan every live input object:
+    about a fifth of the clearing time at 10,000 homes. The previous state is restored even on
+    error, and anything collectable is collected at the next regular collection.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _segment_totals(values: IntArray, bounds: IntArray) -> IntArray:

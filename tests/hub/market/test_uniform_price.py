@@ -522,3 +522,19 @@ def test_volume_is_the_efficient_quantity(market: tuple[list[Order], MarketRules
         assert sum(e for level, e in bids if level >= result.price) >= result.volume_wh
         assert sum(e for level, e in asks if level <= result.price) >= result.volume_wh
     assert result.welfare_mminor >= 0
+
+
+def test_clearing_leaves_the_garbage_collector_as_it_found_it() -> None:
+    import gc
+
+    orders = [Order("a", (Step(20, 100),), ()), Order("b", (), (Step(10, 100),))]
+    rules = MarketRules(retail_price=30, feed_in_price=8)
+    assert gc.isenabled()
+    clear_uniform_price(orders, rules)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        clear_uniform_price(orders, rules)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
