@@ -17,9 +17,15 @@ from hub.store import schema
 Migration = Callable[[Connection], None]
 
 
-# version -> migration that brings the schema from version-1 to version (none yet: v1 is the
-# first released schema).
-MIGRATIONS: dict[int, Migration] = {}
+def _v2_settings(conn: Connection) -> None:
+    """Operator settings edited at runtime (tariffs, fee, k) from the admin area."""
+    schema.settings.create(conn)
+
+
+# version -> migration that brings the schema from version-1 to version.
+MIGRATIONS: dict[int, Migration] = {
+    2: _v2_settings,
+}
 
 
 def latest_version() -> int:

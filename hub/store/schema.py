@@ -142,3 +142,11 @@ allocations = Table(
     Column("bid_digest", String(64), nullable=False),
     Column("dispatch", Text, nullable=False),  # canonical JSON list of dispatch commands
 )
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),  # JSON
+    Column("updated_at", BigInteger, nullable=False),
+)
