@@ -42,11 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     homes = sub.add_parser("homes", help="list homes, revoke a home or one of its keys")
     _db_option(homes)
     homes_sub = homes.add_subparsers(dest="homes_command")
-    homes_sub.add_parser("list", help="list enrolled homes and their keys (default)")
+    homes_list = homes_sub.add_parser("list", help="list enrolled homes and their keys (default)")
     revoke = homes_sub.add_parser("revoke", help="revoke a home and all its keys")
     revoke.add_argument("home_id")
     revoke_key = homes_sub.add_parser("revoke-key", help="revoke one device key")
     revoke_key.add_argument("key_id")
+    for sub_parser in (homes_list, revoke, revoke_key):  # --db before or after the subcommand
+        _db_option(sub_parser, default=argparse.SUPPRESS)
 
     demo = sub.add_parser("demo", help="a live demo neighbourhood on the embedded default store")
     demo.add_argument("--homes", type=int, default=12)
@@ -64,10 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--db", default=DEFAULT_DB_URL, help=f"database URL (default {DEFAULT_DB_URL})"
-    )
+def _db_option(parser: argparse.ArgumentParser, default: str = DEFAULT_DB_URL) -> None:
+    # SUPPRESS on a subcommand keeps it from overwriting a --db given before the subcommand.
+    parser.add_argument("--db", default=default, help=f"database URL (default {DEFAULT_DB_URL})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

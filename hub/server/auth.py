@@ -37,11 +37,11 @@ async def authenticate(request: web.Request) -> Caller:
         raise ProtocolError(errors.WRONG_KEY_KIND, "requests must be signed with the home key")
     if not signature.valid_for(key.public_key, request.method, request.path_qs, body):
         raise ProtocolError(errors.BAD_SIGNATURE, "request signature or content digest invalid")
+    home = await store.get_home(key.home_id)
+    if home is None or home.revoked:  # checked first: revoking a home revokes its keys too
+        raise ProtocolError(errors.HOME_REVOKED, "this home has been revoked by the hub operator")
     if key.revoked:
         raise ProtocolError(errors.REVOKED_KEY, "this home key has been revoked")
-    home = await store.get_home(key.home_id)
-    if home is None or home.revoked:
-        raise ProtocolError(errors.HOME_REVOKED, "this home has been revoked by the hub operator")
     window = config.request_window_ms
     check_timestamp(now_ms(request.app), signature.ts_ms, window, window)
     if not await store.accept_sequence(key.key_id, signature.seq, "request"):

@@ -36,6 +36,12 @@ STATUS_BY_REASON = {
     errors.TIME_WENT_BACKWARDS: 422,
 }
 NOT_FOUND = "not_found"
+# Stable codes for aiohttp's own refusals, independent of its reason phrases.
+HTTP_STATUS_CODES = {
+    404: NOT_FOUND,
+    405: "method_not_allowed",
+    413: "content_too_large",
+}
 
 
 def error_response(status: int, reason: str, detail: str) -> web.Response:
@@ -59,5 +65,5 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as err:
         if err.status < 400:
             raise
-        reason = NOT_FOUND if err.status == 404 else err.reason.lower().replace(" ", "_")
+        reason = HTTP_STATUS_CODES.get(err.status, "http_error")
         return error_response(err.status, reason, err.text or err.reason)

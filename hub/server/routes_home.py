@@ -107,7 +107,8 @@ async def my_bid(request: web.Request) -> web.Response:
 async def my_results(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     now = int(request.app[CLOCK]())
-    start_to = int_param(request, "to", now, 0, 2**40)
+    # Intervals clear at gate closure, before they start: the default includes the next ones.
+    start_to = int_param(request, "to", now + 2 * request.app[CONFIG].interval_seconds, 0, 2**40)
     start_from = int_param(request, "from", start_to - 24 * 3600, 0, 2**40)
     limit = int_param(request, "limit", 96, 1, 3000)
     records = await request.app[STORE].allocations_for_home(

@@ -56,7 +56,8 @@ async def openapi(request: web.Request) -> web.Response:
 @routes.get("/api/v1/market/intervals")
 async def list_intervals(request: web.Request) -> web.Response:
     now = int(request.app[CLOCK]())
-    start_to = int_param(request, "to", now, 0, 2**40)
+    # Intervals clear at gate closure, before they start: the default includes the next ones.
+    start_to = int_param(request, "to", now + 2 * request.app[CONFIG].interval_seconds, 0, 2**40)
     start_from = int_param(request, "from", start_to - 24 * 3600, 0, 2**40)
     if not 0 <= start_to - start_from <= MAX_RANGE_SECONDS:
         raise ProtocolError(MALFORMED, "'from' must not be after 'to'; range at most 31 days")
