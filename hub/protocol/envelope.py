@@ -81,7 +81,7 @@ def parse_signed_message(data: object, expected_type: str) -> SignedMessage:
     extra = set(data) - _ENVELOPE_FIELDS
     if extra:
         raise ProtocolError(MALFORMED, f"signed message has unknown fields {sorted(extra)}")
-    if data["v"] != PROTOCOL_VERSION:
+    if type(data["v"]) is not int or data["v"] != PROTOCOL_VERSION:  # not True, not 1.0
         raise ProtocolError(
             UNSUPPORTED_VERSION,
             f"protocol version {data['v']!r}, this hub speaks {PROTOCOL_VERSION}",

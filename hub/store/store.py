@@ -78,10 +78,15 @@ class Store:
     async def open(cls, url: str = DEFAULT_DB_URL) -> Store:
         engine = create_async_engine(async_url(url))
         if engine.dialect.name == "sqlite":
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(engine.sync_engine, "connect", _sqlite_connect)
+            event.listen(engine.sync_engine, "begin", _sqlite_begin)
         store = cls(engine)
-        async with engine.begin() as conn:
-            await conn.run_sync(migrations.upgrade)
+        try:
+            async with store._write() as conn:
+                await conn.run_sync(migrations.upgrade)
+        except BaseException:
+            await engine.dispose()  # a refused database must not leave connections open
+            raise
         return store
 
     async def close(self) -> None:
@@ -89,8 +94,12 @@ class Store:
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
-        async with self._write_lock, self._engine.begin() as conn:
-            yield conn
+        """A write transaction. On SQLite it starts with BEGIN IMMEDIATE: it takes the write lock
+        before reading, so another process can never slip a change between our read and write."""
+        async with self._write_lock, self._engine.connect() as conn:
+            conn = await conn.execution_options(**{SQLITE_WRITE: True})
+            async with conn.begin():
+                yield conn
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
@@ -560,13 +569,25 @@ class Store:
             return [_allocation(row) for row in rows]
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+SQLITE_WRITE = "gridcoop_sqlite_write"
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The driver would otherwise BEGIN on its own only before DML (not DDL, not SELECT), which
+    # leaves migrations and read-then-write sequences outside any transaction. SQLAlchemy's
+    # documented remedy: switch that off and emit BEGIN ourselves (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged reading survives power loss
     cursor.execute("PRAGMA busy_timeout=10000")  # the CLI may write while the server runs
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    immediate = conn.get_execution_options().get(SQLITE_WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _check_join_code(code: Row[Any] | None, now_ms: int) -> None:
