@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8787)
     serve.add_argument("--config", type=Path, help="TOML file (see README, 'Configuration')")
+    serve.add_argument(
+        "--no-ledger", action="store_true", help="run the market without the token ledger"
+    )
 
     invite = sub.add_parser("invite", help="print a one-time join code for a new home")
     invite.add_argument("name", help='display name, e.g. "House 12"')
@@ -63,7 +66,32 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8787)
     demo.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
     demo.add_argument("--seed", type=int, default=1)
+    _ledger_commands(sub)
     return parser
+
+
+def _ledger_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    verify = sub.add_parser(
+        "verify", help="audit the ledger: every hash, Merkle root, signature and balance"
+    )
+    source = verify.add_mutually_exclusive_group()
+    source.add_argument("--db", default=DEFAULT_DB_URL, help=f"database URL ({DEFAULT_DB_URL})")
+    source.add_argument("--export", type=Path, help="a file from GET /api/v1/ledger/export")
+    verify.add_argument("--backend", default="auto", help="BLS backend (auto, arkworks, py_ecc...)")
+    verify.add_argument(
+        "--skip-meter-signatures",
+        action="store_true",
+        help="trust the meters' Ed25519 signatures (checked at ingest and by witnesses)",
+    )
+    witness = sub.add_parser("witness", help="follow a hub's chain, re-verify and co-sign blocks")
+    witness.add_argument("--hub", required=True, help="hub URL, e.g. http://hub.local:8787")
+    witness.add_argument("--key", type=Path, required=True, help="BLS key file (created if new)")
+    witness.add_argument(
+        "--home-key", type=Path, help="enrolled home key file: registers this witness for it"
+    )
+    witness.add_argument("--name", default="witness")
+    witness.add_argument("--poll", type=float, default=2.0, help="seconds between polls")
+    witness.add_argument("--backend", default="auto", help="BLS backend")
 
 
 def _db_option(parser: argparse.ArgumentParser, default: str = DEFAULT_DB_URL) -> None:
@@ -76,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.log_level, args.log_format)
     try:
         if args.command == "serve":
-            asyncio.run(serve(args.db, args.host, args.port, args.config))
+            asyncio.run(serve(args.db, args.host, args.port, args.config, not args.no_ledger))
         elif args.command == "invite":
             asyncio.run(invite(args.db, args.name, args.bus, args.ttl_hours))
         elif args.command == "homes":
@@ -95,6 +123,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     seed=args.seed,
                 )
             )
+        elif args.command == "verify":
+            return _verify(args)
+        elif args.command == "witness":
+            from hub.ledger.commands import run_witness
+
+            return asyncio.run(
+                run_witness(args.hub, args.key, args.home_key, args.name, args.poll, args.backend)
+            )
     except ConfigError as err:
         print(f"configuration error: {err}")
         return 2
@@ -103,8 +139,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-async def serve(db_url: str, host: str, port: int, config_path: Path | None) -> None:
-    config = load_config(config_path)
+def _verify(args: argparse.Namespace) -> int:
+    from hub.ledger import commands
+
+    meter_signatures = not args.skip_meter_signatures
+    if args.export is not None:
+        return commands.verify_export(args.export, args.backend, meter_signatures)
+    return asyncio.run(_verify_db(args.db, args.backend, meter_signatures))
+
+
+async def _verify_db(db_url: str, backend: str, meter_signatures: bool) -> int:
+    from hub.ledger import commands
+    from hub.store.ledger_store import LedgerStore, all_holdings
+
+    store = await Store.open(db_url)
+    try:
+        ledger = LedgerStore(store)
+        return await commands.verify_rows(
+            ledger.iter_chain(), lambda: all_holdings(ledger), backend, meter_signatures
+        )
+    finally:
+        await store.close()
+
+
+async def serve(
+    db_url: str, host: str, port: int, config_path: Path | None, ledger: bool = True
+) -> None:
+    config = load_config(config_path, ledger_by_default=ledger)
     store = await Store.open(db_url)
     app = create_app(config, store)
     runner = web.AppRunner(app, access_log=None)

@@ -17,6 +17,12 @@ Example `hub.toml`:
     start = "17:00"
     retail_price = 38
     feed_in_price = 7
+
+    [ledger]                      # see docs/ledger.md; every key is optional
+    enabled = true
+    key_file = "gridcoop-ledger.key"   # the hub's BLS validator key, created on first start
+    threshold = 2                 # signatures (hub included) that make a block final
+    token_unit_wh = 100
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from hub.ledger.settings import LedgerSettings, LedgerSettingsError
 from hub.market.tariff import Tariff, TariffPeriod
 from hub.protocol.bids import BidLimits
 from hub.protocol.reading_rules import ReadingWindow
@@ -57,6 +64,7 @@ class HubConfig:
     # Seconds of real time one interval's energy is spread over for dispatch power (W). Equal to
     # interval_seconds except in the demo, where a few-second interval stands for 15 minutes.
     simulated_interval_seconds: int | None = None
+    ledger: LedgerSettings = field(default_factory=LedgerSettings)
 
     def __post_init__(self) -> None:
         low = 1 if self.allow_short_intervals else 300
@@ -115,12 +123,16 @@ class HubConfig:
 _SIMPLE_KEYS = {
     f.name
     for f in fields(HubConfig)
-    if f.name not in ("tariff", "bid_limits", "allow_short_intervals", "simulated_interval_seconds")
+    if f.name
+    not in ("tariff", "bid_limits", "allow_short_intervals", "simulated_interval_seconds", "ledger")
 }
 
 
-def load_config(path: Path | None, **overrides: Any) -> HubConfig:
-    """Read a TOML file (if given) on top of the defaults; unknown keys are an error."""
+def load_config(path: Path | None, ledger_by_default: bool = False, **overrides: Any) -> HubConfig:
+    """Read a TOML file (if given) on top of the defaults; unknown keys are an error.
+
+    `ledger_by_default` turns the ledger on unless the file says `[ledger] enabled = false`
+    (`serve` does this: a hub keeps its ledger unless the operator opts out)."""
     data: dict[str, Any] = {}
     if path is not None:
         try:
@@ -131,7 +143,9 @@ def load_config(path: Path | None, **overrides: Any) -> HubConfig:
     for key, value in data.items():
         if key in _SIMPLE_KEYS:
             values[key] = value
-        elif key not in ("tariff", "timezone", "bid_limits"):
+        elif key == "allow_short_intervals" and isinstance(value, bool):
+            values[key] = value  # test and demo configs clear every few seconds
+        elif key not in ("tariff", "timezone", "bid_limits", "ledger"):
             raise ConfigError(f"unknown setting {key!r} in {path}")
     try:
         config = HubConfig(**values, **overrides)
@@ -139,9 +153,27 @@ def load_config(path: Path | None, **overrides: Any) -> HubConfig:
             config = replace(config, tariff=_parse_tariff(data))
         if "bid_limits" in data:
             config = replace(config, bid_limits=BidLimits(**data["bid_limits"]))
+        ledger_table = {"enabled": ledger_by_default, **data.get("ledger", {})}
+        config = replace(config, ledger=_parse_ledger(ledger_table))
     except TypeError as err:
         raise ConfigError(f"bad setting type: {err}") from err
     return config
+
+
+def _parse_ledger(raw: Any) -> LedgerSettings:
+    if not isinstance(raw, dict):
+        raise ConfigError("[ledger] must be a table")
+    known = {f.name for f in fields(LedgerSettings)}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"unknown ledger setting(s) {sorted(unknown)}")
+    values = dict(raw)
+    if "green_kinds" in values:
+        values["green_kinds"] = tuple(values["green_kinds"])
+    try:
+        return LedgerSettings(**values)
+    except LedgerSettingsError as err:
+        raise ConfigError(str(err)) from err
 
 
 def _parse_tariff(data: dict[str, Any]) -> Tariff:

@@ -19,7 +19,7 @@ import random
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import aiohttp
@@ -27,6 +27,7 @@ from aiohttp import web
 
 from hub.client import HubClient, HubError, HubUnreachable, Meter
 from hub.config import HubConfig
+from hub.ledger.settings import LedgerSettings
 from hub.protocol.bids import BidCurves, BidStep
 from hub.protocol.keys import SigningKey
 from hub.server.app import create_app
@@ -112,6 +113,8 @@ async def run_demo(
     )
     with tempfile.TemporaryDirectory(prefix="gridcoop-demo-") as tmp:
         url = db_url or f"sqlite:///{Path(tmp) / 'demo.db'}"
+        ledger_key = str(Path(tmp) / "ledger.key")
+        config = replace(config, ledger=LedgerSettings(enabled=True, key_file=ledger_key))
         store = await Store.open(url)
         runner = web.AppRunner(create_app(config, store), access_log=None)
         await runner.setup()

@@ -27,6 +27,22 @@ USED_JOIN_CODE = "used_join_code"
 DUPLICATE_KEY = "duplicate_key"
 UNAUTHENTICATED = "unauthenticated"
 HOME_REVOKED = "home_revoked"
+# Ledger (hub.ledger): entries, blocks, tokens, certificates, validators.
+LEDGER_DISABLED = "ledger_disabled"
+INVALID_ENTRY = "invalid_entry"
+DOUBLE_MINT = "double_mint"
+ALREADY_SETTLED = "already_settled"
+ALREADY_RETIRED = "already_retired"
+INSUFFICIENT_TOKENS = "insufficient_tokens"
+UNKNOWN_CERTIFICATE = "unknown_certificate"
+NOT_GREEN = "not_green"
+UNKNOWN_ACCOUNT = "unknown_account"
+UNKNOWN_BLOCK = "unknown_block"
+UNKNOWN_VALIDATOR = "unknown_validator"
+VALIDATOR_NOT_ACTIVE = "validator_not_active"
+DUPLICATE_VALIDATOR = "duplicate_validator"
+BAD_PROOF_OF_POSSESSION = "bad_proof_of_possession"
+BAD_BLOCK_SIGNATURE = "bad_block_signature"
 
 
 class ProtocolError(ValueError):

@@ -10,13 +10,15 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from hub.config import HubConfig
-from hub.server import routes_home, routes_public, websocket
+from hub.ledger.service import LedgerService
+from hub.server import routes_home, routes_ledger, routes_public, websocket
 from hub.server.broadcast import Broadcaster
 from hub.server.clearing import ClearingService
 from hub.server.context import CLOCK, CONFIG, STORE, Clock
 from hub.server.errors import error_middleware
 from hub.server.runtime import BROADCASTER, CLEARING
 from hub.store import Store
+from hub.store.ledger_store import LedgerStore
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
@@ -34,14 +36,27 @@ def create_app(
     app[STORE] = store
     app[CLOCK] = clock
     app[BROADCASTER] = Broadcaster()
-    app[CLEARING] = ClearingService(config, store, app[BROADCASTER], clock)
+    ledger = None
+    if config.ledger.enabled:
+        app[routes_ledger.LEDGER_STORE] = LedgerStore(store)
+        ledger = LedgerService(app[routes_ledger.LEDGER_STORE], config.ledger, clock)
+        app[routes_ledger.LEDGER] = ledger
+        app.cleanup_ctx.append(_start_ledger)
+        app.add_routes(routes_ledger.routes)
     app.add_routes(routes_public.routes)
+    app[CLEARING] = ClearingService(config, store, app[BROADCASTER], clock, ledger)
     app.add_routes(routes_home.routes)
     app.add_routes(websocket.routes)
     if run_clearing:
         app.cleanup_ctx.append(_clearing_loop)
     app.on_shutdown.append(_close_websockets)
     return app
+
+
+async def _start_ledger(app: web.Application) -> AsyncIterator[None]:
+    """Load (or create) the chain before the market starts clearing."""
+    await app[routes_ledger.LEDGER].start()
+    yield
 
 
 async def _clearing_loop(app: web.Application) -> AsyncIterator[None]:

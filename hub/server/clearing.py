@@ -11,7 +11,15 @@ import logging
 from collections.abc import Sequence
 
 from hub.config import HubConfig
-from hub.market import ClearingResult, MarketRules, Order, Step, clear_uniform_price
+from hub.ledger.service import LedgerService
+from hub.market import (
+    MAX_ABS_PRIORITY,
+    ClearingResult,
+    MarketRules,
+    Order,
+    Step,
+    clear_uniform_price,
+)
 from hub.protocol.bids import BidCurves, BidStep
 from hub.protocol.dispatch import derive_commands
 from hub.server.broadcast import Broadcaster
@@ -29,11 +37,12 @@ def curves_of(bid: StoredBid) -> BidCurves:
     )
 
 
-def order_of(home_id: str, curves: BidCurves) -> Order:
+def order_of(home_id: str, curves: BidCurves, priority: int = 0) -> Order:
     return Order(
         home_id=home_id,
         buy=tuple(Step(s.price, s.energy_wh) for s in curves.buy),
         sell=tuple(Step(s.price, s.energy_wh) for s in curves.sell),
+        priority=min(priority, MAX_ABS_PRIORITY),
     )
 
 
@@ -93,10 +102,19 @@ def build_records(
 
 
 class ClearingService:
+    """With a ledger, a home's flexibility tokens are its priority at the marginal price, and
+    every saved interval is recorded, settled where ready and sealed into a block."""
+
     def __init__(
-        self, config: HubConfig, store: Store, broadcaster: Broadcaster, clock: Clock
+        self,
+        config: HubConfig,
+        store: Store,
+        broadcaster: Broadcaster,
+        clock: Clock,
+        ledger: LedgerService | None = None,
     ) -> None:
         self._config = config
+        self._ledger = ledger
         self._store = store
         self._broadcaster = broadcaster
         self._clock = clock
@@ -118,13 +136,19 @@ class ClearingService:
                 return None
             bids = await self._store.bids_for_interval(interval_start)
             rules = self.rules_for(interval_start)
-            result = clear_uniform_price([order_of(b.home_id, curves_of(b)) for b in bids], rules)
+            flex = self._ledger.flex_priorities() if self._ledger else {}
+            priorities = {b.home_id: flex[b.home_id] for b in bids if flex.get(b.home_id)}
+            result = clear_uniform_price(
+                [order_of(b.home_id, curves_of(b), priorities.get(b.home_id, 0)) for b in bids],
+                rules,
+            )
             now_ms = int(self._clock() * 1000)
             interval, allocations = build_records(
                 self._config, interval_start, bids, result, rules, now_ms
             )
             if not await self._store.save_clearing(interval, allocations):
                 return None
+            await self._seal(interval_start, priorities)
         _LOGGER.info(
             "interval cleared",
             extra={
@@ -137,6 +161,15 @@ class ClearingService:
         )
         await self._announce(interval, allocations)
         return interval
+
+    async def _seal(self, interval_start: int, priorities: dict[str, int]) -> None:
+        if self._ledger is None:
+            return
+        self._ledger.note_priorities(interval_start, priorities)
+        try:
+            await self._ledger.seal(interval_start)
+        except Exception:  # the market must go on; the next seal records what this one missed
+            _LOGGER.exception("sealing the ledger block failed")
 
     async def _announce(
         self, interval: IntervalRecord, allocations: list[AllocationRecord]

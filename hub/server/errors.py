@@ -34,6 +34,21 @@ STATUS_BY_REASON = {
     errors.INTERVAL_TOO_FAR: 422,
     errors.REGISTER_DECREASED: 422,
     errors.TIME_WENT_BACKWARDS: 422,
+    errors.LEDGER_DISABLED: 404,
+    errors.UNKNOWN_BLOCK: 404,
+    errors.UNKNOWN_VALIDATOR: 404,
+    errors.UNKNOWN_CERTIFICATE: 404,
+    errors.UNKNOWN_ACCOUNT: 404,
+    errors.BAD_BLOCK_SIGNATURE: 401,
+    errors.BAD_PROOF_OF_POSSESSION: 401,
+    errors.VALIDATOR_NOT_ACTIVE: 403,
+    errors.DUPLICATE_VALIDATOR: 409,
+    errors.DOUBLE_MINT: 409,
+    errors.ALREADY_SETTLED: 409,
+    errors.ALREADY_RETIRED: 409,
+    errors.INSUFFICIENT_TOKENS: 409,
+    errors.NOT_GREEN: 422,
+    errors.INVALID_ENTRY: 422,
 }
 NOT_FOUND = "not_found"
 # Stable codes for aiohttp's own refusals, independent of its reason phrases.

@@ -317,7 +317,402 @@ PATHS: dict[str, Any] = {
 }
 
 
-def openapi_document() -> dict[str, Any]:
+# -- ledger (served when the hub runs with `[ledger] enabled = true`, see docs/ledger.md) ------
+
+HEIGHT_PATH = {
+    "name": "height",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer"},
+    "description": "block height (0 = genesis)",
+}
+HEX: Schema = {"type": "string", "pattern": "^[0-9a-f]*$"}
+NULLABLE_INT: Schema = {"type": ["integer", "null"]}
+BLOCK_SCHEMA: Schema = {
+    "type": "object",
+    "required": [
+        "height",
+        "hash",
+        "prev_hash",
+        "merkle_root",
+        "time_ms",
+        "entry_count",
+        "interval_start",
+        "signers",
+        "signature",
+        "signer_count",
+        "final",
+    ],
+    "properties": {
+        "height": {"type": "integer"},
+        "hash": HEX,
+        "prev_hash": HEX,
+        "merkle_root": HEX,
+        "time_ms": {"type": "integer"},
+        "entry_count": {"type": "integer"},
+        "interval_start": NULLABLE_INT,
+        "signers": {"type": "array", "items": {"type": "integer"}},
+        "signature": {"oneOf": [HEX, {"type": "null"}]},
+        "signer_count": {"type": "integer"},
+        "final": {"type": "boolean"},
+    },
+}
+PROOF_SCHEMA: Schema = {
+    "type": "object",
+    "required": ["entry", "hash", "height", "index", "proof", "block"],
+    "properties": {
+        "entry": {"type": "object", "required": ["kind"]},
+        "hash": HEX,
+        "height": NULLABLE_INT,
+        "index": NULLABLE_INT,
+        "proof": {"type": "array", "items": HEX},
+        "block": {"oneOf": [BLOCK_SCHEMA, {"type": "null"}]},
+    },
+}
+VALIDATOR_SCHEMA: Schema = {
+    "type": "object",
+    "required": ["index", "name", "public_key", "pop", "home_id", "active_from"],
+    "properties": {
+        "index": {"type": "integer"},
+        "name": {"type": "string"},
+        "public_key": HEX,
+        "pop": HEX,
+        "home_id": {"type": ["string", "null"]},
+        "active_from": {"type": "integer"},
+    },
+}
+TRANSACTION_SCHEMA: Schema = {
+    "type": "object",
+    "required": ["kind", "home_id", "units", "key_id", "seq", "ts", "sig"],
+    "description": "a transfer or retirement signed by the home key (hub.ledger.transactions)",
+    "properties": {
+        "kind": {"enum": ["transfer", "retire"]},
+        "home_id": {"type": "string"},
+        "asset": {"enum": ["flex", "certificate"]},
+        "to": {"type": "string"},
+        "lot": {"type": ["string", "null"]},
+        "units": {"type": "integer"},
+        "memo": {"type": "string"},
+        "purpose": {"type": "string"},
+        "key_id": {"type": "string"},
+        "seq": {"type": "integer"},
+        "ts": {"type": "integer"},
+        "sig": {"type": "string"},
+    },
+}
+
+
+def _object(required: list[str], properties: dict[str, Schema]) -> Schema:
+    return {"type": "object", "required": required, "properties": properties}
+
+
+LEDGER_PATHS: dict[str, Any] = {
+    "/api/v1/ledger/head": {
+        "get": {
+            "summary": "Chain head, latest final block, threshold and validators",
+            "responses": {
+                "200": _json(
+                    _object(
+                        ["height", "hash", "final_height", "chain_id", "threshold", "validators"],
+                        {
+                            "height": {"type": "integer"},
+                            "hash": HEX,
+                            "final_height": NULLABLE_INT,
+                            "chain_id": {"type": "string"},
+                            "threshold": {"type": "integer"},
+                            "token_unit_wh": {"type": "integer"},
+                            "bls_backend": {"type": "string"},
+                            "validators": {"type": "array", "items": VALIDATOR_SCHEMA},
+                        },
+                    )
+                )
+            },
+        }
+    },
+    "/api/v1/ledger/blocks": {
+        "get": {
+            "summary": "Block headers with signers and finality, oldest first",
+            "parameters": [_query("from", "first height (default 0)"), _query("limit", "1-1000")],
+            "responses": {
+                "200": _json(
+                    _object(["blocks"], {"blocks": {"type": "array", "items": BLOCK_SCHEMA}})
+                ),
+                **_errors(400),
+            },
+        }
+    },
+    "/api/v1/ledger/blocks/{height}": {
+        "get": {
+            "summary": "One block: header, signers, finality and (unless entries=0) its entries",
+            "parameters": [HEIGHT_PATH, _query("entries", "0 = header only")],
+            "responses": {
+                "200": _json(
+                    _object(
+                        ["block"],
+                        {
+                            "block": BLOCK_SCHEMA,
+                            "entries": {
+                                "type": "array",
+                                "items": _object(
+                                    ["hash", "data"],
+                                    {
+                                        "hash": HEX,
+                                        "data": {
+                                            "type": "string",
+                                            "description": "the canonical JSON that was hashed",
+                                        },
+                                    },
+                                ),
+                            },
+                        },
+                    )
+                ),
+                **_errors(400, 404),
+            },
+        }
+    },
+    "/api/v1/ledger/blocks/{height}/signatures": {
+        "post": {
+            "summary": "A witness co-signs a block (BLS over the block hash)",
+            "parameters": [HEIGHT_PATH],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": _object(
+                            ["validator", "signature"],
+                            {"validator": {"type": "integer"}, "signature": HEX},
+                        )
+                    }
+                },
+            },
+            "responses": {
+                **{
+                    status: _json(
+                        _object(
+                            ["height", "status", "signers", "final"],
+                            {
+                                "height": {"type": "integer"},
+                                "status": {"enum": ["signed", "already_signed"]},
+                                "signers": {"type": "array", "items": {"type": "integer"}},
+                                "final": {"type": "boolean"},
+                            },
+                        ),
+                        description,
+                    )
+                    for status, description in (("201", "signed"), ("200", "already signed"))
+                },
+                **_errors(400, 401, 403, 404),
+            },
+        }
+    },
+    "/api/v1/ledger/validators": {
+        "post": {
+            "summary": "Register the calling home's witness key (BLS, with proof of possession)",
+            "security": SIGNED,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": _object(
+                            ["name", "public_key", "pop"],
+                            {"name": {"type": "string"}, "public_key": HEX, "pop": HEX},
+                        )
+                    }
+                },
+            },
+            "responses": {
+                "201": _json(
+                    _object(
+                        ["validator", "entry_hash"],
+                        {"validator": {"type": "object"}, "entry_hash": HEX},
+                    ),
+                    "registered (active from the block after the one that records it)",
+                ),
+                **_errors(*AUTH_ERRORS, 404),
+            },
+        }
+    },
+    "/api/v1/ledger/entries/{entry_hash}": {
+        "get": {
+            "summary": "An entry with its Merkle inclusion proof and block header",
+            "parameters": [
+                {
+                    "name": "entry_hash",
+                    "in": "path",
+                    "required": True,
+                    "schema": HEX,
+                    "description": "the entry's leaf hash",
+                }
+            ],
+            "responses": {"200": _json(PROOF_SCHEMA), **_errors(404)},
+        }
+    },
+    "/api/v1/ledger/homes/{home_id}": {
+        "get": {
+            "summary": "A home's balances and its latest settlement in a final block, with proof",
+            "parameters": [
+                {
+                    "name": "home_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "the home",
+                }
+            ],
+            "responses": {
+                "200": _json(
+                    _object(
+                        ["account", "settlement"],
+                        {
+                            "account": _object(
+                                ["home_id", "balance_minor", "flex_tokens", "green_certificates"],
+                                {
+                                    "home_id": {"type": "string"},
+                                    "balance_mminor": {"type": "integer"},
+                                    "balance_minor": {"type": "integer"},
+                                    "flex_tokens": {"type": "integer"},
+                                    "utility_tokens": {"type": "integer"},
+                                    "tokens_minted": {"type": "integer"},
+                                    "tokens_burned": {"type": "integer"},
+                                    "green_certificates": {"type": "integer"},
+                                    "other_certificates": {"type": "integer"},
+                                    "certificate_lots": {"type": "object"},
+                                },
+                            ),
+                            "settlement": {"oneOf": [PROOF_SCHEMA, {"type": "null"}]},
+                        },
+                    )
+                ),
+                **_errors(404),
+            },
+        }
+    },
+    "/api/v1/ledger/transactions": {
+        "post": {
+            "summary": "Submit a signed transfer (flexibility tokens, certificates) or retirement",
+            "security": SIGNED,
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": TRANSACTION_SCHEMA}},
+            },
+            "responses": {
+                "201": _json(
+                    _object(
+                        ["status", "entry_hash", "entry"],
+                        {
+                            "status": {"const": "pending"},
+                            "entry_hash": HEX,
+                            "entry": TRANSACTION_SCHEMA,
+                        },
+                    ),
+                    "accepted; sealed into the next block",
+                ),
+                **_errors(*AUTH_ERRORS, 404, 422),
+            },
+        }
+    },
+    "/api/v1/ledger/retirements": {
+        "get": {
+            "summary": "Retired green certificates (final and public), newest first",
+            "parameters": [_query("limit", "1-1000")],
+            "responses": {
+                "200": _json(
+                    _object(
+                        ["retirements"],
+                        {
+                            "retirements": {
+                                "type": "array",
+                                "items": _object(
+                                    ["entry_hash", "home_id", "lot", "units", "purpose", "ts"],
+                                    {
+                                        "entry_hash": HEX,
+                                        "home_id": {"type": "string"},
+                                        "lot": {"type": "string"},
+                                        "units": {"type": "integer"},
+                                        "purpose": {"type": "string"},
+                                        "ts": {"type": "integer"},
+                                    },
+                                ),
+                            }
+                        },
+                    )
+                ),
+                **_errors(400),
+            },
+        }
+    },
+    "/api/v1/ledger/statements/{month}": {
+        "get": {
+            "summary": "The calling home's monthly statement (JSON, or CSV with format=csv)",
+            "security": SIGNED,
+            "parameters": [
+                {
+                    "name": "month",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+                    "description": "YYYY-MM in the hub's timezone",
+                },
+                {
+                    "name": "format",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"enum": ["json", "csv"]},
+                    "description": "json (default) or csv",
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "the statement",
+                    "content": {
+                        "application/json": {
+                            "schema": _object(
+                                [
+                                    "home_id",
+                                    "month",
+                                    "currency",
+                                    "opening_balance_minor",
+                                    "closing_balance_minor",
+                                    "total_amount_minor",
+                                    "lines",
+                                ],
+                                {
+                                    "home_id": {"type": "string"},
+                                    "month": {"type": "string"},
+                                    "currency": {"type": "string"},
+                                    "opening_balance_minor": {"type": "integer"},
+                                    "closing_balance_minor": {"type": "integer"},
+                                    "total_amount_minor": {"type": "integer"},
+                                    "intervals": {"type": "integer"},
+                                    "lines": {"type": "array", "items": {"type": "object"}},
+                                },
+                            )
+                        },
+                        "text/csv": {"schema": {"type": "string"}},
+                    },
+                },
+                **_errors(*AUTH_ERRORS),
+            },
+        }
+    },
+    "/api/v1/ledger/export": {
+        "get": {
+            "summary": "The whole chain as JSON lines (`python -m hub verify --export FILE`)",
+            "responses": {
+                "200": {
+                    "description": "hub.ledger.export format",
+                    "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    },
+}
+
+
+def openapi_document(ledger: bool = False) -> dict[str, Any]:
+    """The API document; with `ledger`, the ledger's endpoints too (served when it is enabled)."""
+    paths = {**PATHS, **LEDGER_PATHS} if ledger else PATHS
     return {
         "openapi": "3.1.0",
         "info": {
@@ -330,7 +725,7 @@ def openapi_document() -> dict[str, Any]:
                 "X-GridCoop-Signature (see README, 'Signed requests')."
             ),
         },
-        "paths": PATHS,
+        "paths": paths,
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {

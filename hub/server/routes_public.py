@@ -50,7 +50,7 @@ async def info(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/openapi.json")
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(openapi_document())
+    return web.json_response(openapi_document(ledger=request.app[CONFIG].ledger.enabled))
 
 
 @routes.get("/api/v1/market/intervals")

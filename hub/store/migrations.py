@@ -22,9 +22,15 @@ def _v2_settings(conn: Connection) -> None:
     schema.settings.create(conn)
 
 
+def _v3_ledger(conn: Connection) -> None:
+    """The ledger: blocks, entries, validators and the guard tables (see docs/ledger.md)."""
+    schema.metadata.create_all(conn, tables=list(schema.LEDGER_TABLES))
+
+
 # version -> migration that brings the schema from version-1 to version.
 MIGRATIONS: dict[int, Migration] = {
     2: _v2_settings,
+    3: _v3_ledger,
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     ForeignKey,
     Index,
@@ -149,4 +150,139 @@ settings = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),  # JSON
     Column("updated_at", BigInteger, nullable=False),
+)
+
+# -- ledger (hub.ledger; see docs/ledger.md) ----------------------------------------------------
+# Entries are the truth; the other ledger tables are indexes and guards the database enforces
+# (a meter mints once per interval, a home settles once per interval, holdings never go below
+# zero, a home transaction's sequence is used once).
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("entry_id", AutoId, primary_key=True, autoincrement=True),
+    Column("height", BigInteger, nullable=True),  # NULL while pending (not sealed yet)
+    Column("idx", Integer, nullable=True),  # position in its block
+    Column("kind", String(16), nullable=False),
+    Column("home_id", String(32), nullable=True),
+    Column("interval_start", BigInteger, nullable=True),
+    Column("hash", String(64), nullable=False, unique=True),  # Merkle leaf hash of `data`
+    Column("data", Text, nullable=False),  # the canonical JSON bytes that were hashed
+    UniqueConstraint("height", "idx", name="uq_ledger_entry_position"),
+    Index("ix_ledger_entries_home", "home_id", "kind"),
+)
+
+ledger_blocks = Table(
+    "ledger_blocks",
+    metadata,
+    Column("height", BigInteger, primary_key=True, autoincrement=False),
+    Column("block_hash", String(64), nullable=False, unique=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("merkle_root", String(64), nullable=False),
+    Column("time_ms", BigInteger, nullable=False),
+    Column("entry_count", Integer, nullable=False),
+    Column("interval_start", BigInteger, nullable=True),
+    Column("signers", Text, nullable=False),  # hex bitmap, bit i = validator i signed
+    Column("signature", Text, nullable=True),  # hex aggregate BLS signature
+    Column("signer_count", Integer, nullable=False),
+    Column("final", Boolean, nullable=False),
+)
+
+ledger_signatures = Table(
+    "ledger_signatures",
+    metadata,
+    Column("height", BigInteger, ForeignKey("ledger_blocks.height"), primary_key=True),
+    Column("validator", Integer, primary_key=True, autoincrement=False),
+    Column("signature", Text, nullable=False),
+)
+
+ledger_validators = Table(
+    "ledger_validators",
+    metadata,
+    Column("idx", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(64), nullable=False),
+    Column("public_key", String(96), nullable=False, unique=True),
+    Column("pop", String(192), nullable=False),
+    Column("home_id", String(32), nullable=True, unique=True),
+    Column("active_from", BigInteger, nullable=False),
+)
+
+ledger_mints = Table(
+    "ledger_mints",
+    metadata,
+    Column("meter_key_id", String(32), primary_key=True),
+    Column("interval_start", BigInteger, primary_key=True),
+    Column("lot", String(64), nullable=False, unique=True),
+    Column("home_id", String(32), nullable=False),
+    Column("tokens", BigInteger, nullable=False),
+    Column("green", Boolean, nullable=False),
+)
+
+ledger_settlements = Table(
+    "ledger_settlements",
+    metadata,
+    Column("home_id", String(32), primary_key=True),
+    Column("interval_start", BigInteger, primary_key=True),
+    Column("metered", Boolean, nullable=False),
+    Column("taken_wh", BigInteger, nullable=False),
+    Column("delivered_wh", BigInteger, nullable=False),
+    Column("allocated_in_wh", BigInteger, nullable=False),
+    Column("allocated_out_wh", BigInteger, nullable=False),
+    Column("market_mminor", BigInteger, nullable=False),
+    Column("imbalance_wh", BigInteger, nullable=False),
+    Column("imbalance_mminor", BigInteger, nullable=False),
+    Column("amount_mminor", BigInteger, nullable=False),
+    Column("balance_mminor", BigInteger, nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("balance_minor", BigInteger, nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+)
+
+ledger_holdings = Table(
+    "ledger_holdings",
+    metadata,
+    Column("account", String(32), primary_key=True),  # a home id or "community"
+    Column("asset", String(16), primary_key=True),  # flex | certificate
+    Column("lot", String(64), primary_key=True),  # "" for flexibility tokens
+    Column("units", BigInteger, nullable=False),
+    CheckConstraint("units >= 0", name="ck_ledger_holdings_units"),
+)
+
+ledger_retirements = Table(
+    "ledger_retirements",
+    metadata,
+    Column("entry_hash", String(64), primary_key=True),
+    Column("home_id", String(32), nullable=False, index=True),
+    Column("lot", String(64), nullable=False),
+    Column("units", BigInteger, nullable=False),
+    Column("purpose", String(200), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+)
+
+ledger_transactions = Table(
+    "ledger_transactions",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("entry_hash", String(64), nullable=False),
+)
+
+ledger_meta = Table(
+    "ledger_meta",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+LEDGER_TABLES = (
+    ledger_entries,
+    ledger_blocks,
+    ledger_signatures,
+    ledger_validators,
+    ledger_mints,
+    ledger_settlements,
+    ledger_holdings,
+    ledger_retirements,
+    ledger_transactions,
+    ledger_meta,
 )

@@ -1,0 +1,571 @@
+"""The ledger's state machine: applies entries in chain order and refuses any that break a rule.
+
+The hub applies every entry before storing it, witnesses apply every block they co-sign, and the
+audit replays the whole chain: one implementation of the rules for all three. `apply` checks an
+entry completely before changing anything, so a refused entry leaves the state as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.ledger import entries as kinds
+from hub.ledger.bls import BlsBackend, get_backend
+from hub.ledger.entries import COMMUNITY, SETTLEMENT_KINDS, Entry
+from hub.ledger.errors import LedgerError
+from hub.ledger.meters import MeterTimeline
+from hub.ledger.params import METER_KINDS, LedgerParams
+from hub.ledger.settlement import Allocation, Clearing, settle_interval
+from hub.ledger.transactions import signature_valid
+from hub.protocol import errors
+from hub.protocol.envelope import SignedMessage
+from hub.protocol.keys import key_id_of
+
+KEY_KINDS = ("home", *METER_KINDS)
+
+
+@dataclass(slots=True)
+class KeyInfo:
+    home_id: str
+    kind: str
+    public_key: str
+    revoked: bool = False
+
+
+@dataclass(slots=True)
+class HomeInfo:
+    keys: list[str] = field(default_factory=list)
+    revoked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Validator:
+    index: int
+    name: str
+    public_key: bytes
+    home_id: str | None
+    active_from: int  # first block height this validator may sign
+
+
+@dataclass(slots=True)
+class Lot:
+    home_id: str
+    meter_key_id: str
+    meter_kind: str
+    green: bool
+    interval_start: int
+    minted: int
+    unburned: int
+
+
+def _fail(reason: str, detail: str) -> LedgerError:
+    return LedgerError(reason, detail)
+
+
+def _int(entry: Entry, name: str, minimum: int | None = 0) -> int:
+    value = entry[name]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(errors.INVALID_ENTRY, f"{name} must be an integer")
+    if minimum is not None and value < minimum:
+        raise _fail(errors.INVALID_ENTRY, f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _str(entry: Entry, name: str) -> str:
+    value = entry[name]
+    if not isinstance(value, str) or not value:
+        raise _fail(errors.INVALID_ENTRY, f"{name} must be a non-empty string")
+    return value
+
+
+def first_difference(got: Entry, expected: Entry) -> str:
+    for name in sorted(set(got) | set(expected)):
+        if got.get(name) != expected.get(name):
+            return f"{name} is {got.get(name)!r}, recomputed {expected.get(name)!r}"
+    return "no difference"
+
+
+class LedgerState:
+    def __init__(
+        self, backend: BlsBackend | None = None, check_meter_signatures: bool = True
+    ) -> None:
+        self.backend = backend or get_backend()
+        self.check_meter_signatures = check_meter_signatures
+        self.params: LedgerParams | None = None
+        self.height = 0  # the block the next entries belong to
+        self.entries_applied = 0
+        self.validators: list[Validator] = []
+        self.homes: dict[str, HomeInfo] = {}
+        self.keys: dict[str, KeyInfo] = {}
+        self.timelines: dict[str, MeterTimeline] = {}
+        self.clearings: dict[int, Clearing] = {}  # cleared, not yet settled
+        self.cleared: dict[int, str] = {}  # interval -> where it was cleared
+        self.settled: set[int] = set()
+        self.balances: dict[str, int] = {}  # milli-minor units; positive = the coop owes the home
+        self.flex: dict[str, int] = {}
+        self.utility: dict[str, int] = {}  # utility tokens held (minted, not yet burned)
+        self.minted: dict[str, int] = {}
+        self.burned: dict[str, int] = {}
+        self.lots: dict[str, Lot] = {}
+        self.certificates: dict[str, dict[str, int]] = {}  # home -> lot -> units held
+        self.retired: dict[str, int] = {}  # lot -> units retired
+        self.retired_where: dict[tuple[str, str], str] = {}
+        self.mints: dict[tuple[str, int], str] = {}  # (meter, interval) -> where it was minted
+        self.tx_seq: dict[str, int] = {}
+        self._batch: list[Entry] = []
+        self._batch_interval: int | None = None
+        self._handlers: dict[str, Callable[[Entry, str], None]] = {
+            kinds.GENESIS: self._genesis,
+            kinds.VALIDATOR: self._validator,
+            kinds.ENROL: self._enrol,
+            kinds.REVOKE: self._revoke,
+            kinds.READINGS: self._readings,
+            kinds.CLEARING: self._clearing,
+            kinds.TRANSFER: self._transfer,
+            kinds.RETIRE: self._retire,
+        }
+
+    # -- applying ---------------------------------------------------------------------------
+
+    def apply(self, entry: Entry, where: str = "") -> None:
+        """Check `entry` against every rule and apply it; raise LedgerError and change nothing."""
+        kind = entry.get("kind") if isinstance(entry, dict) else None
+        if self.params is None and kind != kinds.GENESIS:
+            raise _fail(errors.INVALID_ENTRY, "the chain must start with a genesis entry")
+        if self._batch_interval is not None and kind not in SETTLEMENT_KINDS:
+            raise _fail(
+                errors.INVALID_ENTRY,
+                f"{kind} entry inside the settlement of interval {self._batch_interval}; "
+                f"{len(self._batch)} settlement entries still missing",
+            )
+        try:
+            if kind in SETTLEMENT_KINDS:
+                self._settlement_entry(entry, where)
+            elif isinstance(kind, str) and kind in self._handlers:
+                self._handlers[kind](entry, where)
+            else:
+                raise _fail(errors.INVALID_ENTRY, f"unknown entry kind {kind!r}")
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            if isinstance(err, LedgerError):
+                raise
+            raise _fail(errors.INVALID_ENTRY, f"malformed {kind} entry: {err!r}") from err
+        self.entries_applied += 1
+
+    @property
+    def in_settlement(self) -> bool:
+        return self._batch_interval is not None
+
+    def _genesis(self, entry: Entry, where: str) -> None:
+        if self.params is not None or self.height != 0:
+            raise _fail(errors.INVALID_ENTRY, "a second genesis entry")
+        params = LedgerParams.from_wire(entry["params"])
+        validator = self._new_validator(entry["validator"], 0, None)
+        self.params = params
+        self.validators.append(validator)
+
+    def _validator(self, entry: Entry, where: str) -> None:
+        index = _int(entry, "index")
+        if index != len(self.validators):
+            raise _fail(
+                errors.INVALID_ENTRY, f"validator index {index}, expected {len(self.validators)}"
+            )
+        home_id = entry["home_id"]
+        if home_id is not None:
+            self._active_home(home_id)
+            if any(v.home_id == home_id for v in self.validators):
+                raise _fail(errors.DUPLICATE_VALIDATOR, f"home {home_id} already has a witness")
+        active_from = _int(entry, "active_from")
+        if active_from != self.height + 1:
+            raise _fail(
+                errors.INVALID_ENTRY,
+                f"a validator added in block {self.height} is active from {self.height + 1}, "
+                f"not {active_from}",
+            )
+        self.validators.append(self._new_validator(entry, active_from, home_id))
+
+    def _new_validator(self, data: Entry, active_from: int, home_id: str | None) -> Validator:
+        name = _str(data, "name")
+        public_key = bytes.fromhex(_str(data, "public_key"))
+        if any(v.public_key == public_key for v in self.validators):
+            raise _fail(
+                errors.DUPLICATE_VALIDATOR,
+                f"validator key {public_key.hex()[:16]}... is already registered",
+            )
+        if not self.backend.verify_possession(public_key, bytes.fromhex(_str(data, "pop"))):
+            raise _fail(
+                errors.BAD_PROOF_OF_POSSESSION,
+                f"validator {name!r}: the proof of possession does not verify",
+            )
+        return Validator(len(self.validators), name, public_key, home_id, active_from)
+
+    def _enrol(self, entry: Entry, where: str) -> None:
+        home_id = _str(entry, "home_id")
+        if home_id in self.homes:
+            raise _fail(errors.INVALID_ENTRY, f"home {home_id} is already enrolled")
+        new_keys: dict[str, KeyInfo] = {}
+        for key in entry["keys"]:
+            key_id, public_key, kind = _str(key, "key_id"), _str(key, "public_key"), key["kind"]
+            if key_id != key_id_of(public_key):
+                raise _fail(errors.INVALID_ENTRY, f"key id {key_id} does not match its public key")
+            if kind not in KEY_KINDS:
+                raise _fail(errors.INVALID_ENTRY, f"key {key_id}: unknown kind {kind!r}")
+            if key_id in self.keys or key_id in new_keys:
+                raise _fail(errors.DUPLICATE_KEY, f"key {key_id} is already enrolled")
+            new_keys[key_id] = KeyInfo(home_id, kind, public_key)
+        self.homes[home_id] = HomeInfo(keys=sorted(new_keys))
+        self.keys.update(new_keys)
+
+    def _revoke(self, entry: Entry, where: str) -> None:
+        home_id = _str(entry, "home_id")
+        home = self.homes.get(home_id)
+        if home is None:
+            raise _fail(errors.UNKNOWN_ACCOUNT, f"home {home_id} is not enrolled")
+        key_id = entry["key_id"]
+        if key_id is None:
+            if home.revoked:
+                raise _fail(errors.INVALID_ENTRY, f"home {home_id} is already revoked")
+            home.revoked = True
+            for kid in home.keys:
+                self.keys[kid].revoked = True
+            return
+        key = self.keys.get(key_id)
+        if key is None or key.home_id != home_id:
+            raise _fail(errors.UNKNOWN_KEY, f"key {key_id} is not a key of home {home_id}")
+        if key.revoked:
+            raise _fail(errors.REVOKED_KEY, f"key {key_id} is already revoked")
+        key.revoked = True
+
+    def _readings(self, entry: Entry, where: str) -> None:
+        home_id = _str(entry, "home_id")
+        checked: dict[str, tuple[int, int, int, int]] = {}  # key -> seq, ts, import, export
+        rows = entry["readings"]
+        if not isinstance(rows, list) or not rows:
+            raise _fail(errors.INVALID_ENTRY, "readings must be a non-empty list")
+        for n, row in enumerate(rows):
+            key_id, seq, ts, import_wh, export_wh, sig = row
+            key = self.keys.get(key_id)
+            if key is None:
+                raise _fail(errors.UNKNOWN_KEY, f"reading {n}: key {key_id} is not enrolled")
+            if key.home_id != home_id:
+                raise _fail(
+                    errors.KEY_NOT_YOURS, f"reading {n}: key {key_id} belongs to another home"
+                )
+            if key.kind == "home":
+                raise _fail(errors.WRONG_KEY_KIND, f"reading {n}: signed by a home key")
+            if key.revoked:
+                raise _fail(errors.REVOKED_KEY, f"reading {n}: key {key_id} is revoked")
+            for name, value in (
+                ("seq", seq),
+                ("ts", ts),
+                ("import_wh", import_wh),
+                ("export_wh", export_wh),
+            ):
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise _fail(
+                        errors.INVALID_ENTRY, f"reading {n}: {name} must be a non-negative integer"
+                    )
+            last = checked.get(key_id) or self._last_reading(key_id)
+            if last is not None:
+                if seq <= last[0]:
+                    raise _fail(errors.REPLAY, f"reading {n}: seq {seq} is not above {last[0]}")
+                if ts < last[1]:
+                    raise _fail(
+                        errors.TIME_WENT_BACKWARDS, f"reading {n}: time {ts} before {last[1]}"
+                    )
+                if import_wh < last[2] or export_wh < last[3]:
+                    raise _fail(errors.REGISTER_DECREASED, f"reading {n}: a register went down")
+            if self.check_meter_signatures and not SignedMessage(
+                "reading", key_id, seq, ts, {"import_wh": import_wh, "export_wh": export_wh}, sig
+            ).signature_valid(key.public_key):
+                raise _fail(errors.BAD_SIGNATURE, f"reading {n}: meter signature does not verify")
+            checked[key_id] = (seq, ts, import_wh, export_wh)
+        for key_id, seq, ts, import_wh, export_wh, _sig in rows:
+            self.timelines.setdefault(key_id, MeterTimeline()).add(seq, ts, import_wh, export_wh)
+
+    def _last_reading(self, key_id: str) -> tuple[int, int, int, int] | None:
+        timeline = self.timelines.get(key_id)
+        if timeline is None or timeline.last is None or timeline.last_seq is None:
+            return None
+        ts, import_wh, export_wh = timeline.last
+        return timeline.last_seq, ts, import_wh, export_wh
+
+    def _clearing(self, entry: Entry, where: str) -> None:
+        start, end = _int(entry, "interval_start"), _int(entry, "interval_end")
+        if start in self.cleared:
+            raise _fail(
+                errors.INVALID_ENTRY,
+                f"interval {start} was already cleared ({self.cleared[start]})",
+            )
+        if end <= start:
+            raise _fail(errors.INVALID_ENTRY, "interval_end must be after interval_start")
+        allocations = tuple(self._allocation(raw) for raw in entry["allocations"])
+        homes = [a.home_id for a in allocations]
+        if homes != sorted(set(homes)):
+            raise _fail(errors.INVALID_ENTRY, "allocations must be sorted by home id, one per home")
+        bought = sum(a.bought_local_wh for a in allocations)
+        sold = sum(a.sold_local_wh for a in allocations)
+        volume = _int(entry, "volume_wh")
+        if not bought == sold == volume:
+            raise _fail(
+                errors.INVALID_ENTRY,
+                f"local energy does not balance: bought {bought}, sold {sold}, volume {volume} Wh",
+            )
+        clearing = Clearing(
+            start,
+            end,
+            _int(entry, "retail_price", None),
+            _int(entry, "feed_in_price", None),
+            allocations,
+        )
+        self.cleared[start] = where
+        if allocations:
+            self.clearings[start] = clearing
+        else:
+            self.settled.add(start)
+
+    def _allocation(self, raw: Entry) -> Allocation:
+        home_id = _str(raw, "home_id")
+        if home_id not in self.homes:
+            raise _fail(errors.UNKNOWN_ACCOUNT, f"allocation for unknown home {home_id}")
+        bid_key = self.keys.get(_str(raw, "bid_key_id"))
+        if bid_key is None or bid_key.home_id != home_id or bid_key.kind != "home":
+            raise _fail(errors.KEY_NOT_YOURS, f"home {home_id}: bid not signed by its home key")
+        _str(raw, "bid_digest")
+        _int(raw, "bid_seq")
+        _int(raw, "priority", None)
+        dispatch = tuple((str(d), str(a), _int({"e": e}, "e")) for d, a, e in raw["dispatch"])
+        return Allocation(
+            home_id,
+            _int(raw, "bought_local_wh"),
+            _int(raw, "sold_local_wh"),
+            _int(raw, "bought_grid_wh"),
+            _int(raw, "sold_grid_wh"),
+            _int(raw, "paid_mminor", None),
+            _int(raw, "received_mminor", None),
+            dispatch,
+        )
+
+    # -- settlement ---------------------------------------------------------------------------
+
+    def meters_of(self, home_id: str) -> list[tuple[str, str]]:
+        home = self.homes.get(home_id)
+        if home is None:
+            return []
+        return [
+            (key_id, self.keys[key_id].kind)
+            for key_id in home.keys
+            if self.keys[key_id].kind != "home" and not self.keys[key_id].revoked
+        ]
+
+    def settlement_batch(self, interval_start: int) -> list[Entry]:
+        """The entries that settle a cleared interval, computed from the state as it is now."""
+        assert self.params is not None
+        clearing = self.clearings[interval_start]
+        meters = {a.home_id: self.meters_of(a.home_id) for a in clearing.allocations}
+        return settle_interval(clearing, meters, self.timelines, self.balances, self.params)
+
+    def settlement_ready(self, interval_start: int, now_ms: int, deadline_ms: int) -> bool:
+        """Every participant's meters have reported past the interval, or the deadline passed."""
+        clearing = self.clearings[interval_start]
+        end_ms = clearing.interval_end * 1000
+        if now_ms >= end_ms + deadline_ms:
+            return True
+        for alloc in clearing.allocations:
+            for key_id, _kind in self.meters_of(alloc.home_id):
+                timeline = self.timelines.get(key_id)
+                if timeline is None or not timeline.reaches(end_ms):
+                    return False
+        return True
+
+    def _settlement_entry(self, entry: Entry, where: str) -> None:
+        kind = entry["kind"]
+        if kind == kinds.MINT:
+            meter, interval = entry["meter_key_id"], entry["interval_start"]
+            if (meter, interval) in self.mints:
+                raise _fail(
+                    errors.DOUBLE_MINT,
+                    f"meter {meter} already minted for interval {interval} "
+                    f"({self.mints[(meter, interval)]})",
+                )
+        if self._batch_interval is None:
+            interval = entry.get("interval_start")
+            if kind != kinds.SETTLEMENT:
+                raise _fail(
+                    errors.INVALID_ENTRY, f"{kind} entry outside the settlement of its interval"
+                )
+            if interval in self.settled:
+                raise _fail(errors.ALREADY_SETTLED, f"interval {interval} is already settled")
+            if interval not in self.clearings:
+                raise _fail(errors.INVALID_ENTRY, f"interval {interval} has not been cleared")
+            batch = self.settlement_batch(interval)
+        else:
+            batch, interval = self._batch, self._batch_interval
+        expected = batch[0]
+        if entry != expected:
+            what = f"{expected['kind']} for home {expected.get('home_id')}"
+            if entry.get("kind") != expected["kind"] or entry.get("home_id") != expected.get(
+                "home_id"
+            ):
+                raise _fail(
+                    errors.INVALID_ENTRY,
+                    f"settlement of interval {interval}: expected {what}, "
+                    f"found {kind} for home {entry.get('home_id')}",
+                )
+            raise _fail(
+                errors.INVALID_ENTRY,
+                f"settlement of interval {interval}: {what}: {first_difference(entry, expected)}",
+            )
+        self._apply_settlement_effect(expected, where)
+        self._batch, self._batch_interval = batch[1:], interval
+        if not self._batch:
+            self._finish_settlement(interval)
+
+    def _apply_settlement_effect(self, entry: Entry, where: str) -> None:
+        kind, home_id = entry["kind"], entry["home_id"]
+        if kind == kinds.SETTLEMENT:
+            self.balances[home_id] = entry["balance_mminor"]
+        elif kind == kinds.MINT:
+            tokens = entry["tokens"]
+            self.lots[entry["lot"]] = Lot(
+                home_id,
+                entry["meter_key_id"],
+                entry["meter_kind"],
+                entry["green"],
+                entry["interval_start"],
+                tokens,
+                tokens,
+            )
+            self.mints[(entry["meter_key_id"], entry["interval_start"])] = where
+            self.utility[home_id] = self.utility.get(home_id, 0) + tokens
+            self.minted[home_id] = self.minted.get(home_id, 0) + tokens
+        elif kind == kinds.BURN:
+            held = self.certificates.setdefault(home_id, {})
+            for lot_name, units in entry["lots"]:
+                lot = self.lots[lot_name]
+                lot.unburned -= units
+                self.utility[lot.home_id] -= units
+                held[lot_name] = held.get(lot_name, 0) + units
+            self.burned[home_id] = self.burned.get(home_id, 0) + entry["tokens"]
+        else:
+            self.flex[home_id] = self.flex.get(home_id, 0) + entry["tokens"]
+
+    def _finish_settlement(self, interval: int) -> None:
+        clearing = self.clearings.pop(interval)
+        self.settled.add(interval)
+        self._batch_interval = None
+        oldest = min(self.clearings, default=clearing.interval_end)
+        cutoff = min(oldest, clearing.interval_end) * 1000
+        for timeline in self.timelines.values():
+            timeline.prune_before(cutoff)
+
+    # -- home transactions ----------------------------------------------------------------------
+
+    def _signer(self, entry: Entry) -> str:
+        home_id, key_id = _str(entry, "home_id"), _str(entry, "key_id")
+        self._active_home(home_id)
+        key = self.keys.get(key_id)
+        if key is None or key.home_id != home_id:
+            raise _fail(errors.KEY_NOT_YOURS, f"key {key_id} is not a key of home {home_id}")
+        if key.kind != "home":
+            raise _fail(errors.WRONG_KEY_KIND, "transactions must be signed with the home key")
+        if key.revoked:
+            raise _fail(errors.REVOKED_KEY, f"key {key_id} is revoked")
+        seq, last = _int(entry, "seq"), self.tx_seq.get(key_id)
+        if last is not None and seq <= last:
+            raise _fail(errors.REPLAY, f"transaction seq {seq} is not above the last one ({last})")
+        if not signature_valid(entry, key.public_key):
+            raise _fail(
+                errors.BAD_SIGNATURE, "the home's signature on this transaction does not verify"
+            )
+        return home_id
+
+    def _active_home(self, home_id: str) -> HomeInfo:
+        home = self.homes.get(home_id)
+        if home is None:
+            raise _fail(errors.UNKNOWN_ACCOUNT, f"home {home_id} is not enrolled")
+        if home.revoked:
+            raise _fail(errors.HOME_REVOKED, f"home {home_id} is revoked")
+        return home
+
+    def _transfer(self, entry: Entry, where: str) -> None:
+        home_id = self._signer(entry)
+        units, to, asset = _int(entry, "units", 1), _str(entry, "to"), entry["asset"]
+        if to != COMMUNITY:
+            self._active_home(to)
+        if asset == "flex":
+            have = self.flex.get(home_id, 0)
+            if have < units:
+                raise _fail(
+                    errors.INSUFFICIENT_TOKENS,
+                    f"home {home_id} holds {have} flexibility tokens, not {units}",
+                )
+            self.flex[home_id] = have - units
+            self.flex[to] = self.flex.get(to, 0) + units
+        elif asset == "certificate":
+            lot = self._held_lot(home_id, _str(entry, "lot"), units)
+            if to == COMMUNITY:
+                raise _fail(errors.UNKNOWN_ACCOUNT, "certificates go to a home, not the community")
+            self.certificates[home_id][lot] -= units
+            theirs = self.certificates.setdefault(to, {})
+            theirs[lot] = theirs.get(lot, 0) + units
+        else:
+            raise _fail(errors.INVALID_ENTRY, f"unknown asset {asset!r}")
+        self.tx_seq[entry["key_id"]] = entry["seq"]
+
+    def _held_lot(self, home_id: str, lot: str, units: int) -> str:
+        if lot not in self.lots:
+            raise _fail(errors.UNKNOWN_CERTIFICATE, f"no certificate lot {lot}")
+        held = self.certificates.get(home_id, {}).get(lot, 0)
+        if held >= units:
+            return lot
+        retired_at = self.retired_where.get((home_id, lot))
+        if held == 0 and retired_at is not None:
+            raise _fail(
+                errors.ALREADY_RETIRED,
+                f"lot {lot}: home {home_id} already retired its certificates ({retired_at})",
+            )
+        raise _fail(
+            errors.INSUFFICIENT_TOKENS,
+            f"home {home_id} holds {held} units of lot {lot}, not {units}",
+        )
+
+    def _retire(self, entry: Entry, where: str) -> None:
+        home_id = self._signer(entry)
+        units = _int(entry, "units", 1)
+        lot = self._held_lot(home_id, _str(entry, "lot"), units)
+        if not self.lots[lot].green:
+            raise _fail(
+                errors.NOT_GREEN,
+                f"lot {lot} comes from a {self.lots[lot].meter_kind} meter: not green",
+            )
+        self.certificates[home_id][lot] -= units
+        self.retired[lot] = self.retired.get(lot, 0) + units
+        self.retired_where[(home_id, lot)] = where
+        self.tx_seq[entry["key_id"]] = entry["seq"]
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def validators_at(self, height: int) -> list[Validator]:
+        return [v for v in self.validators if v.active_from <= height]
+
+    def flex_priorities(self) -> dict[str, int]:
+        return {home: tokens for home, tokens in self.flex.items() if home != COMMUNITY}
+
+    def account(self, home_id: str) -> dict[str, Any]:
+        held = self.certificates.get(home_id, {})
+        green = sum(u for lot, u in held.items() if self.lots[lot].green)
+        balance = self.balances.get(home_id, 0)
+        return {
+            "home_id": home_id,
+            "balance_mminor": balance,
+            "balance_minor": balance // 1000,
+            "flex_tokens": self.flex.get(home_id, 0),
+            "utility_tokens": self.utility.get(home_id, 0),
+            "tokens_minted": self.minted.get(home_id, 0),
+            "tokens_burned": self.burned.get(home_id, 0),
+            "green_certificates": green,
+            "other_certificates": sum(held.values()) - green,
+            "certificate_lots": {lot: units for lot, units in sorted(held.items()) if units},
+        }

@@ -1,0 +1,596 @@
+"""Persistence for the ledger: entries, blocks, signatures, validators and the guard tables.
+
+Shares the hub store's engine and writer lock. The ledger's logic never sees this module: it hands
+in plain dicts and canonical JSON text. Besides storing entries, every append writes the guard
+rows in the same transaction, so the database itself refuses a second mint for a (meter,
+interval), a second settlement of a home's interval, holdings below zero and a reused home
+transaction sequence, whatever the process that tries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.protocol import errors
+from hub.protocol.errors import ProtocolError
+from hub.store import schema
+from hub.store.store import Store
+
+# (entry dict, canonical JSON text, leaf hash hex)
+EntryRow = tuple[dict[str, Any], str, str]
+
+
+class LedgerStore:
+    def __init__(self, store: Store) -> None:
+        # The hub store owns the engine; sharing its writer lock keeps SQLite to one writer.
+        self._store = store
+        self._engine = store._engine
+        self._write_lock = store._write_lock
+        self.is_sqlite = store.is_sqlite
+
+    def _read(self) -> Any:
+        return self._engine.connect()
+
+    # -- chain -------------------------------------------------------------------------------
+
+    async def head(self) -> dict[str, Any] | None:
+        async with self._read() as conn:
+            row = (
+                await conn.execute(
+                    select(schema.ledger_blocks)
+                    .order_by(schema.ledger_blocks.c.height.desc())
+                    .limit(1)
+                )
+            ).first()
+        return row._asdict() if row is not None else None
+
+    async def latest_final(self) -> int | None:
+        async with self._read() as conn:
+            value = (
+                await conn.execute(
+                    select(func.max(schema.ledger_blocks.c.height)).where(
+                        schema.ledger_blocks.c.final.is_(True)
+                    )
+                )
+            ).scalar()
+        return None if value is None else int(value)
+
+    async def block(self, height: int) -> dict[str, Any] | None:
+        async with self._read() as conn:
+            row = (
+                await conn.execute(
+                    select(schema.ledger_blocks).where(schema.ledger_blocks.c.height == height)
+                )
+            ).first()
+        return row._asdict() if row is not None else None
+
+    async def blocks(self, from_height: int, limit: int) -> list[dict[str, Any]]:
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(schema.ledger_blocks)
+                .where(schema.ledger_blocks.c.height >= from_height)
+                .order_by(schema.ledger_blocks.c.height)
+                .limit(limit)
+            )
+            return [row._asdict() for row in rows]
+
+    async def block_entries(self, height: int) -> list[tuple[str, str]]:
+        """(hash, canonical JSON) of a block's entries in block order."""
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(schema.ledger_entries.c.hash, schema.ledger_entries.c.data)
+                .where(schema.ledger_entries.c.height == height)
+                .order_by(schema.ledger_entries.c.idx)
+            )
+            return [(row.hash, row.data) for row in rows]
+
+    async def iter_chain(
+        self, from_height: int = 0, chunk: int = 200
+    ) -> AsyncIterator[tuple[dict[str, Any], list[tuple[str, str]]]]:
+        """Every block from `from_height` on with its entries, reading `chunk` blocks at a time."""
+        while True:
+            blocks = await self.blocks(from_height, chunk)
+            if not blocks:
+                return
+            last = blocks[-1]["height"]
+            by_height: dict[int, list[tuple[str, str]]] = {b["height"]: [] for b in blocks}
+            async with self._read() as conn:
+                result = await conn.stream(
+                    select(
+                        schema.ledger_entries.c.height,
+                        schema.ledger_entries.c.hash,
+                        schema.ledger_entries.c.data,
+                    )
+                    .where(
+                        schema.ledger_entries.c.height >= from_height,
+                        schema.ledger_entries.c.height <= last,
+                    )
+                    .order_by(schema.ledger_entries.c.height, schema.ledger_entries.c.idx)
+                )
+                async for partition in result.partitions(5000):
+                    for height, hash_, data in partition:
+                        by_height[height].append((hash_, data))
+            for block in blocks:
+                yield block, by_height[block["height"]]
+            from_height = last + 1
+
+    async def pending(self) -> list[tuple[int, str, str]]:
+        """(entry id, hash, canonical JSON) of entries not sealed yet, in append order."""
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(
+                    schema.ledger_entries.c.entry_id,
+                    schema.ledger_entries.c.hash,
+                    schema.ledger_entries.c.data,
+                )
+                .where(schema.ledger_entries.c.height.is_(None))
+                .order_by(schema.ledger_entries.c.entry_id)
+            )
+            return [(row.entry_id, row.hash, row.data) for row in rows]
+
+    async def append_pending(self, row: EntryRow) -> None:
+        """Store an entry that waits for the next block, with its guard rows, all or nothing."""
+        async with self._write_lock, self._engine.begin() as conn:
+            await self._insert_entries(conn, [row], height=None, first_idx=0)
+
+    async def seal(
+        self,
+        block: dict[str, Any],
+        pending_ids: Sequence[int],
+        new_entries: Sequence[EntryRow],
+        hub_signature: str,
+        meta: dict[str, str],
+    ) -> None:
+        """Write a sealed block: pending entries get their position, new ones are inserted."""
+        async with self._write_lock, self._engine.begin() as conn:
+            height = block["height"]
+            for idx, entry_id in enumerate(pending_ids):
+                await conn.execute(
+                    update(schema.ledger_entries)
+                    .where(schema.ledger_entries.c.entry_id == entry_id)
+                    .values(height=height, idx=idx)
+                )
+            await self._insert_entries(conn, new_entries, height, len(pending_ids))
+            await conn.execute(insert(schema.ledger_blocks).values(block))
+            await conn.execute(
+                insert(schema.ledger_signatures).values(
+                    height=height, validator=0, signature=hub_signature
+                )
+            )
+            for name, value in meta.items():
+                await self._set_meta(conn, name, value)
+
+    async def add_signature(
+        self,
+        height: int,
+        validator: int,
+        signature: str,
+        aggregate: str,
+        signers: str,
+        signer_count: int,
+        final: bool,
+    ) -> bool:
+        """Record one validator's signature and the new aggregate; False if it had signed."""
+        try:
+            async with self._write_lock, self._engine.begin() as conn:
+                await conn.execute(
+                    insert(schema.ledger_signatures).values(
+                        height=height, validator=validator, signature=signature
+                    )
+                )
+                await conn.execute(
+                    update(schema.ledger_blocks)
+                    .where(schema.ledger_blocks.c.height == height)
+                    .values(
+                        signature=aggregate,
+                        signers=signers,
+                        signer_count=signer_count,
+                        final=final,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def signatures(self, height: int) -> dict[int, str]:
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(schema.ledger_signatures).where(schema.ledger_signatures.c.height == height)
+            )
+            return {row.validator: row.signature for row in rows}
+
+    async def validators(self) -> list[dict[str, Any]]:
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(schema.ledger_validators).order_by(schema.ledger_validators.c.idx)
+            )
+            return [row._asdict() for row in rows]
+
+    async def meta(self) -> dict[str, str]:
+        async with self._read() as conn:
+            rows = await conn.execute(select(schema.ledger_meta))
+            return {row.name: row.value for row in rows}
+
+    # -- what the ledger records from the hub's own tables -------------------------------------
+
+    async def registry(self) -> list[dict[str, Any]]:
+        """Homes with their keys (ids, kinds, names, public keys, revocation)."""
+        homes = await self._store.list_homes()
+        return [
+            {
+                "home_id": home.home_id,
+                "bus": home.bus,
+                "revoked": home.revoked,
+                "keys": [
+                    {
+                        "key_id": key.key_id,
+                        "kind": key.kind,
+                        "name": key.name,
+                        "public_key": key.public_key,
+                        "revoked": key.revoked,
+                    }
+                    for key in home.keys
+                ],
+            }
+            for home in homes
+        ]
+
+    async def readings_after(self, reading_id: int, limit: int) -> list[tuple[Any, ...]]:
+        """(reading_id, home_id, key_id, seq, ts, import_wh, export_wh, sig) in arrival order."""
+        r = schema.readings.c
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(
+                    r.reading_id,
+                    r.home_id,
+                    r.meter_key_id,
+                    r.seq,
+                    r.ts,
+                    r.import_wh,
+                    r.export_wh,
+                    r.sig,
+                )
+                .where(r.reading_id > reading_id)
+                .order_by(r.reading_id)
+                .limit(limit)
+            )
+            return [tuple(row) for row in rows]
+
+    async def cleared_after(self, interval_start: int, up_to: int) -> list[dict[str, Any]]:
+        """Intervals cleared after `interval_start` up to `up_to`, with allocations and bid keys."""
+        iv, al, bids = schema.intervals.c, schema.allocations.c, schema.bids.c
+        async with self._read() as conn:
+            intervals = (
+                await conn.execute(
+                    select(schema.intervals)
+                    .where(iv.interval_start > interval_start, iv.interval_start <= up_to)
+                    .order_by(iv.interval_start)
+                )
+            ).all()
+            result = []
+            for interval in intervals:
+                rows = await conn.execute(
+                    select(
+                        schema.allocations,
+                        bids.key_id.label("bid_key_id"),
+                        bids.seq.label("bid_seq"),
+                    )
+                    .join(
+                        schema.bids,
+                        and_(
+                            bids.home_id == al.home_id,
+                            bids.interval_start == al.interval_start,
+                        ),
+                    )
+                    .where(al.interval_start == interval.interval_start)
+                    .order_by(al.home_id)
+                )
+                allocations = []
+                for row in rows:
+                    values = row._asdict()
+                    values["dispatch"] = json.loads(values["dispatch"])
+                    allocations.append(values)
+                result.append({**interval._asdict(), "allocations": allocations})
+            return result
+
+    # -- reads for the API -------------------------------------------------------------------
+
+    async def home_entries(
+        self, home_id: str, kind: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        e = schema.ledger_entries.c
+        query = select(e.height, e.idx, e.hash, e.data).where(e.home_id == home_id)
+        if kind is not None:
+            query = query.where(e.kind == kind)
+        async with self._read() as conn:
+            rows = await conn.execute(query.order_by(e.entry_id.desc()).limit(limit))
+            return [row._asdict() for row in rows]
+
+    async def find_entry(self, entry_hash: str) -> dict[str, Any] | None:
+        e = schema.ledger_entries.c
+        async with self._read() as conn:
+            row = (
+                await conn.execute(
+                    select(e.height, e.idx, e.hash, e.data).where(e.hash == entry_hash)
+                )
+            ).first()
+        return row._asdict() if row is not None else None
+
+    async def leaf_hashes(self, height: int) -> list[str]:
+        return [hash_ for hash_, _data in await self.block_entries(height)]
+
+    async def settlements(self, home_id: str, start: int, end: int) -> list[dict[str, Any]]:
+        """A home's settlement rows for intervals in [start, end), oldest first."""
+        s = schema.ledger_settlements.c
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(schema.ledger_settlements)
+                .where(s.home_id == home_id, s.interval_start >= start, s.interval_start < end)
+                .order_by(s.interval_start)
+            )
+            return [row._asdict() for row in rows]
+
+    async def balance_before(self, home_id: str, interval_start: int) -> int:
+        """The home's milli-minor balance after its last settlement before `interval_start`."""
+        s = schema.ledger_settlements.c
+        async with self._read() as conn:
+            value = (
+                await conn.execute(
+                    select(s.balance_mminor)
+                    .where(s.home_id == home_id, s.interval_start < interval_start)
+                    .order_by(s.interval_start.desc())
+                    .limit(1)
+                )
+            ).scalar()
+        return int(value or 0)
+
+    async def retirements(self, limit: int) -> list[dict[str, Any]]:
+        r = schema.ledger_retirements.c
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(schema.ledger_retirements).order_by(r.ts.desc()).limit(limit)
+            )
+            return [row._asdict() for row in rows]
+
+    async def holdings(self, account: str) -> list[dict[str, Any]]:
+        h = schema.ledger_holdings.c
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(schema.ledger_holdings).where(h.account == account).order_by(h.asset, h.lot)
+            )
+            return [row._asdict() for row in rows]
+
+    # -- writing entries and guards --------------------------------------------------------------
+
+    async def _insert_entries(
+        self, conn: AsyncConnection, rows: Sequence[EntryRow], height: int | None, first_idx: int
+    ) -> None:
+        if not rows:
+            return
+        try:
+            await conn.execute(
+                insert(schema.ledger_entries),
+                [
+                    {
+                        "height": height,
+                        "idx": None if height is None else first_idx + n,
+                        "kind": entry["kind"],
+                        "home_id": entry.get("home_id")
+                        if isinstance(entry.get("home_id"), str)
+                        else None,
+                        "interval_start": entry.get("interval_start")
+                        if isinstance(entry.get("interval_start"), int)
+                        else None,
+                        "hash": hash_,
+                        "data": data,
+                    }
+                    for n, (entry, data, hash_) in enumerate(rows)
+                ],
+            )
+        except IntegrityError as err:
+            raise ProtocolError(errors.REPLAY, "this entry is already in the ledger") from err
+        await _write_guards(conn, rows)
+
+    @staticmethod
+    async def _set_meta(conn: AsyncConnection, name: str, value: str) -> None:
+        done = await conn.execute(
+            update(schema.ledger_meta).where(schema.ledger_meta.c.name == name).values(value=value)
+        )
+        if done.rowcount == 0:
+            await conn.execute(insert(schema.ledger_meta).values(name=name, value=value))
+
+
+async def _write_guards(conn: AsyncConnection, rows: Iterable[EntryRow]) -> None:
+    mints, settlements = [], []
+    credits: dict[tuple[str, str, str], int] = {}  # holdings added, written in two batches
+    for entry, _data, hash_ in rows:
+        kind = entry["kind"]
+        if kind == "mint":
+            mints.append(
+                {
+                    "meter_key_id": entry["meter_key_id"],
+                    "interval_start": entry["interval_start"],
+                    "lot": entry["lot"],
+                    "home_id": entry["home_id"],
+                    "tokens": entry["tokens"],
+                    "green": entry["green"],
+                }
+            )
+        elif kind == "settlement":
+            settlements.append(_settlement_row(entry, hash_))
+        elif kind == "burn":
+            for lot, units in entry["lots"]:
+                key = (entry["home_id"], "certificate", lot)
+                credits[key] = credits.get(key, 0) + units
+        elif kind == "flex_award":
+            key = (entry["home_id"], "flex", "")
+            credits[key] = credits.get(key, 0) + entry["tokens"]
+        elif kind in ("transfer", "retire"):
+            await _credit_all(conn, credits)  # what this entry spends may come from them
+            credits = {}
+            await _home_transaction(conn, entry, hash_)
+        elif kind in ("genesis", "validator"):
+            await _validator(conn, entry)
+    await _credit_all(conn, credits)
+    if mints:
+        try:
+            await conn.execute(insert(schema.ledger_mints), mints)
+        except IntegrityError as err:
+            raise ProtocolError(
+                errors.DOUBLE_MINT,
+                "the database already holds a mint for one of these (meter, interval)",
+            ) from err
+    if settlements:
+        try:
+            await conn.execute(insert(schema.ledger_settlements), settlements)
+        except IntegrityError as err:
+            raise ProtocolError(
+                errors.ALREADY_SETTLED, "the database already holds one of these settlements"
+            ) from err
+
+
+def _settlement_row(entry: dict[str, Any], hash_: str) -> dict[str, Any]:
+    names = (
+        "home_id",
+        "interval_start",
+        "metered",
+        "taken_wh",
+        "delivered_wh",
+        "allocated_in_wh",
+        "allocated_out_wh",
+        "market_mminor",
+        "imbalance_wh",
+        "imbalance_mminor",
+        "amount_mminor",
+        "balance_mminor",
+        "amount_minor",
+        "balance_minor",
+    )
+    return {**{name: entry[name] for name in names}, "entry_hash": hash_}
+
+
+async def _credit_all(conn: AsyncConnection, credits: dict[tuple[str, str, str], int]) -> None:
+    """Add units to many holdings: one batched UPDATE for existing rows, one INSERT for new."""
+    if not credits:
+        return
+    h = schema.ledger_holdings.c
+    keys = list(credits)
+    existing: set[tuple[str, str, str]] = set()
+    for start in range(0, len(keys), 300):  # stay below bind-parameter limits
+        rows = await conn.execute(
+            select(h.account, h.asset, h.lot).where(
+                tuple_(h.account, h.asset, h.lot).in_(keys[start : start + 300])
+            )
+        )
+        existing.update((row.account, row.asset, row.lot) for row in rows)
+    updates = [
+        {"a": a, "s": s, "l": lot, "u": credits[(a, s, lot)]}
+        for a, s, lot in keys
+        if (a, s, lot) in existing
+    ]
+    if updates:
+        await conn.execute(
+            update(schema.ledger_holdings)
+            .where(h.account == bindparam("a"), h.asset == bindparam("s"), h.lot == bindparam("l"))
+            .values(units=h.units + bindparam("u")),
+            updates,
+        )
+    inserts = [
+        {"account": a, "asset": s, "lot": lot, "units": credits[(a, s, lot)]}
+        for a, s, lot in keys
+        if (a, s, lot) not in existing
+    ]
+    if inserts:
+        await conn.execute(insert(schema.ledger_holdings), inserts)
+
+
+async def _add_units(conn: AsyncConnection, account: str, asset: str, lot: str, units: int) -> None:
+    h = schema.ledger_holdings.c
+    where = and_(h.account == account, h.asset == asset, h.lot == lot)
+    done = await conn.execute(
+        update(schema.ledger_holdings).where(where).values(units=h.units + units)
+    )
+    if done.rowcount == 0:
+        await conn.execute(
+            insert(schema.ledger_holdings).values(
+                account=account, asset=asset, lot=lot, units=units
+            )
+        )
+
+
+async def _take_units(
+    conn: AsyncConnection, account: str, asset: str, lot: str, units: int
+) -> None:
+    h = schema.ledger_holdings.c
+    done = await conn.execute(
+        update(schema.ledger_holdings)
+        .where(h.account == account, h.asset == asset, h.lot == lot, h.units >= units)
+        .values(units=h.units - units)
+    )
+    if done.rowcount != 1:
+        raise ProtocolError(
+            errors.INSUFFICIENT_TOKENS,
+            f"the database holds fewer than {units} {asset} units of {lot or 'flex'} for {account}",
+        )
+
+
+async def _home_transaction(conn: AsyncConnection, entry: dict[str, Any], hash_: str) -> None:
+    try:
+        await conn.execute(
+            insert(schema.ledger_transactions).values(
+                key_id=entry["key_id"], seq=entry["seq"], entry_hash=hash_
+            )
+        )
+    except IntegrityError as err:
+        raise ProtocolError(
+            errors.REPLAY, f"transaction seq {entry['seq']} was already used"
+        ) from err
+    home, units = entry["home_id"], entry["units"]
+    if entry["kind"] == "retire":
+        await _take_units(conn, home, "certificate", entry["lot"], units)
+        await conn.execute(
+            insert(schema.ledger_retirements).values(
+                entry_hash=hash_,
+                home_id=home,
+                lot=entry["lot"],
+                units=units,
+                purpose=entry["purpose"],
+                ts=entry["ts"],
+            )
+        )
+        return
+    asset, lot = entry["asset"], entry["lot"] or ""
+    await _take_units(conn, home, asset, lot, units)
+    await _add_units(conn, entry["to"], asset, lot, units)
+
+
+async def _validator(conn: AsyncConnection, entry: dict[str, Any]) -> None:
+    data = entry["validator"] if entry["kind"] == "genesis" else entry
+    try:
+        await conn.execute(
+            insert(schema.ledger_validators).values(
+                idx=0 if entry["kind"] == "genesis" else data["index"],
+                name=data["name"],
+                public_key=data["public_key"],
+                pop=data["pop"],
+                home_id=None if entry["kind"] == "genesis" else data["home_id"],
+                active_from=0 if entry["kind"] == "genesis" else data["active_from"],
+            )
+        )
+    except IntegrityError as err:
+        raise ProtocolError(
+            errors.DUPLICATE_VALIDATOR, "this validator is already registered"
+        ) from err
+
+
+async def all_holdings(ledger: LedgerStore) -> list[dict[str, Any]]:
+    """Every holdings row (the audit compares them with what the entries add up to)."""
+    async with ledger._read() as conn:
+        rows = await conn.execute(select(schema.ledger_holdings))
+        return [row._asdict() for row in rows]

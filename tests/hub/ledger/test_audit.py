@@ -1,0 +1,236 @@
+"""`verify` recomputes everything and names the first bad block and entry for each tampering."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from hub.cli import main
+from hub.ledger import bls
+from hub.ledger.audit import audit
+from hub.ledger.block import SignedHeader, signing_message
+from hub.ledger.chain import ChainBlock, encode, make_header
+from hub.ledger.export import write_export
+from hub.ledger.transactions import build_retirement
+from tests.hub.ledger.factory import T0, ChainBuilder, replace_entry, trade_chain
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.fixture(scope="module")
+def chain() -> ChainBuilder:
+    return trade_chain()
+
+
+def signed_block(
+    chain: ChainBuilder,
+    height: int,
+    prev: str,
+    raws: Sequence[bytes],
+    signers: Sequence[int] = (0,),
+) -> ChainBlock:
+    """A block as a hub holding the key would seal it, whatever its entries say."""
+    header = make_header(height, prev, raws, T0 * 1000, None)
+    secrets = [chain.hub_secret, *chain.witness_secrets]
+    message = signing_message(header.hash)
+    signature = chain.backend.aggregate([chain.backend.sign(secrets[i], message) for i in signers])
+    hashes = [encode(json.loads(raw))[1] for raw in raws]
+    return ChainBlock(SignedHeader(header, sum(1 << i for i in signers), signature), raws, hashes)
+
+
+def appended(chain: ChainBuilder, raws: Sequence[bytes]) -> list[ChainBlock]:
+    last = chain.blocks[-1]
+    return [*chain.blocks, signed_block(chain, last.header.height + 1, last.header.hash, raws)]
+
+
+def test_an_honest_chain_verifies(chain: ChainBuilder) -> None:
+    report = audit(chain.blocks)
+    assert report.ok, report.message
+    assert (report.blocks, report.final_blocks) == (4, 4)
+    assert report.state.balances == {"buyer": -13_500, "seller": 12_000}
+
+
+def test_the_py_ecc_reference_agrees_on_a_small_chain() -> None:
+    reference = bls.get_backend("py_ecc")
+    small = ChainBuilder(reference)
+    small.enrol("h")
+    small.seal(None)
+    assert audit(small.blocks, reference).ok
+    forged = dataclasses.replace(
+        small.blocks[1],
+        signed=SignedHeader(small.blocks[1].header, 1, small.blocks[0].signed.signature),
+    )
+    report = audit([small.blocks[0], forged], reference)
+    assert (report.bad_block, report.problem) == (1, "aggregate signature does not verify")
+
+
+def test_an_altered_entry_row_is_named(chain: ChainBuilder) -> None:
+    block = chain.blocks[3]
+    altered = block.entries[0].replace(b'"amount_mminor":-13500', b'"amount_mminor":-3500')
+    report = audit([*chain.blocks[:3], replace_entry(block, 0, altered)])
+    assert (report.bad_block, report.bad_entry) == (3, 0)
+    assert "content does not match its recorded hash" in report.message
+
+
+def test_an_altered_entry_with_a_recomputed_hash_breaks_the_merkle_root(
+    chain: ChainBuilder,
+) -> None:
+    block = chain.blocks[3]
+    altered = block.entries[0].replace(b'"amount_mminor":-13500', b'"amount_mminor":-3500')
+    hashes = list(block.hashes or [])
+    hashes[0] = encode(json.loads(altered))[1]
+    tampered = dataclasses.replace(replace_entry(block, 0, altered), hashes=hashes)
+    report = audit([*chain.blocks[:3], tampered])
+    assert (report.bad_block, report.bad_entry) == (3, None)
+    assert "Merkle root" in report.message
+
+
+def test_a_rewritten_header_no_longer_carries_valid_signatures(chain: ChainBuilder) -> None:
+    block = chain.blocks[2]
+    raws = list(block.entries)
+    raws[0] = raws[0].replace(b'"paid_mminor":12000', b'"paid_mminor":1200')
+    header = make_header(
+        2, block.header.prev_hash, raws, block.header.time_ms, block.header.interval_start
+    )
+    hashes = [encode(json.loads(raw))[1] for raw in raws]
+    rewritten = ChainBlock(
+        SignedHeader(header, block.signed.signers, block.signed.signature), raws, hashes
+    )
+    report = audit([*chain.blocks[:2], rewritten, *chain.blocks[3:]])
+    assert report.bad_block == 2
+    assert report.problem == "aggregate signature does not verify"
+
+
+def test_reordered_entries_change_the_merkle_root(chain: ChainBuilder) -> None:
+    block = chain.blocks[1]
+    swapped = dataclasses.replace(
+        block,
+        entries=[block.entries[1], block.entries[0], *block.entries[2:]],
+        hashes=[block.hashes[1], block.hashes[0], *block.hashes[2:]],  # type: ignore[index]
+    )
+    report = audit([chain.blocks[0], swapped, *chain.blocks[2:]])
+    assert report.bad_block == 1 and "Merkle root" in report.message
+
+
+def test_reordered_or_missing_blocks_are_named(chain: ChainBuilder) -> None:
+    blocks = chain.blocks
+    report = audit([blocks[0], blocks[2], blocks[1], blocks[3]])
+    assert report.message.startswith("BAD block 1: height 2 where block 1 should be")
+    relabelled = audit([blocks[0], blocks[1], blocks[3]])
+    assert relabelled.bad_block == 2
+
+
+def test_a_forged_witness_signature_is_caught() -> None:
+    chain = ChainBuilder(witnesses=1, threshold=2)
+    chain.enrol("h")
+    chain.seal(None, signers=[0, 1])
+    honest = chain.blocks[-1]
+    assert audit(chain.blocks).final_blocks == 1  # before the witness joined: the hub alone
+    # The hub claims the witness co-signed but only has its own signature.
+    hub_only = chain.backend.sign(chain.hub_secret, signing_message(honest.header.hash))
+    forged = dataclasses.replace(honest, signed=SignedHeader(honest.header, 0b11, hub_only))
+    report = audit([*chain.blocks[:-1], forged])
+    assert (report.bad_block, report.problem) == (2, "aggregate signature does not verify")
+
+
+def test_a_signer_that_is_no_validator_is_named() -> None:
+    chain = ChainBuilder()
+    block = chain.blocks[0]
+    claimed = dataclasses.replace(
+        block, signed=SignedHeader(block.header, 0b101, block.signed.signature)
+    )
+    report = audit([claimed])
+    assert report.message == "BAD block 0: signer 2 is not a validator active at height 0"
+
+
+def test_blocks_below_the_threshold_are_reported_as_not_final() -> None:
+    chain = ChainBuilder(threshold=2, witnesses=1)
+    chain.seal(None, signers=[0, 1])
+    report = audit(chain.blocks)
+    assert report.ok
+    assert (report.final_blocks, report.not_final) == (1, [0, 1])
+
+
+def test_a_double_mint_sealed_by_a_dishonest_hub_is_named(chain: ChainBuilder) -> None:
+    mint = next(raw for raw in chain.blocks[3].entries if b'"kind":"mint"' in raw)
+    report = audit(appended(chain, [mint]))
+    assert (report.bad_block, report.bad_entry) == (4, 0)
+    meter = json.loads(mint)["meter_key_id"]
+    assert (
+        f"(mint) double_mint: meter {meter} already minted for interval {T0} (block 3 entry 2)"
+        in report.message
+    )
+
+
+def test_a_second_retirement_of_the_same_certificate_is_named(chain: ChainBuilder) -> None:
+    buyer = chain.homes["buyer"]
+    lot = next(iter(chain.state.certificates["buyer"]))
+    rest = build_retirement(
+        buyer.key, "buyer", lot=lot, units=4, purpose="heat pump", seq=10_001, ts=T0
+    )
+    again = build_retirement(
+        buyer.key, "buyer", lot=lot, units=4, purpose="heat pump", seq=10_002, ts=T0
+    )
+    report = audit(appended(chain, [encode(rest)[0], encode(again)[0]]))
+    assert (report.bad_block, report.bad_entry) == (4, 1)
+    assert (
+        f"already_retired: lot {lot}: home buyer already retired its certificates (block 4 entry 0)"
+        in report.message
+    )
+
+
+def test_an_unsigned_reading_smuggled_in_by_the_hub_is_named(chain: ChainBuilder) -> None:
+    seller = chain.homes["seller"]
+    key = seller.meters["pv"].key_id
+    fake = {
+        "kind": "readings",
+        "home_id": "seller",
+        "readings": [[key, 999, (T0 + 2000) * 1000, 0, 99_999, "AAAA"]],
+    }
+    report = audit(appended(chain, [encode(fake)[0]]))
+    assert (report.bad_block, report.bad_entry) == (4, 0)
+    assert "bad_signature: reading 0: meter signature does not verify" in report.message
+    assert audit(appended(chain, [encode(fake)[0]]), check_meter_signatures=False).ok
+
+
+def test_verify_command_reads_an_export_and_exits_nonzero_on_the_first_bad_block(
+    chain: ChainBuilder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
+    write_export(good, chain.blocks)
+    block = chain.blocks[3]
+    write_export(
+        bad,
+        [*chain.blocks[:3], replace_entry(block, 1, block.entries[1].replace(b"12000", b"13000"))],
+    )
+    assert main(["--log-level", "error", "verify", "--export", str(good)]) == 0
+    assert "OK: 4 blocks, 13 entries, 4 final" in capsys.readouterr().out
+    assert main(["--log-level", "error", "verify", "--export", str(bad)]) == 1
+    assert (
+        "BAD block 3 entry 1: content does not match its recorded hash" in capsys.readouterr().out
+    )
+    assert main(["--log-level", "error", "verify", "--export", str(tmp_path / "missing")]) == 2
+
+
+@pytest.mark.parametrize("name", bls.available_backends())
+def test_every_installed_backend_audits_the_same_chain_alike(
+    chain: ChainBuilder, name: str
+) -> None:
+    backend = bls.get_backend(name)
+    assert audit(chain.blocks, backend).message == audit(chain.blocks).message
+    block = chain.blocks[2]
+    hub_only = SignedHeader(block.header, 0b1, chain.blocks[1].signed.signature)
+    report = audit([*chain.blocks[:2], dataclasses.replace(block, signed=hub_only)], backend)
+    assert (report.bad_block, report.problem) == (2, "aggregate signature does not verify")
