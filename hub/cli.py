@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8787)
     demo.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
     demo.add_argument("--seed", type=int, default=1)
+    sub.add_parser(
+        "admin-token", help="print a new admin token for the dashboard and its config line"
+    )
     _ledger_commands(sub)
     return parser
 
@@ -123,6 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     seed=args.seed,
                 )
             )
+        elif args.command == "admin-token":
+            from hub.server.admin import admin_token_text, new_admin_token
+
+            print(admin_token_text(new_admin_token()))
         elif args.command == "verify":
             return _verify(args)
         elif args.command == "witness":

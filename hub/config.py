@@ -64,6 +64,7 @@ class HubConfig:
     # Seconds of real time one interval's energy is spread over for dispatch power (W). Equal to
     # interval_seconds except in the demo, where a few-second interval stands for 15 minutes.
     simulated_interval_seconds: int | None = None
+    admin_token_sha256: str | None = None  # SHA-256 (hex) of the dashboard's admin token
     ledger: LedgerSettings = field(default_factory=LedgerSettings)
 
     def __post_init__(self) -> None:

@@ -30,6 +30,7 @@ from hub.config import HubConfig
 from hub.ledger.settings import LedgerSettings
 from hub.protocol.bids import BidCurves, BidStep
 from hub.protocol.keys import SigningKey
+from hub.server.admin import new_admin_token, token_sha256
 from hub.server.app import create_app
 from hub.store import Store
 
@@ -104,7 +105,9 @@ async def run_demo(
     db_url: str | None,
     seed: int,
 ) -> None:
+    admin_token = new_admin_token()
     config = HubConfig(
+        admin_token_sha256=token_sha256(admin_token),
         interval_seconds=interval_seconds,
         gate_closure_seconds=max(2, interval_seconds // 4),
         allow_short_intervals=True,
@@ -121,6 +124,7 @@ async def run_demo(
         await web.TCPSite(runner, host, port).start()
         base = f"http://{host}:{port}"
         print(f"GridCoop demo hub at {base}  (database {url})")
+        print(f"Dashboard: {base}/   (admin token: {admin_token})")
         print(f"Try: curl {base}/api/v1/market/intervals   |   {base}/api/v1/openapi.json")
         try:
             async with aiohttp.ClientSession() as session:

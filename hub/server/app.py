@@ -15,6 +15,7 @@ from hub.server import routes_home, routes_ledger, routes_public, websocket
 from hub.server.broadcast import Broadcaster
 from hub.server.clearing import ClearingService
 from hub.server.context import CLOCK, CONFIG, STORE, Clock
+from hub.server.dashboard import setup_dashboard
 from hub.server.errors import error_middleware
 from hub.server.runtime import BROADCASTER, CLEARING
 from hub.store import Store
@@ -47,6 +48,7 @@ def create_app(
     app[CLEARING] = ClearingService(config, store, app[BROADCASTER], clock, ledger)
     app.add_routes(routes_home.routes)
     app.add_routes(websocket.routes)
+    setup_dashboard(app)  # the page at /, its public JSON and the admin API
     if run_clearing:
         app.cleanup_ctx.append(_clearing_loop)
     app.on_shutdown.append(_close_websockets)

@@ -120,6 +120,10 @@ class ClearingService:
         self._clock = clock
         self._lock = asyncio.Lock()
 
+    def update_config(self, config: HubConfig) -> None:
+        """New market settings (tariff, fee, k) from the admin area: used from the next clearing."""
+        self._config = config
+
     def rules_for(self, interval_start: int) -> MarketRules:
         prices = self._config.tariff.prices_at(interval_start)
         return MarketRules(

@@ -6,6 +6,7 @@ from typing import Any
 
 import hub
 from hub.protocol.schema import SCHEMAS, Schema
+from hub.server.dashboard.openapi import ADMIN_PATHS, ADMIN_SECURITY_SCHEMES, DASHBOARD_PATHS
 
 SIGNED: list[dict[str, list[str]]] = [{"homeSignature": []}]
 
@@ -402,6 +403,10 @@ TRANSACTION_SCHEMA: Schema = {
 }
 
 
+PATHS.update(DASHBOARD_PATHS)
+PATHS.update(ADMIN_PATHS)
+
+
 def _object(required: list[str], properties: dict[str, Schema]) -> Schema:
     return {"type": "object", "required": required, "properties": properties}
 
@@ -734,7 +739,8 @@ def openapi_document(ledger: bool = False) -> dict[str, Any]:
                     "in": "header",
                     "name": "X-GridCoop-Signature",
                     "description": "Ed25519 signature by the home key over the request",
-                }
+                },
+                **ADMIN_SECURITY_SCHEMES,
             },
         },
     }

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from jsonschema import Draft202012Validator
 
 from hub.config import HubConfig
+from hub.server.admin import ADMIN_TOKEN_ENV, token_sha256
 from hub.server.runtime import CLEARING
 from hub.store import Store
 from tests.hub.server.support import (
@@ -58,8 +60,12 @@ def test_every_component_and_response_schema_is_valid_json_schema_2020_12() -> N
                 assert response["description"], (method, path, status)
 
 
-async def test_every_endpoint_answers_as_documented(hub: Hub, clock: FakeClock) -> None:
+async def test_every_endpoint_answers_as_documented(
+    hub: Hub, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Exercise every documented route (success and typical refusals) and validate each answer."""
+    monkeypatch.setenv(ADMIN_TOKEN_ENV, token_sha256("admin-test-token"))
+    admin = {"Authorization": "Bearer admin-test-token"}
     seller = await hub.enrol("Seller", bus=3, meters=("grid", "pv"))
     buyer = await hub.enrol("Buyer")
     interval = hub.config.next_open_interval(clock())
@@ -96,9 +102,29 @@ async def test_every_endpoint_answers_as_documented(hub: Hub, clock: FakeClock) 
     await (await hub.enrol("Idle")).client.result(interval)  # allocation null
     async with buyer.client.stream() as ws:
         assert (await ws.receive_json(timeout=5))["type"] == "hello"
+    # Dashboard data and the admin API (bearer token).
+    await hub.raw("GET", "/dashboard/no-such-file.js")
+    await hub.raw("GET", "/api/v1/dashboard/overview")
+    await hub.raw("GET", "/api/v1/dashboard/history?range=7d")
+    await hub.raw("GET", "/api/v1/dashboard/history?range=1y")
+    await hub.raw("GET", "/api/v1/market/orderbook")
+    await hub.raw("GET", f"/api/v1/market/orderbook/{interval}")
+    await hub.raw("GET", "/api/v1/market/orderbook/soon")
+    await hub.raw("GET", "/api/v1/admin/homes")
+    await hub.raw("GET", "/api/v1/admin/homes", headers=admin)
+    await hub.raw("POST", "/api/v1/admin/invites", {"name": "Next"}, headers=admin)
+    await hub.raw("POST", "/api/v1/admin/invites", {"name": ""}, headers=admin)
+    await hub.raw("GET", "/api/v1/admin/settings", headers=admin)
+    await hub.raw("PUT", "/api/v1/admin/settings", {"k_percent": 40}, headers=admin)
+    await hub.raw("PUT", "/api/v1/admin/settings", {"k_percent": 400}, headers=admin)
+    pv_key = seller.meter("pv").key.key_id
+    await hub.raw("POST", f"/api/v1/admin/keys/{pv_key}/revoke", headers=admin)
+    await hub.raw("POST", f"/api/v1/admin/homes/{buyer.home_id}/revoke", headers=admin)
+    await hub.raw("POST", f"/api/v1/admin/homes/{buyer.home_id}/revoke", headers=admin)
 
     exercised = {(ex.method, ex.path) for ex in hub.exchanges}
-    documented = documented_routes(document()) - {("GET", "/api/v1/ws")}
+    # The WebSocket upgrade and the HTML page are not JSON answers.
+    documented = documented_routes(document()) - {("GET", "/api/v1/ws"), ("GET", "/")}
     assert documented <= exercised
     statuses = {(ex.method, ex.path, ex.status) for ex in hub.exchanges}
     assert ("POST", "/api/v1/bids", 201) in statuses

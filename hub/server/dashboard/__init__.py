@@ -1,0 +1,40 @@
+"""The hub's web dashboard: served at `/` by the hub itself (no separate server, no build step).
+
+`setup_dashboard(app)` adds the page, its assets, the public dashboard JSON, the order book and
+the admin API (hub.server.admin) to an app made by `create_app`, and lays the settings stored by
+the admin area over the configuration when the app starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from hub.server import admin
+from hub.server.context import CONFIG, STORE
+from hub.server.dashboard import routes, settings
+from hub.server.dashboard.openapi import ADMIN_PATHS, ADMIN_SECURITY_SCHEMES, DASHBOARD_PATHS
+
+__all__ = ["ADMIN_PATHS", "ADMIN_SECURITY_SCHEMES", "DASHBOARD_PATHS", "setup_dashboard"]
+
+_READY = web.AppKey("dashboard_ready", bool)
+
+
+def setup_dashboard(app: web.Application) -> None:
+    """Register the dashboard on `app` (idempotent: a second call changes nothing)."""
+    if app.get(_READY):
+        return
+    app[_READY] = True
+    app[admin.SETTINGS_LOCK] = asyncio.Lock()
+    app.add_routes(routes.routes)
+    app.add_routes(admin.routes)
+    # First in line: before the clearing loop (a cleanup context) starts with the old settings.
+    app.on_startup.insert(0, _apply_stored_settings)
+
+
+async def _apply_stored_settings(app: web.Application) -> None:
+    stored = await app[STORE].get_settings()
+    config = settings.apply_stored(app[CONFIG], stored)
+    if config != app[CONFIG]:
+        admin.apply_runtime_config(app, config)
