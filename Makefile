@@ -1,8 +1,11 @@
 # GridCoop developer commands. Every target bootstraps what it needs on a fresh machine.
-.PHONY: demo test lint bench serve bootstrap
+.PHONY: demo test lint bench serve bootstrap bootstrap-all
 
 bootstrap:
 	scripts/bootstrap
+
+bootstrap-all:
+	scripts/bootstrap all
 
 demo: bootstrap
 	.venv/bin/python -m hub --log-level warning demo
@@ -15,7 +18,7 @@ lint: bootstrap
 	.venv/bin/ruff format --check hub bench
 	.venv/bin/mypy --strict hub
 
-test: bootstrap
+test: bootstrap-all
 	scripts/test
 
 bench: bootstrap

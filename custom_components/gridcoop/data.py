@@ -1,0 +1,37 @@
+"""Runtime data kept on the config entry while it is loaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeassistant.config_entries import ConfigEntry
+
+from hub.client import HubClient
+
+from .book import AllocationBook
+from .devices import DeviceConfig
+from .dispatch import Dispatcher
+from .home import HomeCoordinator
+from .market import MarketCoordinator
+from .metering import Metering
+from .settings import Settings
+from .sources import SunSpecPool
+from .stream import HubStream
+
+
+@dataclass
+class GridCoopRuntime:
+    home: HomeCoordinator
+    settings: Settings
+    devices: dict[str, DeviceConfig]
+    dispatcher: Dispatcher
+    pool: SunSpecPool
+    home_device_id: str
+    client: HubClient | None = None
+    market: MarketCoordinator | None = None
+    book: AllocationBook | None = None
+    metering: Metering | None = None
+    stream: HubStream | None = None
+
+
+type GridCoopConfigEntry = ConfigEntry[GridCoopRuntime]

@@ -1,0 +1,214 @@
+"""Build the planner's request from the home as Home Assistant sees it.
+
+The planner (hub.planner) is Home Assistant free and plans in 15-minute slots; this module only
+translates devices, readings, settings and prices into its inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from homeassistant.util import dt as dt_util
+
+from hub.planner import (
+    EV,
+    Battery,
+    DeferrableLoad,
+    History,
+    PlanRequest,
+    Profile,
+    Site,
+    Strategy,
+    Tariffs,
+)
+from hub.protocol.bids import BidCurves, BidStep
+
+from .const import (
+    BATTERY,
+    CONF_CAPACITY_KWH,
+    CONF_DURATION_MIN,
+    CONF_LOAD_POWER_W,
+    CONF_MAX_POWER_KW,
+    CONF_PEAK_KW,
+    CONF_TARGET_SOC,
+    EV_CHARGER,
+    FLEXIBLE_LOAD,
+    PV,
+)
+from .devices import DeviceConfig
+from .money import major_to_minor
+from .settings import Settings
+from .sources import DeviceSnapshot
+
+SLOT = timedelta(minutes=15)
+HORIZON_SLOTS = 96  # 24 h
+DEFAULT_SOC_PCT = 50.0
+DEFAULT_DEPARTURE = time(7, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class TariffSlot:
+    start: int  # UTC seconds
+    retail: float  # minor units per kWh
+    feed_in: float
+
+
+def slot_floor(when: datetime) -> datetime:
+    when = when.astimezone(UTC)
+    return when.replace(minute=when.minute - when.minute % 15, second=0, microsecond=0)
+
+
+def slot_ceil(when: datetime) -> datetime:
+    """The first slot start at or after `when`: "not before 16:05" must not start at 16:00."""
+    floor = slot_floor(when)
+    return floor if floor == when else floor + SLOT
+
+
+def _price_at(tariffs: Sequence[TariffSlot], when: datetime) -> TariffSlot:
+    stamp = when.timestamp()
+    current = tariffs[0]
+    for slot in tariffs:
+        if slot.start <= stamp:
+            current = slot
+    return current
+
+
+def _first(devices: Mapping[str, DeviceConfig], kind: str) -> DeviceConfig | None:
+    return next((d for d in devices.values() if d.kind == kind), None)
+
+
+def _next_departure(start: datetime, departure: time) -> datetime:
+    local = dt_util.as_local(start)
+    candidate = local.replace(hour=departure.hour, minute=departure.minute, second=0, microsecond=0)
+    if candidate <= local + SLOT:
+        candidate += timedelta(days=1)
+    return candidate
+
+
+def build_request(
+    *,
+    start: datetime,
+    devices: Mapping[str, DeviceConfig],
+    snapshots: Mapping[str, DeviceSnapshot],
+    settings: Settings,
+    tariffs: Sequence[TariffSlot],
+    clearing_history: Sequence[tuple[datetime, float]],
+    island: bool,
+    grid_limit_w: float,
+    latitude: float,
+    longitude: float,
+) -> PlanRequest:
+    times = [start + i * SLOT for i in range(HORIZON_SLOTS)]
+    prices = [_price_at(tariffs, t) for t in times]
+    pv_peak = sum(float(d.get(CONF_PEAK_KW, 0)) for d in devices.values() if d.kind == PV)
+    return PlanRequest(
+        start=start,
+        slots=HORIZON_SLOTS,
+        site=Site(
+            grid_limit_w=grid_limit_w,
+            latitude=latitude,
+            longitude=longitude,
+            pv_peak_w=pv_peak * 1000,
+        ),
+        tariffs=Tariffs(
+            retail=[p.retail for p in prices],
+            feed_in=[min(p.feed_in, p.retail) for p in prices],
+        ),
+        battery=_battery(devices, snapshots, settings),
+        ev=_ev(devices, snapshots, settings, start),
+        loads=tuple(
+            _load(d, snapshots.get(d.subentry_id), settings, start, times[-1] + SLOT)
+            for d in devices.values()
+            if d.kind == FLEXIBLE_LOAD
+        ),
+        history=History(clearing_prices=tuple(clearing_history)),
+        strategy=Strategy(
+            profile=Profile(settings.profile),
+            # stable_bill keeps the month near a budget: the daily cap times 30.
+            monthly_budget=major_to_minor(settings.daily_cap) * 30,
+        ),
+        island=island,
+    )
+
+
+def _battery(
+    devices: Mapping[str, DeviceConfig],
+    snapshots: Mapping[str, DeviceSnapshot],
+    settings: Settings,
+) -> Battery | None:
+    device = _first(devices, BATTERY)
+    if device is None:
+        return None
+    capacity = float(device.get(CONF_CAPACITY_KWH, 10)) * 1000
+    power = float(device.get(CONF_MAX_POWER_KW, 5)) * 1000
+    snap = snapshots.get(device.subentry_id)
+    soc_pct = snap.soc_pct if snap and snap.soc_pct is not None else DEFAULT_SOC_PCT
+    reserve_pct = settings.battery_reserve_pct.get(device.subentry_id, 10.0)
+    return Battery(
+        capacity_wh=capacity,
+        max_charge_w=power,
+        max_discharge_w=power,
+        soc_wh=capacity * min(max(soc_pct, 0.0), 100.0) / 100,
+        reserve_wh=capacity * reserve_pct / 100,
+    )
+
+
+def _ev(
+    devices: Mapping[str, DeviceConfig],
+    snapshots: Mapping[str, DeviceSnapshot],
+    settings: Settings,
+    start: datetime,
+) -> EV | None:
+    device = _first(devices, EV_CHARGER)
+    if device is None:
+        return None
+    capacity = float(device.get(CONF_CAPACITY_KWH, 60)) * 1000
+    snap = snapshots.get(device.subentry_id)
+    soc_pct = snap.soc_pct if snap and snap.soc_pct is not None else DEFAULT_SOC_PCT
+    departure = settings.ev_departure.get(device.subentry_id, DEFAULT_DEPARTURE)
+    return EV(
+        capacity_wh=capacity,
+        soc_wh=capacity * soc_pct / 100,
+        target_wh=capacity * float(device.get(CONF_TARGET_SOC, 80)) / 100,
+        departure=_next_departure(start, departure),
+        max_charge_w=float(device.get(CONF_MAX_POWER_KW, 11)) * 1000,
+    )
+
+
+def _load(
+    device: DeviceConfig,
+    snap: DeviceSnapshot | None,
+    settings: Settings,
+    start: datetime,
+    horizon_end: datetime,
+) -> DeferrableLoad:
+    earliest = max(start, slot_ceil(settings.deferred_until.get(device.subentry_id, start)))
+    earliest = min(earliest, horizon_end - SLOT)
+    return DeferrableLoad(
+        id=device.load_id,
+        power_w=float(device.get(CONF_LOAD_POWER_W, 1000)),
+        earliest_start=earliest,
+        latest_finish=horizon_end,
+        duration_min=float(device.get(CONF_DURATION_MIN, 60)),
+        discomfort_per_hour=major_to_minor(settings.discomfort.get(device.subentry_id, 0.1)),
+        running=bool(snap and snap.is_on),
+    )
+
+
+def scale_bids(curves: BidCurves, interval_seconds: int) -> BidCurves:
+    """The planner bids for a 15-minute slot; a hub with other intervals gets energy pro rata."""
+    if interval_seconds == int(SLOT.total_seconds()):
+        return curves
+    factor = interval_seconds / SLOT.total_seconds()
+
+    def scaled(steps: tuple[BidStep, ...]) -> tuple[BidStep, ...]:
+        return tuple(BidStep(s.price, max(1, round(s.energy_wh * factor)), s.asset) for s in steps)
+
+    return BidCurves(buy=scaled(curves.buy), sell=scaled(curves.sell))
+
+
+def cap_buying(curves: BidCurves) -> BidCurves:
+    """Daily spending cap reached: keep selling, stop buying on the market."""
+    return BidCurves(buy=(), sell=curves.sell)

@@ -1,0 +1,324 @@
+"""Fixtures and helpers for the Home Assistant integration tests (loaded by conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Generator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.gridcoop.const import (
+    CONF_CURRENCY,
+    CONF_FEED_IN_PRICE,
+    CONF_GRID_LIMIT_KW,
+    CONF_HOME_ID,
+    CONF_HOME_KEY,
+    CONF_METER_KEYS,
+    CONF_MODE,
+    CONF_RETAIL_PRICE,
+    CONF_URL,
+    DOMAIN,
+    METER_KINDS,
+    MODE_HUB,
+    MODE_ISLAND,
+)
+from hub.protocol.keys import SigningKey
+
+HUB_URL = "http://hub.test:8080"
+HOME_ID = "a1b2c3d4e5f60718"
+NOW = datetime(2026, 6, 1, 10, 5, tzinfo=UTC)  # frozen test time: a sunny morning
+INTERVAL = 900
+CURRENT = int(NOW.timestamp()) - int(NOW.timestamp()) % INTERVAL
+# Fixed keys so snapshots and diagnostics do not change between runs.
+HOME_KEY = SigningKey.from_text("A" * 43)
+METER_KEYS = {
+    kind: SigningKey.from_text(chr(ord("B") + i) * 43) for i, kind in enumerate(METER_KINDS)
+}
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom_components/gridcoop in every test."""
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Home Assistant's serializer: registry ids and timestamps become ANY."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+def frozen(freezer: Any) -> Any:
+    freezer.move_to(NOW)
+    return freezer
+
+
+def info(protocol_version: int = 1) -> dict[str, Any]:
+    return {
+        "hub_version": "0.1.0",
+        "protocol_version": protocol_version,
+        "server_time_ms": int(NOW.timestamp() * 1000),
+        "current_interval_start": CURRENT,
+        "next_open_interval_start": CURRENT + INTERVAL,
+        "retail_price": 30,
+        "feed_in_price": 8,
+        "interval_seconds": INTERVAL,
+        "gate_closure_seconds": 60,
+        "currency": "EUR",
+    }
+
+
+def interval(start: int, price: int | None = 20) -> dict[str, Any]:
+    return {
+        "interval_start": start,
+        "interval_end": start + INTERVAL,
+        "price": price,
+        "volume_wh": 1500,
+        "retail_price": 30,
+        "feed_in_price": 8,
+        "participants": 3,
+    }
+
+
+def allocation(start: int, dispatch: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {
+        "interval_start": start,
+        "home_id": HOME_ID,
+        "bought_local_wh": 1000,
+        "sold_local_wh": 0,
+        "bought_grid_wh": 500,
+        "sold_grid_wh": 0,
+        "paid_mminor": 35000,  # 1 kWh at 20 c + 0.5 kWh at 30 c
+        "received_mminor": 0,
+        "fees_mminor": 0,
+        "bid_digest": "x",
+        "dispatch": dispatch or [],
+    }
+
+
+@dataclass
+class WsMessage:
+    type: Any
+    data: str
+
+
+class FakeWebSocket:
+    def __init__(self, queue: asyncio.Queue[WsMessage]) -> None:
+        self._queue = queue
+
+    def __aiter__(self) -> FakeWebSocket:
+        return self
+
+    async def __anext__(self) -> WsMessage:
+        return await self._queue.get()
+
+
+class FakeHub:
+    """Stands in for HubClient: canned answers, optional failure, a pushable WebSocket."""
+
+    def __init__(self) -> None:
+        self.base_url = HUB_URL
+        self.fail: Exception | None = None
+        self.enrol_error: Exception | None = None
+        self.info_data = info()
+        self.intervals_data = [interval(CURRENT)]
+        self.results_data: list[dict[str, Any]] = []
+        self.home_id = HOME_ID
+        self.uploaded: list[Any] = []
+        self.bids: list[tuple[int, Any]] = []
+        self.pushes: asyncio.Queue[WsMessage] = asyncio.Queue()
+        self.stream_open = asyncio.Event()
+
+    def _check(self) -> None:
+        if self.fail is not None:
+            raise self.fail
+
+    async def info(self) -> dict[str, Any]:
+        self._check()
+        return self.info_data
+
+    async def tariffs(self, intervals: int = 96) -> dict[str, Any]:
+        self._check()
+        return {
+            "currency": "EUR",
+            "tariffs": [
+                {
+                    "interval_start": CURRENT + i * INTERVAL,
+                    "retail_price": 40 if 68 <= i < 80 else 30,
+                    "feed_in_price": 8,
+                }
+                for i in range(intervals)
+            ],
+        }
+
+    async def intervals(self, **query: int) -> list[dict[str, Any]]:
+        self._check()
+        return self.intervals_data
+
+    async def results(self, **query: int) -> list[dict[str, Any]]:
+        self._check()
+        return self.results_data
+
+    async def enrol(self, join_code: str, home_key: Any, meters: Any) -> dict[str, Any]:
+        self._check()
+        if self.enrol_error is not None:
+            raise self.enrol_error
+        return {"home": {"home_id": self.home_id, "name": "Maple Street 4"}, "protocol_version": 1}
+
+    async def home(self) -> dict[str, Any]:
+        self._check()
+        return {"home_id": self.home_id}
+
+    async def upload_readings(self, readings: list[Any]) -> dict[str, Any]:
+        self._check()
+        self.uploaded.extend(readings)
+        return {"accepted": len(readings), "duplicates": 0, "rejected": 0}
+
+    async def submit_bid(self, interval_start: int, curves: Any) -> dict[str, Any]:
+        self._check()
+        self.bids.append((interval_start, curves))
+        return {"interval_start": interval_start, "status": "stored"}
+
+    @asynccontextmanager
+    async def stream(self, heartbeat: float = 30) -> AsyncIterator[FakeWebSocket]:
+        self._check()
+        self.stream_open.set()
+        yield FakeWebSocket(self.pushes)
+
+    def push(self, message: str, kind: Any = None) -> None:
+        import aiohttp
+
+        self.pushes.put_nowait(WsMessage(kind or aiohttp.WSMsgType.TEXT, message))
+
+
+@pytest.fixture
+def fake_hub() -> Generator[FakeHub]:
+    hub = FakeHub()
+    with patch("custom_components.gridcoop.hub_link.make_client", return_value=hub):
+        yield hub
+
+
+def hub_entry(
+    subentries: list[ConfigSubentryData] | None = None, **options: Any
+) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Maple Street 4",
+        unique_id=HOME_ID,
+        entry_id="01HUBENTRY000000000000000",
+        data={
+            CONF_MODE: MODE_HUB,
+            CONF_URL: HUB_URL,
+            CONF_HOME_ID: HOME_ID,
+            CONF_HOME_KEY: HOME_KEY.to_text(),
+            CONF_METER_KEYS: {kind: key.to_text() for kind, key in METER_KEYS.items()},
+            CONF_CURRENCY: "EUR",
+        },
+        options=options,
+        subentries_data=subentries or [],
+    )
+
+
+def island_entry(subentries: list[ConfigSubentryData] | None = None) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Island",
+        unique_id="island_island",
+        entry_id="01ISLANDENTRY000000000000",
+        data={
+            CONF_MODE: MODE_ISLAND,
+            CONF_RETAIL_PRICE: 0.30,
+            CONF_FEED_IN_PRICE: 0.08,
+            CONF_CURRENCY: "EUR",
+            CONF_GRID_LIMIT_KW: 11.0,
+        },
+        subentries_data=subentries or [],
+    )
+
+
+def subentry(kind: str, title: str, sub_id: str, **data: Any) -> ConfigSubentryData:
+    return ConfigSubentryData(
+        data={"source": "entities", **data},
+        subentry_type=kind,
+        title=title,
+        subentry_id=sub_id,
+        unique_id=None,
+    )
+
+
+BATTERY_SUB = subentry(
+    "battery",
+    "Home battery",
+    "01BATTERY0000000000000000",
+    soc_entity="sensor.battery_soc",
+    import_energy_entity="sensor.battery_in",
+    export_energy_entity="sensor.battery_out",
+    setpoint_entity="number.battery_setpoint",
+    capacity_kwh=10.0,
+    max_power_kw=5.0,
+)
+GRID_SUB = subentry(
+    "grid_meter",
+    "Grid meter",
+    "01GRIDMETER00000000000000",
+    power_entity="sensor.grid_power",
+    import_energy_entity="sensor.grid_import",
+    export_energy_entity="sensor.grid_export",
+)
+LOAD_SUB = subentry(
+    "flexible_load",
+    "Dishwasher",
+    "01DISHWASHER0000000000000",
+    switch_entity="switch.dishwasher",
+    load_power_w=2000.0,
+    duration_min=120.0,
+)
+EV_SUB = subentry(
+    "ev_charger",
+    "Wallbox",
+    "01WALLBOX0000000000000000",
+    switch_entity="switch.wallbox",
+    setpoint_entity="number.wallbox_power",
+    capacity_kwh=60.0,
+    max_power_kw=11.0,
+    target_soc=80.0,
+)
+PV_SUB = subentry(
+    "pv",
+    "Roof PV",
+    "01ROOFPV00000000000000000",
+    export_energy_entity="sensor.pv_energy",
+    peak_kw=6.0,
+)
+ALL_SUBS = [BATTERY_SUB, GRID_SUB, LOAD_SUB, EV_SUB, PV_SUB]
+
+
+def set_source_states(hass: HomeAssistant, grid_import: float = 1200.5) -> None:
+    """The household's existing entities that the devices read from."""
+    hass.states.async_set("sensor.battery_soc", "60", {"unit_of_measurement": "%"})
+    hass.states.async_set("sensor.battery_in", "100.0", {"unit_of_measurement": "kWh"})
+    hass.states.async_set("sensor.battery_out", "90.0", {"unit_of_measurement": "kWh"})
+    hass.states.async_set("number.battery_setpoint", "0", {"min": -5000, "max": 5000, "step": 1})
+    hass.states.async_set("sensor.grid_power", "1.5", {"unit_of_measurement": "kW"})
+    hass.states.async_set("sensor.grid_import", str(grid_import), {"unit_of_measurement": "kWh"})
+    hass.states.async_set("sensor.grid_export", "300000", {"unit_of_measurement": "Wh"})
+    hass.states.async_set("switch.dishwasher", "off")
+    hass.states.async_set("switch.wallbox", "off")
+    hass.states.async_set("number.wallbox_power", "0")
+    hass.states.async_set("sensor.pv_energy", "5000", {"unit_of_measurement": "kWh"})
+
+
+async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
