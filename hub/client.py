@@ -170,6 +170,20 @@ class HubClient:
             seq = self._counter.next()
             return await connect(sign_request(self._home_key, "GET", path, b"", seq, now_ms()))
 
+    # -- for API clients built on this one (e.g. hub.ledger.client) -------------------------
+
+    async def request(
+        self, method: str, path: str, body: Any = None, query: Mapping[str, int] | None = None
+    ) -> dict[str, Any]:
+        """An unsigned call to any hub endpoint."""
+        return await self._request(method, path, body, query)
+
+    async def signed_request(
+        self, method: str, path: str, body: Any = None, query: Mapping[str, int] | None = None
+    ) -> dict[str, Any]:
+        """A call signed with the home key, sharing this client's sequence and lock."""
+        return await self._signed(method, path, body, query)
+
     # -- plumbing ------------------------------------------------------------------------------
 
     def _require_key(self) -> SigningKey:

@@ -12,6 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.typing import ConfigType
 
 from hub.protocol.keys import SigningKey
@@ -19,6 +20,7 @@ from hub.protocol.keys import SigningKey
 from . import hub_link
 from .book import AllocationBook
 from .const import (
+    CONF_HOME_ID,
     CONF_HOME_KEY,
     CONF_METER_KEYS,
     CONF_MODE,
@@ -27,12 +29,14 @@ from .const import (
     DOMAIN,
     MODE_HUB,
     OPT_READING_INTERVAL,
+    SIGNAL_CLEARED,
 )
 from .data import GridCoopConfigEntry, GridCoopRuntime
 from .devices import devices_of
 from .dispatch import Dispatcher
 from .entity import home_device_info
 from .home import HomeCoordinator
+from .ledger import LedgerCoordinator
 from .market import MarketCoordinator
 from .metering import Metering
 from .services import async_setup_services
@@ -50,6 +54,7 @@ PLATFORMS = [
     Platform.TIME,
 ]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+LEDGER_MIN_POLL_SECONDS = 60
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -63,11 +68,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridCoopConfigEntry) -> 
     settings = Settings()
     pool = SunSpecPool()
     dispatcher = Dispatcher(hass, devices, settings, pool, interval_seconds=900)
-    client = market = book = metering = None
+    client = market = book = metering = ledger = None
     if entry.data[CONF_MODE] == MODE_HUB:
-        client = hub_link.make_client(
-            hass, entry.data[CONF_URL], SigningKey.from_text(entry.data[CONF_HOME_KEY])
-        )
+        home_key = SigningKey.from_text(entry.data[CONF_HOME_KEY])
+        client = hub_link.make_client(hass, entry.data[CONF_URL], home_key)
         book = AllocationBook(hass, entry.entry_id)
         await book.async_load()
         metering = Metering(hass, entry.entry_id, entry.data[CONF_METER_KEYS])
@@ -80,6 +84,22 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridCoopConfigEntry) -> 
             raise market.last_exception
         if market.data is not None:
             dispatcher.interval_seconds = market.data.interval_seconds
+        # Tokens change once per interval at most: poll the ledger at that pace, and as soon as
+        # an interval clears (the hub seals a block right after).
+        ledger = LedgerCoordinator(
+            hass,
+            entry,
+            hub_link.make_ledger_client(client, entry.data[CONF_HOME_ID], home_key),
+            timedelta(seconds=max(dispatcher.interval_seconds, LEDGER_MIN_POLL_SECONDS)),
+        )
+        await ledger.async_refresh()
+
+        async def _interval_cleared(_interval: object) -> None:
+            await ledger.async_request_refresh()
+
+        entry.async_on_unload(
+            async_dispatcher_connect(hass, SIGNAL_CLEARED.format(entry.entry_id), _interval_cleared)
+        )
     home = HomeCoordinator(
         hass,
         entry,
@@ -105,6 +125,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridCoopConfigEntry) -> 
         pool=pool,
         client=client,
         market=market,
+        ledger=ledger,
         book=book,
         metering=metering,
     )

@@ -12,6 +12,7 @@ from .book import AllocationBook
 from .devices import DeviceConfig
 from .dispatch import Dispatcher
 from .home import HomeCoordinator
+from .ledger import LedgerCoordinator
 from .market import MarketCoordinator
 from .metering import Metering
 from .settings import Settings
@@ -29,6 +30,7 @@ class GridCoopRuntime:
     home_device_id: str
     client: HubClient | None = None
     market: MarketCoordinator | None = None
+    ledger: LedgerCoordinator | None = None
     book: AllocationBook | None = None
     metering: Metering | None = None
     stream: HubStream | None = None

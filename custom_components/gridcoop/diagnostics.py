@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
@@ -19,6 +20,8 @@ async def async_get_config_entry_diagnostics(
     runtime = entry.runtime_data
     home = runtime.home.data
     market = runtime.market
+    ledger = runtime.ledger
+    ledger_data = ledger.data if ledger is not None else None
     return {
         "entry": {
             "data": async_redact_data(dict(entry.data), TO_REDACT),
@@ -60,6 +63,18 @@ async def async_get_config_entry_diagnostics(
             "stream_connected": market.stream_connected,
             "info": market.data.info if market.data else None,
             "cleared_intervals": len(market.data.intervals) if market.data else 0,
+        },
+        "ledger": None
+        if ledger is None
+        else {
+            "enabled": ledger.enabled,
+            "last_update_success": ledger.last_update_success,
+            "height": ledger_data.height if ledger_data else None,
+            "final_height": ledger_data.final_height if ledger_data else None,
+            "token_unit_wh": ledger_data.token_unit_wh if ledger_data else None,
+            "account": asdict(ledger_data.account)
+            if ledger_data is not None and ledger_data.account is not None
+            else None,
         },
         "last_dispatch": {
             runtime.devices[sub_id].title: command

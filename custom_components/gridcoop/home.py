@@ -35,6 +35,7 @@ from .const import (
 )
 from .devices import DeviceConfig
 from .dispatch import Dispatcher
+from .history import async_base_load_history
 from .market import MarketCoordinator
 from .metering import Metering
 from .money import MINOR_PER_MAJOR
@@ -44,6 +45,9 @@ from .sources import DeviceSnapshot, SunSpecPool, read_device
 
 if TYPE_CHECKING:
     from .data import GridCoopConfigEntry
+
+
+BASE_LOAD_REFRESH = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,8 @@ class HomeCoordinator(DataUpdateCoordinator[HomeState]):
         self._planner = planner
         self._replan = True
         self._last_bid: dict[str, Any] | None = None
+        self._base_load: tuple[tuple[datetime, float], ...] = ()
+        self._base_load_at: datetime | None = None
 
     @property
     def island(self) -> bool:
@@ -202,10 +208,19 @@ class HomeCoordinator(DataUpdateCoordinator[HomeState]):
             if interval.get("price") is not None
         ]
 
+    async def _base_load_history(self) -> tuple[tuple[datetime, float], ...]:
+        """Hourly statistics change once an hour: ask the recorder at most that often."""
+        now = dt_util.utcnow()
+        if self._base_load_at is None or now - self._base_load_at >= BASE_LOAD_REFRESH:
+            self._base_load = await async_base_load_history(self.hass, self.devices, now)
+            self._base_load_at = now
+        return self._base_load
+
     async def _plan(
         self, start: datetime, snapshots: dict[str, DeviceSnapshot]
     ) -> tuple[Plan | None, str | None]:
         data = self.config_entry.data
+        base_load = await self._base_load_history()
         try:
             request = build_request(
                 start=start,
@@ -218,6 +233,7 @@ class HomeCoordinator(DataUpdateCoordinator[HomeState]):
                 grid_limit_w=float(data.get(CONF_GRID_LIMIT_KW, DEFAULT_GRID_LIMIT_KW)) * 1000,
                 latitude=self.hass.config.latitude,
                 longitude=self.hass.config.longitude,
+                base_load_history=base_load,
             )
             return await self.hass.async_add_executor_job(self._planner, request), None
         except (PlannerInputError, ValueError) as err:

@@ -99,6 +99,7 @@ def build_request(
     grid_limit_w: float,
     latitude: float,
     longitude: float,
+    base_load_history: Sequence[tuple[datetime, float]] = (),
 ) -> PlanRequest:
     times = [start + i * SLOT for i in range(HORIZON_SLOTS)]
     prices = [_price_at(tariffs, t) for t in times]
@@ -123,7 +124,9 @@ def build_request(
             for d in devices.values()
             if d.kind == FLEXIBLE_LOAD
         ),
-        history=History(clearing_prices=tuple(clearing_history)),
+        history=History(
+            base_load_w=tuple(base_load_history), clearing_prices=tuple(clearing_history)
+        ),
         strategy=Strategy(
             profile=Profile(settings.profile),
             # stable_bill keeps the month near a budget: the daily cap times 30.

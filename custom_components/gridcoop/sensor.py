@@ -19,17 +19,21 @@ from homeassistant.const import (
     UnitOfPower,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
+from hub.ledger.client import Account
+
 from .book import AllocationBook
-from .const import BATTERY, CONF_CURRENCY, GRID_METER, PV
+from .const import BATTERY, CONF_CURRENCY, DOMAIN, GRID_METER, PV
 from .data import GridCoopConfigEntry
 from .devices import DeviceConfig
 from .entity import GridCoopCoordinatorEntity
 from .home import HomeCoordinator, HomeState, recommended_action
+from .ledger import LedgerCoordinator
 from .market import MarketCoordinator, MarketData
-from .money import money_major, price_major
+from .money import MINOR_PER_MAJOR, money_major, price_major
 from .sources import DeviceSnapshot
 
 PARALLEL_UPDATES = 0  # coordinator-driven: no per-entity polling
@@ -121,6 +125,48 @@ MARKET_SENSORS: tuple[MarketSensorDescription, ...] = (
 
 
 @dataclass(frozen=True, kw_only=True)
+class LedgerSensorDescription(SensorEntityDescription):
+    value_fn: Callable[[Account], Any]
+
+
+def _tokens(key: str, value_fn: Callable[[Account], int], **kwargs: Any) -> LedgerSensorDescription:
+    return LedgerSensorDescription(
+        key=key,
+        translation_key=key,
+        state_class=kwargs.pop("state_class", SensorStateClass.MEASUREMENT),
+        value_fn=value_fn,
+        **kwargs,
+    )
+
+
+LEDGER_SENSORS: tuple[LedgerSensorDescription, ...] = (
+    _tokens("utility_tokens", lambda a: a.utility_tokens),
+    _tokens(
+        "utility_tokens_earned",
+        lambda a: a.tokens_minted,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+    ),
+    _tokens(
+        "utility_tokens_used",
+        lambda a: a.tokens_burned,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+    ),
+    _tokens("green_certificates", lambda a: a.green_certificates),
+    _tokens("flexibility_tokens", lambda a: a.flex_tokens),
+    LedgerSensorDescription(
+        key="settled_balance",
+        translation_key="settled_balance",
+        device_class=SensorDeviceClass.MONETARY,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        # The statement's figure: whole minor units, rounded down as the ledger does.
+        value_fn=lambda a: a.balance_minor / MINOR_PER_MAJOR,
+    ),
+)
+ALLOCATION_BALANCE = "balance"  # superseded by settled_balance on hubs with a ledger
+
+
+@dataclass(frozen=True, kw_only=True)
 class HomeSensorDescription(SensorEntityDescription):
     value_fn: Callable[[HomeState], Any]
 
@@ -199,10 +245,21 @@ async def async_setup_entry(
     if runtime.market is not None:
         currency = entry.data.get(CONF_CURRENCY, "EUR")
         home_entities.append(HomeSensor(runtime.home, entry, BACKLOG))
+        ledger = runtime.ledger
+        # With a ledger the settled balance replaces the allocation-derived one; without one
+        # (or before the hub said), the allocations are all the home knows.
+        settled = ledger is not None and ledger.enabled is True
         home_entities.extend(
             MarketSensor(runtime.market, entry, description, currency)
             for description in MARKET_SENSORS
+            if not (settled and description.key == ALLOCATION_BALANCE)
         )
+        if settled:
+            _forget(hass, f"{entry.entry_id}_{ALLOCATION_BALANCE}")
+        if ledger is not None and ledger.enabled is not False:
+            home_entities.extend(
+                LedgerSensor(ledger, entry, description, currency) for description in LEDGER_SENSORS
+            )
     async_add_entities(home_entities)
     for device in runtime.devices.values():
         if device.is_modbus:
@@ -213,6 +270,41 @@ async def async_setup_entry(
                 ],
                 config_subentry_id=device.subentry_id,
             )
+
+
+def _forget(hass: HomeAssistant, unique_id: str) -> None:
+    """Drop a sensor this home no longer provides from the entity registry."""
+    registry = er.async_get(hass)
+    if entity_id := registry.async_get_entity_id("sensor", DOMAIN, unique_id):
+        registry.async_remove(entity_id)
+
+
+class LedgerSensor(GridCoopCoordinatorEntity[LedgerCoordinator], SensorEntity):
+    entity_description: LedgerSensorDescription
+
+    def __init__(
+        self,
+        coordinator: LedgerCoordinator,
+        entry: GridCoopConfigEntry,
+        description: LedgerSensorDescription,
+        currency: str,
+    ) -> None:
+        super().__init__(coordinator, entry, description.key)
+        self.entity_description = description
+        if description.device_class is SensorDeviceClass.MONETARY:
+            self._attr_native_unit_of_measurement = currency
+
+    @property
+    def available(self) -> bool:
+        data = self.coordinator.data
+        return super().available and data is not None and data.account is not None
+
+    @property
+    def native_value(self) -> Any:
+        data = self.coordinator.data
+        if data is None or data.account is None:
+            return None
+        return self.entity_description.value_fn(data.account)
 
 
 class MarketSensor(GridCoopCoordinatorEntity[MarketCoordinator], SensorEntity):

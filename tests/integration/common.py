@@ -32,6 +32,8 @@ from custom_components.gridcoop.const import (
     MODE_HUB,
     MODE_ISLAND,
 )
+from hub.client import HubError
+from hub.ledger.client import Account, LedgerDisabled, NotEnoughCertificates, Submitted
 from hub.protocol.keys import SigningKey
 
 HUB_URL = "http://hub.test:8080"
@@ -138,6 +140,7 @@ class FakeHub:
         self.bids: list[tuple[int, Any]] = []
         self.pushes: asyncio.Queue[WsMessage] = asyncio.Queue()
         self.stream_open = asyncio.Event()
+        self.ledger: FakeLedger
 
     def _check(self) -> None:
         if self.fail is not None:
@@ -201,11 +204,85 @@ class FakeHub:
         self.pushes.put_nowait(WsMessage(kind or aiohttp.WSMsgType.TEXT, message))
 
 
+class FakeLedger:
+    """Stands in for hub.ledger.client.LedgerClient. Off (the hub keeps no ledger) by default."""
+
+    def __init__(self, hub: FakeHub) -> None:
+        self.hub = hub
+        self.enabled = False
+        self.fail: Exception | None = None
+        self.account_data = Account(
+            home_id=HOME_ID,
+            balance_mminor=-1_234_567,
+            balance_minor=-1235,
+            flex_tokens=3,
+            utility_tokens=2,
+            tokens_minted=40,
+            tokens_burned=12,
+            green_certificates=80,
+            other_certificates=5,
+            certificate_lots={"1780300800:pvkey": 50, "1780301700:pvkey": 30, "1780302600:g": 5},
+        )
+        self.calls: list[tuple[str, Any]] = []
+
+    def _check(self) -> None:
+        if not self.enabled:
+            raise LedgerDisabled(404, "not_found", "no such route")
+        if self.fail is not None:
+            raise self.fail
+        self.hub._check()
+
+    async def head(self) -> dict[str, Any]:
+        self._check()
+        return {"height": 12, "final_height": 11, "token_unit_wh": 100}
+
+    async def account(self, home_id: str | None = None) -> Account:
+        self._check()
+        return self.account_data
+
+    async def retire_green(self, units: int, purpose: str) -> list[Submitted]:
+        self._check()
+        self.calls.append(("retire", (units, purpose)))
+        if units > self.account_data.green_certificates:
+            raise NotEnoughCertificates(self.account_data.green_certificates, units)
+        first = min(units, 50)
+        done = [Submitted("h1", {}, "1780300800:pvkey", first)]
+        if units > first:
+            done.append(Submitted("h2", {}, "1780301700:pvkey", units - first))
+        return done
+
+    async def transfer_flex(self, units: int, to: str = "community", memo: str = "") -> Submitted:
+        self._check()
+        self.calls.append(("flex", (units, to, memo)))
+        if units > self.account_data.flex_tokens:
+            raise HubError(409, "insufficient_tokens", "not enough")
+        return Submitted("h3", {}, None, units)
+
+    async def transfer_certificates(self, units: int, to: str, memo: str = "") -> list[Submitted]:
+        self._check()
+        self.calls.append(("certificates", (units, to, memo)))
+        have = self.account_data.green_certificates + self.account_data.other_certificates
+        if units > have:
+            raise NotEnoughCertificates(have, units)
+        return [Submitted("h4", {}, "1780300800:pvkey", units)]
+
+
 @pytest.fixture
 def fake_hub() -> Generator[FakeHub]:
     hub = FakeHub()
-    with patch("custom_components.gridcoop.hub_link.make_client", return_value=hub):
+    hub.ledger = FakeLedger(hub)
+    with (
+        patch("custom_components.gridcoop.hub_link.make_client", return_value=hub),
+        patch("custom_components.gridcoop.hub_link.make_ledger_client", return_value=hub.ledger),
+    ):
         yield hub
+
+
+@pytest.fixture
+def fake_ledger(fake_hub: FakeHub) -> FakeLedger:
+    """A hub with a token ledger."""
+    fake_hub.ledger.enabled = True
+    return fake_hub.ledger
 
 
 def hub_entry(

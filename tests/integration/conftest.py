@@ -15,6 +15,7 @@ else:
     from .common import (  # noqa: F401  (fixtures are found by name in conftest)
         auto_enable_custom_integrations,
         fake_hub,
+        fake_ledger,
         frozen,
         snapshot,
     )

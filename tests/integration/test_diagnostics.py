@@ -8,12 +8,21 @@ from homeassistant.core import HomeAssistant
 
 from custom_components.gridcoop.diagnostics import async_get_config_entry_diagnostics
 
-from .common import ALL_SUBS, HOME_KEY, FakeHub, hub_entry, set_source_states, setup_entry
+from .common import (
+    ALL_SUBS,
+    HOME_KEY,
+    FakeHub,
+    FakeLedger,
+    hub_entry,
+    set_source_states,
+    setup_entry,
+)
 
 
 async def test_diagnostics_redact_keys(
     hass: HomeAssistant,
     fake_hub: FakeHub,
+    fake_ledger: FakeLedger,
     frozen: Any,
     snapshot: Any,
 ) -> None:
@@ -28,4 +37,6 @@ async def test_diagnostics_redact_keys(
     assert result["entry"]["data"]["meter_keys"] == "**REDACTED**"
     assert result["market"]["info"]["protocol_version"] == 1
     assert result["home"]["planned"] is True
+    assert result["ledger"]["enabled"] is True
+    assert result["ledger"]["account"]["green_certificates"] == 80
     assert result == snapshot(exclude=lambda prop, path: prop in ("plan_warnings", "last_bid"))
