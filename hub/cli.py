@@ -11,9 +11,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from hub.config import ConfigError, load_config
+from hub.config import ConfigError, HubConfig, load_config
 from hub.logs import setup_logging
 from hub.server.app import create_app
+from hub.sim.cli import add_parser as add_simulate_parser
 from hub.store import DEFAULT_DB_URL, Store
 
 _LOGGER = logging.getLogger("hub")
@@ -40,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("name", help='display name, e.g. "House 12"')
     invite.add_argument("--bus", type=int, help="feeder bus the home is connected to")
     invite.add_argument("--ttl-hours", type=float, default=24.0, help="code lifetime (default 24)")
+    invite.add_argument(
+        "--config", type=Path, help="the hub's TOML file: --bus must be a bus of its feeder"
+    )
     _db_option(invite)
 
     homes = sub.add_parser("homes", help="list homes, revoke a home or one of its keys")
@@ -70,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         "admin-token", help="print a new admin token for the dashboard and its config line"
     )
     _ledger_commands(sub)
+    add_simulate_parser(sub)
     return parser
 
 
@@ -109,6 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             asyncio.run(serve(args.db, args.host, args.port, args.config, not args.no_ledger))
         elif args.command == "invite":
+            if args.bus is not None:
+                bus_error = _bus_error(args.config, args.bus)
+                if bus_error:
+                    print(f"invalid --bus: {bus_error}")
+                    return 2
             asyncio.run(invite(args.db, args.name, args.bus, args.ttl_hours))
         elif args.command == "homes":
             return asyncio.run(homes(args.db, args.homes_command or "list", args))
@@ -130,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from hub.server.admin import admin_token_text, new_admin_token
 
             print(admin_token_text(new_admin_token()))
+        elif args.command == "simulate":
+            from hub.sim.cli import run as run_simulation
+
+            return run_simulation(args)
         elif args.command == "verify":
             return _verify(args)
         elif args.command == "witness":
@@ -144,6 +158,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     return 0
+
+
+def _bus_error(config_path: Path | None, bus: int) -> str | None:
+    """Why `bus` cannot be given to a home (None when it can); with --config, checked against
+    the configured feeder."""
+    from hub.grid import FeederError
+    from hub.server.network import validate_bus
+
+    config = load_config(config_path) if config_path is not None else HubConfig()
+    try:
+        validate_bus(config, bus)
+    except FeederError as err:
+        return str(err)
+    return None
 
 
 def _verify(args: argparse.Namespace) -> int:

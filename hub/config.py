@@ -18,6 +18,11 @@ Example `hub.toml`:
     retail_price = 38
     feed_in_price = 7
 
+    [network]                     # see docs/modes.md; every key is optional
+    feeder_file = "feeder.json"   # GridCoop JSON/YAML or pandapower export, relative to this file
+    market_mode = "periodic"      # or "continuous" (an order book per interval)
+    backstop = "merit_order"      # or "no_local_trade", when the feeder cannot be satisfied
+
     [ledger]                      # see docs/ledger.md; every key is optional
     enabled = true
     key_file = "gridcoop-ledger.key"   # the hub's BLS validator key, created on first start
@@ -32,8 +37,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from hub.grid import Feeder, FeederError, load_feeder
 from hub.ledger.settings import LedgerSettings, LedgerSettingsError
+from hub.market.network import NetworkOptions
 from hub.market.tariff import Tariff, TariffPeriod
+from hub.market.types import MarketRules
 from hub.protocol.bids import BidLimits
 from hub.protocol.reading_rules import ReadingWindow
 
@@ -43,6 +51,51 @@ DAY_MS = 24 * 60 * MINUTE_MS
 
 class ConfigError(ValueError):
     """The configuration file is wrong; the message names the setting."""
+
+
+MARKET_MODES = ("periodic", "continuous")
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSettings:
+    """The `[network]` table: the feeder the market must respect and how the market trades.
+
+    `feeder` is the loaded feeder (None: the market ignores the network); `feeder_file` and
+    `transformer` say where it came from. The other fields are hub.market.NetworkOptions.
+    """
+
+    market_mode: str = "periodic"
+    feeder: Feeder | None = None
+    feeder_file: str | None = None
+    transformer: int | str | None = None
+    backstop: str = "merit_order"
+    must_serve_price: int | None = None
+    voltage_margin_pu: float = 0.0
+    loading_limit: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.market_mode not in MARKET_MODES:
+            raise ConfigError(
+                f"network.market_mode must be one of {list(MARKET_MODES)}, got {self.market_mode!r}"
+            )
+        _ = self.options  # NetworkOptions checks the ranges
+
+    @property
+    def options(self) -> NetworkOptions:
+        """What hub.market.clear_network needs to know."""
+        try:
+            return NetworkOptions(
+                must_serve_price=self.must_serve_price,
+                backstop=self.backstop,
+                voltage_margin_pu=self.voltage_margin_pu,
+                loading_limit=self.loading_limit,
+            )
+        except ValueError as err:
+            raise ConfigError(f"network: {err}") from err
+
+    @property
+    def continuous(self) -> bool:
+        return self.market_mode == "continuous"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +119,7 @@ class HubConfig:
     simulated_interval_seconds: int | None = None
     admin_token_sha256: str | None = None  # SHA-256 (hex) of the dashboard's admin token
     ledger: LedgerSettings = field(default_factory=LedgerSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
 
     def __post_init__(self) -> None:
         low = 1 if self.allow_short_intervals else 300
@@ -90,6 +144,16 @@ class HubConfig:
     def reading_window(self) -> ReadingWindow:
         return ReadingWindow(self.reading_max_age_ms, self.reading_max_ahead_ms)
 
+    def market_rules(self, interval_start: int) -> MarketRules:
+        """The rules an interval trades under: its grid prices, the fee and k."""
+        prices = self.tariff.prices_at(interval_start)
+        return MarketRules(
+            retail_price=prices.retail_price,
+            feed_in_price=prices.feed_in_price,
+            fee_per_kwh=self.fee_per_kwh,
+            k_percent=self.k_percent,
+        )
+
     def interval_start_of(self, utc_seconds: int) -> int:
         return utc_seconds - utc_seconds % self.interval_seconds
 
@@ -112,6 +176,8 @@ class HubConfig:
             "k_percent": self.k_percent,
             "currency": self.currency,
             "timezone": self.tariff.timezone,
+            "market_mode": self.network.market_mode,
+            "feeder_configured": self.network.feeder is not None,
             "bid_limits": {
                 "price_min": self.bid_limits.price_min,
                 "price_max": self.bid_limits.price_max,
@@ -125,7 +191,14 @@ _SIMPLE_KEYS = {
     f.name
     for f in fields(HubConfig)
     if f.name
-    not in ("tariff", "bid_limits", "allow_short_intervals", "simulated_interval_seconds", "ledger")
+    not in (
+        "tariff",
+        "bid_limits",
+        "allow_short_intervals",
+        "simulated_interval_seconds",
+        "ledger",
+        "network",
+    )
 }
 
 
@@ -146,7 +219,7 @@ def load_config(path: Path | None, ledger_by_default: bool = False, **overrides:
             values[key] = value
         elif key == "allow_short_intervals" and isinstance(value, bool):
             values[key] = value  # test and demo configs clear every few seconds
-        elif key not in ("tariff", "timezone", "bid_limits", "ledger"):
+        elif key not in ("tariff", "timezone", "bid_limits", "ledger", "network"):
             raise ConfigError(f"unknown setting {key!r} in {path}")
     try:
         config = HubConfig(**values, **overrides)
@@ -156,9 +229,62 @@ def load_config(path: Path | None, ledger_by_default: bool = False, **overrides:
             config = replace(config, bid_limits=BidLimits(**data["bid_limits"]))
         ledger_table = {"enabled": ledger_by_default, **data.get("ledger", {})}
         config = replace(config, ledger=_parse_ledger(ledger_table))
+        if "network" in data:
+            base = path.parent if path is not None else Path.cwd()
+            config = replace(config, network=parse_network(data["network"], base))
     except TypeError as err:
         raise ConfigError(f"bad setting type: {err}") from err
     return config
+
+
+_NETWORK_KEYS = {
+    "feeder_file",
+    "transformer",
+    "market_mode",
+    "backstop",
+    "must_serve_price",
+    "voltage_margin_pu",
+    "loading_limit",
+}
+
+
+def parse_network(raw: Any, base: Path) -> NetworkSettings:
+    """The `[network]` table; `feeder_file` is relative to `base` (the config file's folder).
+    The feeder is loaded here, so a wrong one stops the hub at start, naming the element."""
+    if not isinstance(raw, dict):
+        raise ConfigError("[network] must be a table")
+    unknown = set(raw) - _NETWORK_KEYS
+    if unknown:
+        raise ConfigError(f"unknown network setting(s) {sorted(unknown)}")
+    _typed(raw, "market_mode", str)
+    _typed(raw, "backstop", str)
+    _typed(raw, "feeder_file", str)
+    _typed(raw, "transformer", (int, str))
+    _typed(raw, "must_serve_price", int)
+    _typed(raw, "voltage_margin_pu", (int, float))
+    _typed(raw, "loading_limit", (int, float))
+    values = {key: value for key, value in raw.items() if key not in ("feeder_file",)}
+    for key in ("voltage_margin_pu", "loading_limit"):
+        if key in values:
+            values[key] = float(values[key])
+    feeder_file = raw.get("feeder_file")
+    if feeder_file is None:
+        if "transformer" in raw:
+            raise ConfigError("network.transformer needs network.feeder_file")
+        return NetworkSettings(**values)
+    path = base / feeder_file
+    try:
+        feeder = load_feeder(path, transformer=raw.get("transformer"))
+    except FeederError as err:
+        where = "" if err.element.startswith("file ") else f" {str(path)!r}"  # named already
+        raise ConfigError(f"network.feeder_file{where}: {err}") from err
+    return NetworkSettings(**values, feeder=feeder, feeder_file=str(path))
+
+
+def _typed(raw: dict[str, Any], key: str, kinds: type | tuple[type, ...]) -> None:
+    value = raw.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)):
+        raise ConfigError(f"network.{key} has the wrong type: {value!r}")
 
 
 def _parse_ledger(raw: Any) -> LedgerSettings:

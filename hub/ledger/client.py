@@ -187,7 +187,9 @@ class LedgerClient:
 
     async def submit(self, entry: Entry) -> dict[str, Any]:
         """Send one signed transaction; the answer is `{status: pending, entry_hash, entry}`."""
-        return await self._call(self._hub.signed_request, "POST", "/api/v1/ledger/transactions", entry)
+        return await self._call(
+            self._hub.signed_request, "POST", "/api/v1/ledger/transactions", entry
+        )
 
     async def transfer_flex(self, units: int, to: str = COMMUNITY, memo: str = "") -> Submitted:
         """Spend flexibility tokens: to the community account (its services) or another home."""

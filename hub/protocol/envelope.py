@@ -1,4 +1,4 @@
-"""Signed messages: every reading and bid travels inside one of these envelopes.
+"""Signed messages: every reading, bid and order travels inside one of these envelopes.
 
     {"v": 1, "type": "reading", "key_id": "...", "seq": 17, "ts": 1767225600000,
      "body": {...}, "sig": "<base64url Ed25519 over the canonical JSON of all other fields>"}
@@ -19,7 +19,7 @@ from hub.protocol.errors import MALFORMED, UNSUPPORTED_VERSION, ProtocolError
 from hub.protocol.keys import SigningKey, verify
 
 PROTOCOL_VERSION = 1
-MESSAGE_TYPES = frozenset({"reading", "bid"})
+MESSAGE_TYPES = frozenset({"reading", "bid", "order"})
 _ENVELOPE_FIELDS = frozenset({"v", "type", "key_id", "seq", "ts", "body", "sig"})
 
 
@@ -73,6 +73,8 @@ def sign_message(
 
 def parse_signed_message(data: object, expected_type: str) -> SignedMessage:
     """Check the envelope's shape (not its signature: that needs the key from the store)."""
+    if expected_type not in MESSAGE_TYPES:  # a programming error, not the sender's
+        raise ValueError(f"unknown message type {expected_type!r}")
     if not isinstance(data, dict):
         raise ProtocolError(MALFORMED, "a signed message must be a JSON object")
     missing = _ENVELOPE_FIELDS - set(data)

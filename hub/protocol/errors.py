@@ -27,6 +27,11 @@ USED_JOIN_CODE = "used_join_code"
 DUPLICATE_KEY = "duplicate_key"
 UNAUTHENTICATED = "unauthenticated"
 HOME_REVOKED = "home_revoked"
+# Market modes (docs/modes.md): continuous orders, the feeder.
+WRONG_MARKET_MODE = "wrong_market_mode"
+DUPLICATE_ORDER = "duplicate_order"
+UNKNOWN_ORDER = "unknown_order"
+NOT_CONFIGURED = "not_configured"
 # Ledger (hub.ledger): entries, blocks, tokens, certificates, validators.
 LEDGER_DISABLED = "ledger_disabled"
 INVALID_ENTRY = "invalid_entry"

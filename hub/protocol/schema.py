@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.protocol.bids import ASSET_PATTERN
+from hub.protocol.orders import CLIENT_ORDER_ID_PATTERN, SIDES
 from hub.protocol.readings import METER_KINDS
 
 Schema = dict[str, Any]
@@ -35,6 +36,9 @@ def _ref(name: str) -> Schema:
 
 
 NULLABLE_INT: Schema = {"type": ["integer", "null"]}
+# How an interval was cleared: uniform_price (no feeder), merit_order (a feeder, no limit bound),
+# lp (network-constrained), backstop (the feeder could not be checked or satisfied), continuous.
+CLEARING_METHODS = ["uniform_price", "merit_order", "lp", "backstop", "continuous"]
 
 SCHEMAS: dict[str, Schema] = {
     "Error": _obj(
@@ -46,7 +50,7 @@ SCHEMAS: dict[str, Schema] = {
     "SignedMessage": _obj(
         {
             "v": {"const": 1},
-            "type": {"enum": ["reading", "bid"]},
+            "type": {"enum": ["reading", "bid", "order"]},
             "key_id": {"type": "string", "description": "hex SHA-256 prefix of the signing key"},
             "seq": _int("strictly increasing per key", 0),
             "ts": _int("UTC milliseconds since the epoch", 0),
@@ -83,6 +87,21 @@ SCHEMAS: dict[str, Schema] = {
             },
         },
         required=["interval_start"],
+    ),
+    "OrderBody": _obj(
+        {
+            "interval_start": _int("UTC seconds, aligned to the market interval", 0),
+            "side": {"enum": list(SIDES)},
+            "price": _int("limit price, minor currency units per kWh"),
+            "energy_wh": _int("Wh", 1),
+            "asset": {"type": "string", "pattern": ASSET_PATTERN.pattern},
+            "client_order_id": {
+                "type": "string",
+                "pattern": CLIENT_ORDER_ID_PATTERN.pattern,
+                "description": "the hub's order id is <home_id>:<client_order_id>",
+            },
+        },
+        required=["interval_start", "side", "price", "energy_wh", "client_order_id"],
     ),
     "ReadingBatch": _obj(
         {"readings": {"type": "array", "items": _ref("SignedMessage"), "minItems": 1}}
@@ -191,6 +210,74 @@ SCHEMAS: dict[str, Schema] = {
             "grid_import_wh": _int("Wh bought from the grid backstop", 0),
             "grid_export_wh": _int("Wh sold to the grid backstop", 0),
             "participants": _int("homes that bid", 0),
+            "method": {"enum": CLEARING_METHODS, "description": "how the interval was cleared"},
+            "fallback_reason": {
+                "type": ["string", "null"],
+                "description": "why the backstop cleared (method 'backstop'), else null",
+            },
+            "congestion_rent_mminor": _int(
+                "what the hub collected beyond the grid's bill and the fees, milli-minor units"
+            ),
+            "binding": {
+                "type": "array",
+                "items": _ref("BindingLimit"),
+                "description": "network limits that constrained the clearing",
+            },
+        }
+    ),
+    "BindingLimit": _obj(
+        {
+            "kind": {"enum": ["thermal", "voltage_max", "voltage_min"]},
+            "element": {"type": "string", "description": "line or transformer name, or 'bus N'"},
+            "limit": {"type": "number", "description": "loading (1 = rated) or voltage, p.u."},
+            "value": {"type": "number", "description": "LinDistFlow estimate at the optimum"},
+            "description": {"type": "string"},
+        }
+    ),
+    "NodalPrice": _obj(
+        {
+            "bus": _int("bus id", 0),
+            "price": {**NULLABLE_INT, "description": "local price here; null = no local trade"},
+            "import_price": _int("grid import price here, minor/kWh"),
+            "export_price": _int("grid export price here, minor/kWh"),
+            "congestion": _int("what the network adds here to every price, minor/kWh"),
+            "reasons": {
+                "type": "array",
+                "items": _ref("BindingLimit"),
+                "description": "the limits that moved this bus's price, strongest first",
+            },
+            "voltage_pu": {
+                "type": ["number", "null"],
+                "description": "LinDistFlow voltage of the cleared dispatch, p.u.",
+            },
+        }
+    ),
+    "BranchLoading": _obj(
+        {
+            "element": {"type": "string", "description": "line or transformer name"},
+            "bus": _int("the bus this branch feeds", 0),
+            "loading": {"type": "number", "description": "apparent power / rating (1 = rated)"},
+        }
+    ),
+    "BusCurtailment": _obj(
+        {
+            "bus": _int("bus id", 0),
+            "homes": _int("homes curtailed at this bus", 1),
+            "buy_wh": _int("purchases the network could not carry, Wh", 0),
+            "sell_wh": _int("sales the network could not carry, Wh", 0),
+        }
+    ),
+    "IntervalNetwork": _obj(
+        {
+            "interval_start": _int("UTC seconds", 0),
+            "feeder": {"type": "string", "description": "the feeder's name"},
+            "method": {"enum": CLEARING_METHODS},
+            "fallback_reason": {"type": ["string", "null"]},
+            "congestion_rent_mminor": _int("milli-minor units"),
+            "binding": {"type": "array", "items": _ref("BindingLimit")},
+            "nodal_prices": {"type": "array", "items": _ref("NodalPrice")},
+            "branches": {"type": "array", "items": _ref("BranchLoading")},
+            "curtailment": {"type": "array", "items": _ref("BusCurtailment")},
         }
     ),
     "Allocation": _obj(
@@ -206,6 +293,8 @@ SCHEMAS: dict[str, Schema] = {
             "fees_mminor": _int("milli-minor units", 0),
             "bid_digest": {"type": "string"},
             "dispatch": {"type": "array", "items": _ref("DispatchCommand")},
+            "curtailed_buy_wh": _int("purchases the feeder could not carry, Wh", 0),
+            "curtailed_sell_wh": _int("sales the feeder could not carry, Wh", 0),
         }
     ),
 }

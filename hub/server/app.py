@@ -11,7 +11,7 @@ from aiohttp import web
 
 from hub.config import HubConfig
 from hub.ledger.service import LedgerService
-from hub.server import routes_home, routes_ledger, routes_public, websocket
+from hub.server import routes_home, routes_ledger, routes_orders, routes_public, websocket
 from hub.server.broadcast import Broadcaster
 from hub.server.clearing import ClearingService
 from hub.server.context import CLOCK, CONFIG, STORE, Clock
@@ -47,6 +47,7 @@ def create_app(
     app.add_routes(routes_public.routes)
     app[CLEARING] = ClearingService(config, store, app[BROADCASTER], clock, ledger)
     app.add_routes(routes_home.routes)
+    app.add_routes(routes_orders.routes)
     app.add_routes(websocket.routes)
     setup_dashboard(app)  # the page at /, its public JSON and the admin API
     if run_clearing:

@@ -1,7 +1,12 @@
 """Clears each interval at its gate closure, stores the result and pushes it out.
 
-The market itself is a pure function (hub.market); this module only feeds it stored bids, turns
-allocations into dispatch commands and persists everything in one transaction.
+The market itself is pure (hub.market); this module only feeds it stored bids, turns allocations
+into dispatch commands and persists everything in one transaction. Which market runs depends on
+the `[network]` settings (docs/modes.md):
+
+- periodic, no feeder: clear_uniform_price, as always;
+- periodic with a feeder: clear_network (in a worker thread), with nodal prices and curtailment;
+- continuous: the interval's order book (hub.server.continuous) is settled into the same shape.
 """
 
 from __future__ import annotations
@@ -9,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from hub.config import HubConfig
 from hub.ledger.service import LedgerService
@@ -24,10 +31,23 @@ from hub.protocol.bids import BidCurves, BidStep
 from hub.protocol.dispatch import derive_commands
 from hub.server.broadcast import Broadcaster
 from hub.server.context import Clock
+from hub.server.continuous import ContinuousMarket
+from hub.server.network import clear_on_feeder, home_buses, with_network
 from hub.store import Store
 from hub.store.records import AllocationRecord, IntervalRecord, StoredBid
 
 _LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cleared:
+    """One interval's outcome, ready to be saved in one transaction."""
+
+    interval: IntervalRecord
+    allocations: list[AllocationRecord]
+    network: dict[str, Any] | None = None  # the IntervalNetwork, on a feeder
+    derived_bids: list[StoredBid] = field(default_factory=list)  # continuous mode
+    priorities: dict[str, int] = field(default_factory=dict)  # flexibility tokens used
 
 
 def curves_of(bid: StoredBid) -> BidCurves:
@@ -119,52 +139,90 @@ class ClearingService:
         self._broadcaster = broadcaster
         self._clock = clock
         self._lock = asyncio.Lock()
+        # The order books (continuous mode only; None in periodic mode).
+        self.continuous = (
+            ContinuousMarket(config, store, broadcaster, clock)
+            if config.network.continuous
+            else None
+        )
 
     def update_config(self, config: HubConfig) -> None:
-        """New market settings (tariff, fee, k) from the admin area: used from the next clearing."""
+        """New market settings (tariff, fee, k) from the admin area: used from the next clearing
+        (in continuous mode: by order books opened from now on)."""
         self._config = config
+        if self.continuous is not None:
+            self.continuous.update_config(config)
 
     def rules_for(self, interval_start: int) -> MarketRules:
-        prices = self._config.tariff.prices_at(interval_start)
-        return MarketRules(
-            retail_price=prices.retail_price,
-            feed_in_price=prices.feed_in_price,
-            fee_per_kwh=self._config.fee_per_kwh,
-            k_percent=self._config.k_percent,
-        )
+        return self._config.market_rules(interval_start)
 
     async def clear(self, interval_start: int) -> IntervalRecord | None:
         """Clear one interval. Returns None when it had already been cleared."""
         async with self._lock:
             if await self._store.get_interval(interval_start) is not None:
                 return None
-            bids = await self._store.bids_for_interval(interval_start)
-            rules = self.rules_for(interval_start)
-            flex = self._ledger.flex_priorities() if self._ledger else {}
-            priorities = {b.home_id: flex[b.home_id] for b in bids if flex.get(b.home_id)}
-            result = clear_uniform_price(
-                [order_of(b.home_id, curves_of(b), priorities.get(b.home_id, 0)) for b in bids],
-                rules,
-            )
             now_ms = int(self._clock() * 1000)
-            interval, allocations = build_records(
-                self._config, interval_start, bids, result, rules, now_ms
-            )
-            if not await self._store.save_clearing(interval, allocations):
+            if self.continuous is not None:
+                cleared = await self._settle_book(interval_start, now_ms)
+            else:
+                cleared = await self._clear_bids(interval_start, now_ms)
+            interval, allocations = cleared.interval, cleared.allocations
+            if not await self._store.save_clearing(
+                interval, allocations, cleared.network, cleared.derived_bids
+            ):
                 return None
-            await self._seal(interval_start, priorities)
+            await self._seal(interval_start, cleared.priorities)
         _LOGGER.info(
             "interval cleared",
             extra={
                 "interval_start": interval_start,
+                "method": interval.method,
+                "fallback_reason": interval.fallback_reason,
                 "price": interval.price,
                 "volume_wh": interval.volume_wh,
                 "participants": interval.participants,
                 "late": interval.late,
             },
         )
-        await self._announce(interval, allocations)
+        await self._announce(interval, allocations, cleared.network)
         return interval
+
+    async def _clear_bids(self, interval_start: int, now_ms: int) -> _Cleared:
+        """Periodic mode: the stored bids, within the feeder's limits if there is one."""
+        config = self._config
+        bids = await self._store.bids_for_interval(interval_start)
+        rules = config.market_rules(interval_start)
+        flex = self._ledger.flex_priorities() if self._ledger else {}
+        priorities = {b.home_id: flex[b.home_id] for b in bids if flex.get(b.home_id)}
+        orders = [order_of(b.home_id, curves_of(b), priorities.get(b.home_id, 0)) for b in bids]
+        feeder = config.network.feeder
+        if feeder is None:
+            result = clear_uniform_price(orders, rules)
+            interval, allocations = build_records(
+                config, interval_start, bids, result, rules, now_ms
+            )
+            return _Cleared(interval, allocations, priorities=priorities)
+        buses = home_buses(feeder, await self._store.home_buses())
+        network = await asyncio.to_thread(clear_on_feeder, orders, rules, feeder, buses, config)
+        if network.fallback_reason is not None:
+            _LOGGER.warning(
+                "interval cleared on the backstop",
+                extra={"interval_start": interval_start, "reason": network.fallback_reason},
+            )
+        interval, allocations = build_records(
+            config, interval_start, bids, network.clearing, rules, now_ms
+        )
+        interval, allocations, wire = with_network(interval, allocations, network, feeder)
+        return _Cleared(interval, allocations, wire, priorities=priorities)
+
+    async def _settle_book(self, interval_start: int, now_ms: int) -> _Cleared:
+        """Continuous mode: the interval's order book, settled like a periodic clearing."""
+        assert self.continuous is not None
+        settled = await self.continuous.settle(interval_start, now_ms)
+        interval, allocations = build_records(
+            self._config, interval_start, settled.bids, settled.clearing, settled.rules, now_ms
+        )
+        return _Cleared(replace(interval, method="continuous"), allocations, None, settled.bids)
 
     async def _seal(self, interval_start: int, priorities: dict[str, int]) -> None:
         if self._ledger is None:
@@ -176,11 +234,15 @@ class ClearingService:
             _LOGGER.exception("sealing the ledger block failed")
 
     async def _announce(
-        self, interval: IntervalRecord, allocations: list[AllocationRecord]
+        self,
+        interval: IntervalRecord,
+        allocations: list[AllocationRecord],
+        network: dict[str, Any] | None,
     ) -> None:
-        await self._broadcaster.publish(
-            {"type": "interval_cleared", "interval": interval.to_wire()}
-        )
+        message: dict[str, Any] = {"type": "interval_cleared", "interval": interval.to_wire()}
+        if network is not None:
+            message["network"] = network
+        await self._broadcaster.publish(message)
         for allocation in allocations:
             await self._broadcaster.send_to_home(
                 allocation.home_id,
@@ -194,7 +256,10 @@ class ClearingService:
     async def clear_due(self) -> list[IntervalRecord]:
         """Clear the interval whose gate just closed, plus any with bids missed while down."""
         due = self.last_closed_interval(self._clock())
-        starts = await self._store.uncleared_bid_intervals(before_or_at=due)
+        if self.continuous is not None:
+            starts = await self._store.uncleared_order_intervals(before_or_at=due)
+        else:
+            starts = await self._store.uncleared_bid_intervals(before_or_at=due)
         if due not in starts:
             starts.append(due)
         cleared = []

@@ -61,6 +61,117 @@ INFO_SCHEMA: Schema = {
         "currency": {"type": "string"},
         "timezone": {"type": "string"},
         "bid_limits": {"type": "object"},
+        "market_mode": {
+            "enum": ["periodic", "continuous"],
+            "description": "periodic: bids cleared at gate closure; continuous: an order book",
+        },
+        "feeder_configured": {
+            "type": "boolean",
+            "description": "clearing respects a feeder's limits (GET /api/v1/grid)",
+        },
+    },
+}
+
+ORDER_ID_PATH = {
+    "name": "order_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "<home_id>:<client_order_id>, as POST /api/v1/orders answered",
+}
+LIMIT_KVA: Schema = {"type": "number", "description": "thermal limit, kVA"}
+GRID_SCHEMA: Schema = {
+    "type": "object",
+    "required": ["name", "market_mode", "transformer", "buses", "lines", "home_count"],
+    "properties": {
+        "name": {"type": "string"},
+        "market_mode": {"enum": ["periodic", "continuous"]},
+        "nominal_kv": {"type": "number"},
+        "voltage_limits_pu": {
+            "type": "object",
+            "properties": {"min": {"type": "number"}, "max": {"type": "number"}},
+        },
+        "transformer": {
+            "type": "object",
+            "required": ["name", "bus", "limit_kva"],
+            "properties": {
+                "name": {"type": "string"},
+                "bus": {"type": "integer"},
+                "limit_kva": LIMIT_KVA,
+                "voltage_pu": {"type": "number"},
+            },
+        },
+        "buses": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "name", "homes"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "homes": {"type": "integer", "description": "enrolled homes at this bus"},
+                },
+            },
+        },
+        "lines": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "from_bus", "to_bus", "limit_kva"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "from_bus": {"type": "integer"},
+                    "to_bus": {"type": "integer"},
+                    "r_ohm": {"type": "number"},
+                    "x_ohm": {"type": "number"},
+                    "limit_kva": LIMIT_KVA,
+                },
+            },
+        },
+        "home_count": {"type": "integer", "description": "enrolled homes placed on a bus"},
+        "homes_without_bus": {
+            "type": "integer",
+            "description": "enrolled homes the feeder cannot place (their intervals clear on "
+            "the backstop)",
+        },
+    },
+}
+ORDER_ACCEPTED: Schema = {
+    "type": "object",
+    "required": ["order_id", "interval_start", "status", "filled_wh", "resting_wh", "trades"],
+    "properties": {
+        "order_id": {"type": "string"},
+        "interval_start": {"type": "integer"},
+        "status": {"enum": ["filled", "partially_filled", "resting"]},
+        "filled_wh": {"type": "integer", "description": "traded at once"},
+        "resting_wh": {"type": "integer", "description": "left in the book"},
+        "trades": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["price", "energy_wh"],
+                "properties": {
+                    "price": {"type": "integer", "description": "before the fee, minor/kWh"},
+                    "energy_wh": {"type": "integer"},
+                },
+            },
+        },
+        "blocked": {
+            "type": "integer",
+            "description": "crossing orders the feeder's headroom did not let it trade with",
+        },
+        "digest": {"type": "string"},
+        "gate_closure": {"type": "integer"},
+    },
+}
+ORDER_CANCELLED: Schema = {
+    "type": "object",
+    "required": ["order_id", "interval_start", "status", "withdrawn_wh"],
+    "properties": {
+        "order_id": {"type": "string"},
+        "interval_start": {"type": "integer"},
+        "status": {"enum": ["cancelled", "nothing_left"]},
+        "withdrawn_wh": {"type": "integer"},
     },
 }
 
@@ -119,6 +230,23 @@ PATHS: dict[str, Any] = {
             "summary": "One cleared interval",
             "parameters": [INTERVAL_PATH],
             "responses": {"200": _json(_ref("IntervalResult")), **_errors(400, 404)},
+        }
+    },
+    "/api/v1/market/intervals/{interval_start}/network": {
+        "get": {
+            "summary": "What the feeder did: nodal prices, binding limits, loadings, curtailment",
+            "description": (
+                "404 not_found: not cleared yet; 404 not_configured: cleared without a feeder."
+            ),
+            "parameters": [INTERVAL_PATH],
+            "responses": {"200": _json(_ref("IntervalNetwork")), **_errors(400, 404)},
+        }
+    },
+    "/api/v1/grid": {
+        "get": {
+            "summary": "The feeder: buses, lines with limits, enrolled homes per bus",
+            "description": "404 not_configured when the hub has no feeder.",
+            "responses": {"200": _json(GRID_SCHEMA), **_errors(404)},
         }
     },
     "/api/v1/market/tariffs": {
@@ -239,6 +367,36 @@ PATHS: dict[str, Any] = {
             },
         }
     },
+    "/api/v1/orders": {
+        "post": {
+            "summary": "Continuous mode: submit a limit order (a signed 'order' message)",
+            "description": (
+                "The body is a SignedMessage of type 'order' whose body is an OrderBody. "
+                "409 wrong_market_mode in periodic mode, gate_closed, duplicate_order, replay; "
+                "422 curves_cross when it crosses the home's own orders, out_of_bounds."
+            ),
+            "security": SIGNED,
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("SignedMessage")}},
+            },
+            "responses": {
+                "201": _json(ORDER_ACCEPTED, "accepted (traded and/or resting)"),
+                **_errors(*AUTH_ERRORS, 422),
+            },
+        }
+    },
+    "/api/v1/orders/{order_id}": {
+        "delete": {
+            "summary": "Continuous mode: withdraw what is left of one of the home's orders",
+            "security": SIGNED,
+            "parameters": [ORDER_ID_PATH],
+            "responses": {
+                "200": _json(ORDER_CANCELLED),
+                **_errors(*AUTH_ERRORS, 404),
+            },
+        }
+    },
     "/api/v1/bids/{interval_start}": {
         "get": {
             "summary": "The calling home's bid for an interval",
@@ -309,8 +467,12 @@ PATHS: dict[str, Any] = {
             "summary": "WebSocket: 'interval_cleared' for all, 'allocation' for a signed home",
             "description": (
                 "Upgrade to a WebSocket. Messages are JSON objects with a 'type': 'hello', "
-                "'interval_cleared' {interval: IntervalResult} and, when the upgrade request is "
-                "signed with a home key, 'allocation' {allocation: Allocation}."
+                "'interval_cleared' {interval: IntervalResult, network?: IntervalNetwork} and, "
+                "when the upgrade request is signed with a home key, 'allocation' "
+                "{allocation: Allocation}. In continuous mode also 'trade' {interval_start, "
+                "trades: [{price, energy_wh}], volume_wh, best_bid, best_ask} for all (no home "
+                "ids) and 'fill' {fill: {interval_start, order_id, side, price, energy_wh, "
+                "resting_wh}} for the home whose order traded."
             ),
             "responses": {"101": {"description": "switching protocols"}, **_errors(*AUTH_ERRORS)},
         }

@@ -14,6 +14,7 @@ from hub.protocol.errors import ProtocolError
 from hub.protocol.reading_rules import ACCEPTED, DUPLICATE, REJECTED
 from hub.server.auth import Caller, authenticate
 from hub.server.context import CLOCK, CONFIG, STORE, now_ms
+from hub.server.continuous import check_gate_open
 from hub.server.params import int_param, interval_path_param, json_body
 
 routes = web.RouteTableDef()
@@ -65,15 +66,20 @@ async def my_readings(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/bids")
 async def submit_bid(request: web.Request) -> web.Response:
-    caller = await authenticate(request)
     config, store = request.app[CONFIG], request.app[STORE]
+    if config.network.continuous:
+        raise ProtocolError(
+            errors.WRONG_MARKET_MODE,
+            "this hub trades continuously: send orders (POST /api/v1/orders), not bids",
+        )
+    caller = await authenticate(request)
     message = parse_signed_message(json_body(caller.body), "bid")
     if message.key_id != caller.key.key_id:
         raise ProtocolError(errors.KEY_NOT_YOURS, "a bid must be signed with the caller's home key")
     if not message.signature_valid(caller.key.public_key):
         raise ProtocolError(errors.BAD_SIGNATURE, "bid signature does not verify")
     bid = parse_bid(message.body, config.bid_limits)
-    _check_bid_timing(request, bid.interval_start)
+    check_gate_open(config, request.app[CLOCK](), bid.interval_start)
     previous = await store.get_bid(caller.home.home_id, bid.interval_start)
     await store.save_bid(caller.home.home_id, message, bid.interval_start, now_ms(request.app))
     return web.json_response(
@@ -161,27 +167,6 @@ async def _verify_signatures(
         }
 
     return await asyncio.to_thread(verify_all)
-
-
-def _check_bid_timing(request: web.Request, interval_start: int) -> None:
-    config = request.app[CONFIG]
-    now = request.app[CLOCK]()
-    if interval_start % config.interval_seconds:
-        raise ProtocolError(
-            errors.INTERVAL_MISALIGNED,
-            f"interval_start must be a multiple of {config.interval_seconds} s",
-        )
-    gate = config.gate_closure_of(interval_start)
-    if now >= gate:
-        raise ProtocolError(
-            errors.GATE_CLOSED,
-            f"gate for interval {interval_start} closed at {gate} ({int(now - gate)} s ago)",
-        )
-    if interval_start > now + config.bid_horizon_seconds:
-        raise ProtocolError(
-            errors.INTERVAL_TOO_FAR,
-            f"bids are accepted at most {config.bid_horizon_seconds} s ahead",
-        )
 
 
 __all__ = ["Caller", "routes"]

@@ -1,4 +1,4 @@
-"""Endpoints anyone may call: health, hub info, OpenAPI, public market data, enrolment."""
+"""Endpoints anyone may call: health, hub info, OpenAPI, public market and grid data, enrolment."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from aiohttp import web
 import hub
 from hub.protocol.enrolment import parse_enrolment
 from hub.protocol.envelope import PROTOCOL_VERSION
-from hub.protocol.errors import MALFORMED, ProtocolError
+from hub.protocol.errors import MALFORMED, NOT_CONFIGURED, ProtocolError
 from hub.server.context import CLOCK, CONFIG, STORE, now_ms
+from hub.server.network import grid_summary
 from hub.server.openapi import openapi_document
 from hub.server.params import int_param, interval_path_param, json_body
 
@@ -72,6 +73,30 @@ async def get_interval(request: web.Request) -> web.Response:
     if record is None:
         raise web.HTTPNotFound(text="this interval has not been cleared")
     return web.json_response(record.to_wire())
+
+
+@routes.get("/api/v1/market/intervals/{interval_start}/network")
+async def interval_network(request: web.Request) -> web.Response:
+    """What the feeder did to an interval: nodal prices, binding limits, curtailment by bus."""
+    store = request.app[STORE]
+    start = interval_path_param(request)
+    network = await store.get_interval_network(start)
+    if network is None:
+        if await store.get_interval(start) is None:
+            raise web.HTTPNotFound(text="this interval has not been cleared")
+        raise ProtocolError(NOT_CONFIGURED, "this interval was not cleared on a feeder")
+    return web.json_response(network)
+
+
+@routes.get("/api/v1/grid")
+async def grid(request: web.Request) -> web.Response:
+    """The configured feeder: buses, lines and their limits, enrolled homes per bus."""
+    config = request.app[CONFIG]
+    feeder = config.network.feeder
+    if feeder is None:
+        raise ProtocolError(NOT_CONFIGURED, "this hub has no feeder ([network] feeder_file)")
+    homes = await request.app[STORE].list_homes()
+    return web.json_response(grid_summary(config, feeder, homes))
 
 
 @routes.get("/api/v1/market/tariffs")

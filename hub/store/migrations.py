@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Column, Connection, inspect, select, text
+from sqlalchemy.schema import CreateColumn
 
 from hub.store import schema
 
@@ -27,10 +28,37 @@ def _v3_ledger(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=list(schema.LEDGER_TABLES))
 
 
+def _v4_market_modes(conn: Connection) -> None:
+    """Network-aware clearing (how each interval cleared, binding limits, nodal prices,
+    curtailment) and the continuous market's order log (see docs/modes.md)."""
+    for column in (
+        schema.intervals.c.method,
+        schema.intervals.c.fallback_reason,
+        schema.intervals.c.congestion_rent_mminor,
+        schema.intervals.c.binding,
+        schema.intervals.c.network,
+        schema.allocations.c.curtailed_buy_wh,
+        schema.allocations.c.curtailed_sell_wh,
+    ):
+        _add_column(conn, column)
+    schema.order_events.create(conn, checkfirst=True)
+
+
+def _add_column(conn: Connection, column: Column[object]) -> None:
+    """ALTER TABLE ... ADD COLUMN with the column exactly as schema.py defines it (a column that
+    is already there is left alone, so a half-known database cannot stop the upgrade)."""
+    present = {c["name"] for c in inspect(conn).get_columns(column.table.name)}
+    if column.name in present:
+        return
+    definition = CreateColumn(column).compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE {column.table.name} ADD COLUMN {definition}"))
+
+
 # version -> migration that brings the schema from version-1 to version.
 MIGRATIONS: dict[int, Migration] = {
     2: _v2_settings,
     3: _v3_ledger,
+    4: _v4_market_modes,
 }
 
 

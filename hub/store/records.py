@@ -86,6 +86,12 @@ class IntervalRecord:
     grid_import_wh: int
     grid_export_wh: int
     participants: int
+    # How it was cleared (see hub.protocol.schema.CLEARING_METHODS) and, on a feeder, what the
+    # network did; the per-bus details are an IntervalNetwork, stored and served separately.
+    method: str = "uniform_price"
+    fallback_reason: str | None = None
+    congestion_rent_mminor: int = 0
+    binding: list[dict[str, Any]] = field(default_factory=list)
 
     def to_wire(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,6 +110,8 @@ class AllocationRecord:
     fees_mminor: int
     bid_digest: str
     dispatch: list[dict[str, Any]]
+    curtailed_buy_wh: int = 0  # what the feeder could not carry of what the merit order gave
+    curtailed_sell_wh: int = 0
 
     def to_wire(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,3 +128,22 @@ class ReadingRecord:
 
     def to_wire(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """One entry of the continuous market's order log: an accepted order (`submit`, with its
+    signed message's fields) or a cancellation (`cancel`, those fields None)."""
+
+    event_id: int
+    kind: str  # submit | cancel
+    interval_start: int
+    order_id: str
+    home_id: str
+    received_at: int
+    key_id: str | None = None
+    seq: int | None = None
+    ts: int | None = None
+    body: dict[str, Any] | None = None
+    digest: str | None = None
+    sig: str | None = None

@@ -121,6 +121,12 @@ intervals = Table(
     Column("grid_import_wh", BigInteger, nullable=False),
     Column("grid_export_wh", BigInteger, nullable=False),
     Column("participants", Integer, nullable=False),
+    # Market modes (migration 4): how the interval was cleared and what the feeder did.
+    Column("method", String(16), nullable=False, server_default="uniform_price"),
+    Column("fallback_reason", Text, nullable=True),
+    Column("congestion_rent_mminor", BigInteger, nullable=False, server_default="0"),
+    Column("binding", Text, nullable=False, server_default="[]"),  # JSON list of limits
+    Column("network", Text, nullable=True),  # JSON IntervalNetwork (nodal prices...), or NULL
 )
 
 allocations = Table(
@@ -142,6 +148,30 @@ allocations = Table(
     Column("fees_mminor", BigInteger, nullable=False),
     Column("bid_digest", String(64), nullable=False),
     Column("dispatch", Text, nullable=False),  # canonical JSON list of dispatch commands
+    Column("curtailed_buy_wh", BigInteger, nullable=False, server_default="0"),  # migration 4
+    Column("curtailed_sell_wh", BigInteger, nullable=False, server_default="0"),
+)
+
+# Continuous mode (migration 4): every accepted order and every cancellation, in arrival order.
+# The order books are deterministic, so replaying an interval's events rebuilds its book exactly.
+order_events = Table(
+    "order_events",
+    metadata,
+    Column("event_id", AutoId, primary_key=True, autoincrement=True),  # arrival order
+    Column("interval_start", BigInteger, nullable=False),
+    Column("kind", String(8), nullable=False),  # submit | cancel
+    Column("order_id", String(100), nullable=False),  # <home_id>:<client_order_id>
+    Column("home_id", String(32), ForeignKey("homes.home_id"), nullable=False),
+    # The signed "order" message of a submit (NULL for a cancel, which is a signed request).
+    Column("key_id", String(32), nullable=True),
+    Column("seq", BigInteger, nullable=True),
+    Column("ts", BigInteger, nullable=True),
+    Column("body", Text, nullable=True),  # canonical JSON of the order body
+    Column("digest", String(64), nullable=True),
+    Column("sig", String(100), nullable=True),
+    Column("received_at", BigInteger, nullable=False),
+    UniqueConstraint("order_id", "kind", name="uq_order_events_order_kind"),
+    Index("ix_order_events_interval", "interval_start", "event_id"),
 )
 
 settings = Table(

@@ -39,6 +39,7 @@ from hub.store.records import (
     HomeRecord,
     IntervalRecord,
     KeyRecord,
+    OrderEvent,
     ReadingRecord,
     StoredBid,
 )
@@ -205,6 +206,16 @@ class Store:
             )
             for row in home_rows
         ]
+
+    async def home_buses(self) -> dict[str, int]:
+        """home_id -> bus of every home given a bus at invite (revoked ones included)."""
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(schema.homes.c.home_id, schema.homes.c.bus).where(
+                    schema.homes.c.bus.is_not(None)
+                )
+            )
+            return {row.home_id: int(row.bus) for row in rows}
 
     async def revoke_home(self, home_id: str, now_ms: int) -> bool:
         """Revoke a home and every key it holds. Returns False for an unknown home."""
@@ -398,44 +409,21 @@ class Store:
     ) -> None:
         """Insert or replace the home's bid for the interval; the message sequence must advance."""
         async with self._write() as conn:
-            moved = await conn.execute(
-                update(schema.keys)
-                .where(
-                    schema.keys.c.key_id == message.key_id,
-                    or_(
-                        schema.keys.c.last_message_seq.is_(None),
-                        schema.keys.c.last_message_seq < message.seq,
-                    ),
-                )
-                .values(last_message_seq=message.seq)
+            await _advance_message_seq(conn, message, "bid")
+            await _put_bid(
+                conn,
+                StoredBid(
+                    home_id=home_id,
+                    interval_start=interval_start,
+                    key_id=message.key_id,
+                    seq=message.seq,
+                    ts=message.ts,
+                    body=message.body,
+                    digest=message.digest,
+                    sig=message.sig,
+                    received_at=now_ms,
+                ),
             )
-            if moved.rowcount != 1:
-                raise ProtocolError(
-                    errors.REPLAY, f"bid sequence {message.seq} is not above the last accepted one"
-                )
-            values = {
-                "key_id": message.key_id,
-                "seq": message.seq,
-                "ts": message.ts,
-                "body": canonical_json(message.body).decode(),
-                "digest": message.digest,
-                "sig": message.sig,
-                "received_at": now_ms,
-            }
-            replaced = await conn.execute(
-                update(schema.bids)
-                .where(
-                    schema.bids.c.home_id == home_id,
-                    schema.bids.c.interval_start == interval_start,
-                )
-                .values(values)
-            )
-            if replaced.rowcount == 0:
-                await conn.execute(
-                    insert(schema.bids).values(
-                        home_id=home_id, interval_start=interval_start, **values
-                    )
-                )
 
     async def get_bid(self, home_id: str, interval_start: int) -> StoredBid | None:
         async with self._read() as conn:
@@ -483,15 +471,109 @@ class Store:
             )
             return [int(row.interval_start) for row in rows]
 
+    # -- continuous market: the order log ------------------------------------------------------
+
+    async def save_order(
+        self, home_id: str, order_id: str, message: SignedMessage, interval_start: int, now_ms: int
+    ) -> None:
+        """Log an accepted order; its message sequence must advance and its id be new."""
+        try:
+            async with self._write() as conn:
+                await _advance_message_seq(conn, message, "order")
+                await conn.execute(
+                    insert(schema.order_events).values(
+                        interval_start=interval_start,
+                        kind="submit",
+                        order_id=order_id,
+                        home_id=home_id,
+                        key_id=message.key_id,
+                        seq=message.seq,
+                        ts=message.ts,
+                        body=canonical_json(message.body).decode(),
+                        digest=message.digest,
+                        sig=message.sig,
+                        received_at=now_ms,
+                    )
+                )
+        except IntegrityError as err:
+            raise ProtocolError(
+                errors.DUPLICATE_ORDER, f"order {order_id!r} exists already; ids are used once"
+            ) from err
+
+    async def save_cancel(
+        self, home_id: str, order_id: str, interval_start: int, now_ms: int
+    ) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                insert(schema.order_events).values(
+                    interval_start=interval_start,
+                    kind="cancel",
+                    order_id=order_id,
+                    home_id=home_id,
+                    received_at=now_ms,
+                )
+            )
+
+    async def order_events(self, interval_start: int) -> list[OrderEvent]:
+        """An interval's order log in arrival order."""
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(schema.order_events)
+                .where(schema.order_events.c.interval_start == interval_start)
+                .order_by(schema.order_events.c.event_id)
+            )
+            return [_order_event(row) for row in rows]
+
+    async def order_interval(self, order_id: str) -> int | None:
+        """The interval an order was submitted for; None for an unknown order id."""
+        async with self._read() as conn:
+            row = (
+                await conn.execute(
+                    select(schema.order_events.c.interval_start).where(
+                        schema.order_events.c.order_id == order_id,
+                        schema.order_events.c.kind == "submit",
+                    )
+                )
+            ).first()
+        return None if row is None else int(row.interval_start)
+
+    async def uncleared_order_intervals(self, before_or_at: int) -> list[int]:
+        """Interval starts that have orders but no clearing yet (a hub that was down catches up)."""
+        events, intervals = schema.order_events.c, schema.intervals.c
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(events.interval_start)
+                .distinct()
+                .outerjoin(schema.intervals, intervals.interval_start == events.interval_start)
+                .where(events.interval_start <= before_or_at, intervals.interval_start.is_(None))
+                .order_by(events.interval_start)
+            )
+            return [int(row.interval_start) for row in rows]
+
     # -- clearing results ----------------------------------------------------------------------
 
     async def save_clearing(
-        self, interval: IntervalRecord, allocations: Sequence[AllocationRecord]
+        self,
+        interval: IntervalRecord,
+        allocations: Sequence[AllocationRecord],
+        network: dict[str, Any] | None = None,
+        derived_bids: Sequence[StoredBid] = (),
     ) -> bool:
-        """Store an interval's result; False when it was already cleared (exactly once)."""
+        """Store an interval's result; False when it was already cleared (exactly once).
+
+        `network`: the IntervalNetwork (nodal prices...) of a clearing on a feeder.
+        `derived_bids`: in continuous mode, each home's orders as one bid (what the allocations
+        and the ledger refer to), stored in place of any bid the home had for the interval."""
+        row = {
+            **interval.to_wire(),
+            "binding": json.dumps(interval.binding, sort_keys=True),
+            "network": None if network is None else json.dumps(network, sort_keys=True),
+        }
         try:
             async with self._write() as conn:
-                await conn.execute(insert(schema.intervals).values(interval.to_wire()))
+                await conn.execute(insert(schema.intervals).values(row))
+                for bid in derived_bids:
+                    await _put_bid(conn, bid)
                 if allocations:
                     await conn.execute(
                         insert(schema.allocations),
@@ -508,19 +590,31 @@ class Store:
         async with self._read() as conn:
             row = (
                 await conn.execute(
-                    select(schema.intervals).where(
+                    select(*_INTERVAL_COLUMNS).where(
                         schema.intervals.c.interval_start == interval_start
                     )
                 )
             ).first()
-        return IntervalRecord(**row._asdict()) if row is not None else None
+        return _interval(row) if row is not None else None
+
+    async def get_interval_network(self, interval_start: int) -> dict[str, Any] | None:
+        """The IntervalNetwork stored with a clearing on a feeder; None otherwise."""
+        async with self._read() as conn:
+            value = (
+                await conn.execute(
+                    select(schema.intervals.c.network).where(
+                        schema.intervals.c.interval_start == interval_start
+                    )
+                )
+            ).scalar_one_or_none()
+        return None if value is None else dict(json.loads(value))
 
     async def list_intervals(
         self, start_from: int, start_to: int, limit: int
     ) -> list[IntervalRecord]:
         async with self._read() as conn:
             rows = await conn.execute(
-                select(schema.intervals)
+                select(*_INTERVAL_COLUMNS)
                 .where(
                     and_(
                         schema.intervals.c.interval_start >= start_from,
@@ -530,18 +624,18 @@ class Store:
                 .order_by(schema.intervals.c.interval_start.desc())
                 .limit(limit)
             )
-            return [IntervalRecord(**row._asdict()) for row in rows]
+            return [_interval(row) for row in rows]
 
     async def latest_interval(self) -> IntervalRecord | None:
         async with self._read() as conn:
             row = (
                 await conn.execute(
-                    select(schema.intervals)
+                    select(*_INTERVAL_COLUMNS)
                     .order_by(schema.intervals.c.interval_start.desc())
                     .limit(1)
                 )
             ).first()
-        return IntervalRecord(**row._asdict()) if row is not None else None
+        return _interval(row) if row is not None else None
 
     async def allocations_for_home(
         self, home_id: str, start_from: int, start_to: int, limit: int
@@ -570,6 +664,54 @@ class Store:
 
 
 SQLITE_WRITE = "gridcoop_sqlite_write"
+# An interval's columns but the (possibly large) per-bus network details.
+_INTERVAL_COLUMNS = [c for c in schema.intervals.c if c.name != "network"]
+
+
+async def _advance_message_seq(conn: AsyncConnection, message: SignedMessage, what: str) -> None:
+    """Move the signing key's message sequence forward, or refuse the message as a replay."""
+    moved = await conn.execute(
+        update(schema.keys)
+        .where(
+            schema.keys.c.key_id == message.key_id,
+            or_(
+                schema.keys.c.last_message_seq.is_(None),
+                schema.keys.c.last_message_seq < message.seq,
+            ),
+        )
+        .values(last_message_seq=message.seq)
+    )
+    if moved.rowcount != 1:
+        raise ProtocolError(
+            errors.REPLAY, f"{what} sequence {message.seq} is not above the last accepted one"
+        )
+
+
+async def _put_bid(conn: AsyncConnection, bid: StoredBid) -> None:
+    """Insert or replace a home's bid for an interval (no sequence check: a derived bid)."""
+    values = {
+        "key_id": bid.key_id,
+        "seq": bid.seq,
+        "ts": bid.ts,
+        "body": canonical_json(bid.body).decode(),
+        "digest": bid.digest,
+        "sig": bid.sig,
+        "received_at": bid.received_at,
+    }
+    replaced = await conn.execute(
+        update(schema.bids)
+        .where(
+            schema.bids.c.home_id == bid.home_id,
+            schema.bids.c.interval_start == bid.interval_start,
+        )
+        .values(values)
+    )
+    if replaced.rowcount == 0:
+        await conn.execute(
+            insert(schema.bids).values(
+                home_id=bid.home_id, interval_start=bid.interval_start, **values
+            )
+        )
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -625,6 +767,19 @@ def _stored_bid(row: Row[Any]) -> StoredBid:
         sig=row.sig,
         received_at=row.received_at,
     )
+
+
+def _interval(row: Row[Any]) -> IntervalRecord:
+    values = row._asdict()
+    values["binding"] = json.loads(values["binding"])
+    return IntervalRecord(**values)
+
+
+def _order_event(row: Row[Any]) -> OrderEvent:
+    values = row._asdict()
+    if values["body"] is not None:
+        values["body"] = json.loads(values["body"])
+    return OrderEvent(**values)
 
 
 def _allocation(row: Row[Any]) -> AllocationRecord:

@@ -97,6 +97,11 @@ async def test_every_endpoint_answers_as_documented(
     await hub.raw("GET", "/api/v1/market/intervals")
     await hub.raw("GET", f"/api/v1/market/intervals/{interval}")
     await hub.raw("GET", "/api/v1/market/intervals/soon")
+    # Market modes (tests/hub/modes): without a feeder and in periodic mode, these refuse.
+    await hub.raw("GET", f"/api/v1/market/intervals/{interval}/network")  # 404 not_configured
+    await hub.raw("GET", "/api/v1/grid")  # 404 not_configured
+    await hub.signed(seller.key, "POST", "/api/v1/orders", {})  # 409 wrong_market_mode
+    await hub.signed(seller.key, "DELETE", f"/api/v1/orders/{seller.home_id}:x")  # 409
     await seller.client.results()
     await seller.client.result(interval)
     await (await hub.enrol("Idle")).client.result(interval)  # allocation null

@@ -1,0 +1,83 @@
+"""Continuous mode: homes submit and cancel limit orders (signed with the home key).
+
+POST /api/v1/orders takes a signed "order" message (hub.protocol.orders) and answers with what
+happened at once: the order's trades, what rests in the book, how many crossing orders the
+network would not let it trade with. DELETE /api/v1/orders/{order_id} withdraws what is left.
+A hub in periodic mode refuses both with 409 `wrong_market_mode`.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.protocol import errors
+from hub.protocol.envelope import parse_signed_message
+from hub.protocol.errors import ProtocolError
+from hub.protocol.orders import parse_order
+from hub.server.auth import authenticate
+from hub.server.context import CONFIG
+from hub.server.continuous import ContinuousMarket
+from hub.server.params import json_body
+from hub.server.runtime import CLEARING
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/api/v1/orders")
+async def submit_order(request: web.Request) -> web.Response:
+    market = _market(request)
+    caller = await authenticate(request)
+    config = request.app[CONFIG]
+    message = parse_signed_message(json_body(caller.body), "order")
+    if message.key_id != caller.key.key_id:
+        raise ProtocolError(
+            errors.KEY_NOT_YOURS, "an order must be signed with the caller's home key"
+        )
+    if not message.signature_valid(caller.key.public_key):
+        raise ProtocolError(errors.BAD_SIGNATURE, "order signature does not verify")
+    body = parse_order(message.body, config.bid_limits)
+    submission = await market.submit(caller.home, message, body)
+    filled = sum(trade.energy_wh for trade in submission.trades)
+    status = "filled" if not submission.resting_wh else "partially_filled" if filled else "resting"
+    return web.json_response(
+        {
+            "order_id": submission.order_id,
+            "interval_start": body.interval_start,
+            "status": status,
+            "filled_wh": filled,
+            "resting_wh": submission.resting_wh,
+            "trades": [
+                {"price": trade.price, "energy_wh": trade.energy_wh} for trade in submission.trades
+            ],
+            "blocked": len(submission.blocked),
+            "digest": message.digest,
+            "gate_closure": config.gate_closure_of(body.interval_start),
+        },
+        status=201,
+    )
+
+
+@routes.delete("/api/v1/orders/{order_id}")
+async def cancel_order(request: web.Request) -> web.Response:
+    market = _market(request)
+    caller = await authenticate(request)
+    order_id = request.match_info["order_id"]
+    interval_start, withdrawn = await market.cancel(caller.home.home_id, order_id)
+    return web.json_response(
+        {
+            "order_id": order_id,
+            "interval_start": interval_start,
+            "status": "cancelled" if withdrawn else "nothing_left",
+            "withdrawn_wh": withdrawn,
+        }
+    )
+
+
+def _market(request: web.Request) -> ContinuousMarket:
+    market = request.app[CLEARING].continuous
+    if market is None:
+        raise ProtocolError(
+            errors.WRONG_MARKET_MODE,
+            "this hub clears periodically: send bids (POST /api/v1/bids), not orders",
+        )
+    return market
