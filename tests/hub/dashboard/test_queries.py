@@ -2,44 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy import insert
 
 from hub.server.dashboard import queries
 from hub.store import Store, schema
 from hub.store.records import IntervalRecord
+from tests.hub.databases import BACKENDS, throwaway_postgres
 
-PG_ADMIN_DSN = os.environ.get("GRIDCOOP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
-
-
-async def _pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
-    name = f"gridcoop_dashboard_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    try:
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError, TimeoutError) as err:
-        pytest.skip(f"PostgreSQL not available: {err}")
-    yield f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with throwaway_postgres("dashboard") as url:
+        yield url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Sync, so the module's PostgreSQL fixture can use asyncio.run outside the test's loop."""
     if request.param == "sqlite":

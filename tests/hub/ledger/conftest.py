@@ -3,15 +3,11 @@ every JSON answer is checked against the API document (ledger endpoints included
 
 from __future__ import annotations
 
-import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 from typing import Protocol
 
 import aiohttp
-import asyncpg
 import pytest
 from jsonschema import Draft202012Validator
 
@@ -20,33 +16,17 @@ from hub.config import HubConfig
 from hub.ledger.settings import LedgerSettings
 from hub.server.openapi import openapi_document
 from hub.store import Store
+from tests.hub.databases import BACKENDS, fresh_database
 from tests.hub.server.support import Exchange, FakeClock, Hub, start_hub
 
-PG_ADMIN_DSN = os.environ.get("GRIDCOOP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 LEDGER_DOC = openapi_document(ledger=True)
 
 
-async def _pg(statement: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh empty database: a SQLite file, or a throwaway PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.db'}"
-        return
-    name = f"gridcoop_ledger_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    try:
-        asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError, TimeoutError) as err:
-        pytest.skip(f"PostgreSQL not available at {PG_ADMIN_DSN}: {err}")
-    yield f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
-    asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database(request.param, tmp_path, "ledger") as url:
+        yield url
 
 
 def ledger_config(tmp_path: Path, **settings: object) -> HubConfig:

@@ -9,14 +9,13 @@ from typing import Protocol
 
 import aiohttp
 import pytest
-from jsonschema import Draft202012Validator
 
 from hub import client as hub_client
 from hub.config import HubConfig
 from hub.server.context import Clock
 from hub.server.openapi import openapi_document
 from hub.store import Store
-from tests.hub.server.support import Exchange, FakeClock, Hub, start_hub
+from tests.hub.server.support import FakeClock, Hub, conformance_problems, start_hub
 
 DOCUMENT = openapi_document(ledger=True)
 
@@ -67,23 +66,5 @@ async def make_hub(
     for served in hubs:
         await served.stop()
     await session.close()
-    problems = conformance_problems([ex for served in hubs for ex in served.exchanges])
+    problems = conformance_problems([ex for served in hubs for ex in served.exchanges], DOCUMENT)
     assert not problems, "answers that break the API document:\n" + "\n".join(problems)
-
-
-def conformance_problems(exchanges: list[Exchange]) -> list[str]:
-    problems = []
-    for ex in exchanges:
-        where = f"{ex.method} {ex.path} -> {ex.status}"
-        try:
-            response = DOCUMENT["paths"][ex.path][ex.method.lower()]["responses"][str(ex.status)]
-            schema = response["content"]["application/json"]["schema"]
-        except KeyError:
-            problems.append(f"{where}: status not documented")
-            continue
-        validator = Draft202012Validator({**schema, "components": DOCUMENT["components"]})
-        problems += [
-            f"{where}: {e.message} at {list(e.absolute_path)}"
-            for e in validator.iter_errors(ex.body)
-        ]
-    return problems

@@ -3,13 +3,9 @@ network details beside an interval, derived bids replacing stored ones in the sa
 
 from __future__ import annotations
 
-import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from hub.protocol import errors
@@ -17,31 +13,14 @@ from hub.protocol.envelope import SignedMessage, sign_message
 from hub.protocol.errors import ProtocolError
 from hub.store import Store
 from hub.store.records import AllocationRecord, IntervalRecord, StoredBid
+from tests.hub.databases import BACKENDS, fresh_database
 from tests.hub.store.factories import INTERVAL, NOW, EnrolledHome, enrol_home
 
-PG_ADMIN_DSN = os.environ.get("GRIDCOOP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
-
-async def _pg(statement: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'modes.db'}"
-        return
-    name = f"gridcoop_modes_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    try:
-        asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError, TimeoutError) as err:
-        pytest.skip(f"PostgreSQL not available at {PG_ADMIN_DSN}: {err}")
-    yield f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
-    asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database(request.param, tmp_path, "modes") as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,31 +9,19 @@ migration tests (`empty_db_url`).
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hub.store import Store, schema
 from hub.store import store as store_module
+from tests.hub.databases import create_postgres_database, drop_postgres_database, execute
 from tests.hub.store.factories import OpenStore
 
-PG_ADMIN_DSN = os.environ.get("GRIDCOOP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 SQLITE, POSTGRES = "sqlite", "postgres"
-
-
-async def _execute(dsn: str, *statements: str) -> None:
-    conn = await asyncpg.connect(dsn, timeout=5)
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -42,17 +30,13 @@ def pg_database_factory() -> Iterator[Callable[[], str]]:
     created: list[str] = []
 
     def create() -> str:
-        name = f"gridcoop_store_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-        try:
-            asyncio.run(_execute(PG_ADMIN_DSN, f'CREATE DATABASE "{name}"'))
-        except (OSError, asyncpg.PostgresError, TimeoutError) as err:
-            pytest.skip(f"PostgreSQL not available at {PG_ADMIN_DSN}: {err}")
+        name, url = create_postgres_database("store")
         created.append(name)
-        return f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
+        return url
 
     yield create
     for name in created:
-        asyncio.run(_execute(PG_ADMIN_DSN, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_postgres_database(name)
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +83,7 @@ async def db_url(_store_target: str) -> str:
     """A database at the latest schema with no rows in it."""
     if _store_target.startswith("postgresql"):
         tables = [t.name for t in reversed(schema.metadata.sorted_tables)]
-        await _execute(
+        await execute(
             _store_target,
             *(f'DELETE FROM "{name}"' for name in tables if name != "schema_version"),
         )
@@ -110,7 +94,7 @@ async def db_url(_store_target: str) -> str:
 async def empty_db_url(_empty_target: str) -> str:
     """A database without any table (what a first start of the hub finds)."""
     if _empty_target.startswith("postgresql"):
-        await _execute(_empty_target, "DROP SCHEMA public CASCADE", "CREATE SCHEMA public")
+        await execute(_empty_target, "DROP SCHEMA public CASCADE", "CREATE SCHEMA public")
     return _empty_target
 
 
