@@ -23,11 +23,13 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from hub.config import HubConfig
+from hub.grid.errors import FeederError
 from hub.server.context import CLOCK, CONFIG, STORE, now_ms
 from hub.server.dashboard import queries, settings
 from hub.server.dashboard.openapi import ADMIN_PATHS
 from hub.server.dashboard.routes import online_window_seconds
 from hub.server.errors import error_response
+from hub.server.network import validate_bus
 from hub.server.params import json_body
 from hub.server.runtime import CLEARING
 
@@ -204,6 +206,11 @@ async def invite(request: web.Request) -> web.Response:
     bus = body.get("bus")
     if bus is not None and (isinstance(bus, bool) or not isinstance(bus, int) or bus < 0):
         raise AdminError(400, "malformed", "bus must be a non-negative integer or null")
+    if bus is not None:
+        try:  # with a feeder configured, only its buses
+            validate_bus(request.app[CONFIG], bus)
+        except FeederError as err:
+            raise AdminError(400, "unknown_bus", f"bus: {err}") from err
     ttl_hours = body.get("ttl_hours", request.app[CONFIG].join_code_ttl_ms / 3_600_000)
     if isinstance(ttl_hours, bool) or not isinstance(ttl_hours, int | float):
         raise AdminError(400, "malformed", "ttl_hours must be a number")

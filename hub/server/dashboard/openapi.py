@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.server.dashboard.settings import MARKET_MODES
+
 Schema = dict[str, Any]
 
 ADMIN: list[dict[str, list[str]]] = [{"adminToken": []}]
@@ -100,7 +102,7 @@ OVERVIEW = _obj(
         "server_time_ms": _int("UTC ms"),
         "currency": {"type": "string"},
         "timezone": {"type": "string", "description": "the tariff's time zone; 'today' is there"},
-        "market_mode": {"enum": ["periodic_uniform_price"]},
+        "market_mode": {"enum": list(MARKET_MODES)},
         "interval_seconds": _int(),
         "gate_closure_seconds": _int(),
         "fee_per_kwh": _int(),
@@ -157,7 +159,7 @@ ORDER_BOOK = _obj(
     {
         "interval_start": _int("UTC seconds"),
         "interval_end": _int("UTC seconds"),
-        "market_mode": {"enum": ["periodic_uniform_price"]},
+        "market_mode": {"enum": list(MARKET_MODES)},
         "price_basis": {
             "const": "effective",
             "description": "buy: min(price, retail) - fee; sell: max(price, feed-in) + fee",
@@ -300,7 +302,7 @@ TARIFF = _obj(
 SETTINGS = _obj(
     {
         "currency": {"type": "string"},
-        "market_mode": {"enum": ["periodic_uniform_price"]},
+        "market_mode": {"enum": list(MARKET_MODES)},
         "tariff": TARIFF,
         "fee_per_kwh": _int("minor units per kWh, each side of a local trade"),
         "k_percent": _int("0-100"),

@@ -45,14 +45,16 @@ def aggregate(
     return _levels(demand, descending=True), _levels(supply, descending=False)
 
 
-def order_book(interval: IntervalRecord, bodies: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def order_book(
+    interval: IntervalRecord, bodies: Iterable[Mapping[str, Any]], market_mode: str
+) -> dict[str, Any]:
     demand, supply = aggregate(
         bodies, interval.retail_price, interval.feed_in_price, interval.fee_per_kwh
     )
     return {
         "interval_start": interval.interval_start,
         "interval_end": interval.interval_end,
-        "market_mode": "periodic_uniform_price",
+        "market_mode": market_mode,
         "price_basis": "effective",
         "participants": interval.participants,
         "retail_price": interval.retail_price,

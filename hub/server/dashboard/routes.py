@@ -19,13 +19,13 @@ from hub.protocol.errors import MALFORMED, ProtocolError
 from hub.server.context import CLOCK, CONFIG, STORE
 from hub.server.dashboard import queries
 from hub.server.dashboard.orderbook import order_book
+from hub.server.dashboard.settings import market_mode
 from hub.server.params import interval_path_param
 from hub.store.records import IntervalRecord
 
 routes = web.RouteTableDef()
 
 STATIC_DIR = Path(__file__).parent / "static"
-MARKET_MODE = "periodic_uniform_price"  # continuous trading comes later
 RANGES = {"24h": 24 * 3600, "7d": 7 * 24 * 3600, "30d": 30 * 24 * 3600}
 MAX_POINTS = 400  # history points per chart; more intervals than this are grouped
 SAVINGS_DAYS = 30
@@ -127,7 +127,7 @@ async def overview(request: web.Request) -> web.Response:
             "server_time_ms": int(now * 1000),
             "currency": config.currency,
             "timezone": config.tariff.timezone,
-            "market_mode": MARKET_MODE,
+            "market_mode": market_mode(config),
             "interval_seconds": config.interval_seconds,
             "gate_closure_seconds": config.gate_closure_seconds,
             "fee_per_kwh": config.fee_per_kwh,
@@ -195,4 +195,4 @@ async def interval_order_book(request: web.Request) -> web.Response:
 
 async def _order_book_response(request: web.Request, record: IntervalRecord) -> web.Response:
     bodies = await queries.cleared_bid_bodies(request.app[STORE], record.interval_start)
-    return web.json_response(order_book(record, bodies))
+    return web.json_response(order_book(record, bodies, market_mode(request.app[CONFIG])))

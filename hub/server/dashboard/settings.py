@@ -183,10 +183,20 @@ def pending_restart(config: HubConfig, stored: Mapping[str, Any]) -> dict[str, i
     }
 
 
+MARKET_MODES = ("periodic_uniform_price", "periodic_network", "continuous")
+
+
+def market_mode(config: HubConfig) -> str:
+    """How the hub clears, as the page names it (see the `[network]` table of hub.toml)."""
+    if config.network.market_mode == "continuous":
+        return "continuous"
+    return "periodic_network" if config.network.feeder is not None else "periodic_uniform_price"
+
+
 def settings_view(config: HubConfig, stored: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "currency": config.currency,
-        "market_mode": "periodic_uniform_price",
+        "market_mode": market_mode(config),
         "tariff": tariff_to_wire(config.tariff),
         "fee_per_kwh": config.fee_per_kwh,
         "k_percent": config.k_percent,

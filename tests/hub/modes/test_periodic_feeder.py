@@ -13,6 +13,7 @@ import logging
 import pytest
 
 from hub.market import MarketRules, Order, Step, clear_uniform_price
+from hub.server.admin import ADMIN_TOKEN_ENV, token_sha256
 from hub.server.runtime import CLEARING
 from tests.hub.modes.conftest import MakeHub
 from tests.hub.modes.support import next_of_type, with_feeder
@@ -279,3 +280,20 @@ async def test_without_a_feeder_there_is_no_grid_and_no_interval_network(
     assert (network.status, network.body["error"]) == (404, "not_configured")
     assert (later.status, later.body["error"]) == (404, "not_found")
     assert (await home.client.interval(interval))["method"] == "uniform_price"
+
+
+async def test_the_dashboard_names_the_mode_and_admin_invites_only_to_feeder_buses(
+    make_hub: MakeHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ADMIN_TOKEN_ENV, token_sha256("admin-test-token"))
+    admin = {"Authorization": "Bearer admin-test-token"}
+    hub = await make_hub(with_feeder())
+
+    overview = (await hub.raw("GET", "/api/v1/dashboard/overview")).body
+    unknown = await hub.raw("POST", "/api/v1/admin/invites", {"name": "A", "bus": 999}, admin)
+    known = await hub.raw("POST", "/api/v1/admin/invites", {"name": "B", "bus": 12}, admin)
+
+    assert overview["market_mode"] == "periodic_network"
+    assert (unknown.status, unknown.body["error"]) == (400, "unknown_bus")
+    assert "999" in unknown.body["detail"]
+    assert known.status == 201

@@ -34,6 +34,8 @@ export function renderFeeder(container, feeder) {
   visit(root);
 
   const homesAt = new Map();
+  // The hub's /api/v1/grid counts homes per bus; a feeder file maps home ids to buses instead.
+  for (const bus of feeder.buses) if (bus.homes) homesAt.set(bus.id, bus.homes);
   for (const bus of Object.values(feeder.homes ?? {})) homesAt.set(bus, (homesAt.get(bus) ?? 0) + 1);
   const width = widthOf(container);
   const maxDepth = Math.max(...depth.values(), 1);

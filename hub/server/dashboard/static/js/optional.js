@@ -29,6 +29,10 @@ async function probe(name, { prefix, preferred }) {
   const path = explorer ? LEDGER_API[0] : plain.find((p) => preferred.test(p)) ?? plain[0];
   if (!path) return { state: "absent" };
   try {
+    // Ask before fetching: a 404 would still be logged by the browser as a console error.
+    if (name === "network" && !(await api("/api/v1/info")).feeder_configured) {
+      return { state: "absent" };
+    }
     if (explorer) {
       await loadLedger();
       return { state: "ready", path, explorer };
