@@ -13,7 +13,8 @@ from aiohttp import web
 
 from hub.config import ConfigError, HubConfig, load_config
 from hub.logs import setup_logging
-from hub.server.app import create_app
+from hub.server.app import ScaleOut, create_app
+from hub.server.leader import asyncpg_dsn, leadership_for
 from hub.sim.cli import add_parser as add_simulate_parser
 from hub.store import DEFAULT_DB_URL, Store
 
@@ -35,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=Path, help="TOML file (see README, 'Configuration')")
     serve.add_argument(
         "--no-ledger", action="store_true", help="run the market without the token ledger"
+    )
+    serve.add_argument(
+        "--leader-poll",
+        type=float,
+        default=1.0,
+        help="seconds between a follower's attempts to take over leadership (default 1)",
     )
 
     invite = sub.add_parser("invite", help="print a one-time join code for a new home")
@@ -112,7 +119,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.log_level, args.log_format)
     try:
         if args.command == "serve":
-            asyncio.run(serve(args.db, args.host, args.port, args.config, not args.no_ledger))
+            asyncio.run(
+                serve(
+                    args.db,
+                    args.host,
+                    args.port,
+                    args.config,
+                    not args.no_ledger,
+                    args.leader_poll,
+                )
+            )
         elif args.command == "invite":
             if args.bus is not None:
                 bus_error = _bus_error(args.config, args.bus)
@@ -198,11 +214,23 @@ async def _verify_db(db_url: str, backend: str, meter_signatures: bool) -> int:
 
 
 async def serve(
-    db_url: str, host: str, port: int, config_path: Path | None, ledger: bool = True
+    db_url: str,
+    host: str,
+    port: int,
+    config_path: Path | None,
+    ledger: bool = True,
+    leader_poll: float = 1.0,
 ) -> None:
-    config = load_config(config_path, ledger_by_default=ledger)
+    """One worker. Several may serve one PostgreSQL database: they elect a leader that clears
+    and seals, and relay WebSocket pushes through LISTEN/NOTIFY (docs/scale_out.md)."""
+    config = load_config(config_path, ledger_by_default=ledger, limits_by_default=True)
     store = await Store.open(db_url)
-    app = create_app(config, store)
+    scale_out = ScaleOut(
+        leadership_for(db_url),
+        None if store.is_sqlite else asyncpg_dsn(db_url),
+        poll_seconds=leader_poll,
+    )
+    app = create_app(config, store, scale_out=scale_out)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:

@@ -57,6 +57,38 @@ MARKET_MODES = ("periodic", "continuous")
 
 
 @dataclass(frozen=True, slots=True)
+class LimitSettings:
+    """The `[limits]` table: what one client may ask of the hub (docs/scale_out.md).
+
+    Rates are token buckets: `*_per_second` refills, `*_burst` is the bucket size. Signed
+    requests draw on their home key's bucket, unsigned ones (and signed ones that fail to
+    authenticate) on their client IP's. Off by default for the library; `serve` turns them on.
+    """
+
+    enabled: bool = False
+    key_per_second: float = 20.0
+    key_burst: int = 200
+    ip_per_second: float = 20.0
+    ip_burst: int = 200
+    handler_timeout_seconds: float = 30.0  # a request that takes longer gets 503 `timeout`
+    websockets_per_key: int = 4  # open WebSockets one home key may hold
+    trust_forwarded_for: bool = False  # behind a reverse proxy: the client IP from X-Forwarded-For
+
+    def __post_init__(self) -> None:
+        for name in ("key_per_second", "ip_per_second", "handler_timeout_seconds"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ConfigError(f"limits.{name} must be a positive number")
+        for name in ("key_burst", "ip_burst", "websockets_per_key"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"limits.{name} must be a positive integer")
+        for name in ("enabled", "trust_forwarded_for"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"limits.{name} must be true or false")
+
+
+@dataclass(frozen=True, slots=True)
 class NetworkSettings:
     """The `[network]` table: the feeder the market must respect and how the market trades.
 
@@ -120,6 +152,7 @@ class HubConfig:
     admin_token_sha256: str | None = None  # SHA-256 (hex) of the dashboard's admin token
     ledger: LedgerSettings = field(default_factory=LedgerSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
 
     def __post_init__(self) -> None:
         low = 1 if self.allow_short_intervals else 300
@@ -198,15 +231,22 @@ _SIMPLE_KEYS = {
         "simulated_interval_seconds",
         "ledger",
         "network",
+        "limits",
     )
 }
 
 
-def load_config(path: Path | None, ledger_by_default: bool = False, **overrides: Any) -> HubConfig:
+def load_config(
+    path: Path | None,
+    ledger_by_default: bool = False,
+    limits_by_default: bool = False,
+    **overrides: Any,
+) -> HubConfig:
     """Read a TOML file (if given) on top of the defaults; unknown keys are an error.
 
     `ledger_by_default` turns the ledger on unless the file says `[ledger] enabled = false`
-    (`serve` does this: a hub keeps its ledger unless the operator opts out)."""
+    (`serve` does this: a hub keeps its ledger unless the operator opts out), and
+    `limits_by_default` the request limits likewise."""
     data: dict[str, Any] = {}
     if path is not None:
         try:
@@ -219,7 +259,7 @@ def load_config(path: Path | None, ledger_by_default: bool = False, **overrides:
             values[key] = value
         elif key == "allow_short_intervals" and isinstance(value, bool):
             values[key] = value  # test and demo configs clear every few seconds
-        elif key not in ("tariff", "timezone", "bid_limits", "ledger", "network"):
+        elif key not in ("tariff", "timezone", "bid_limits", "ledger", "network", "limits"):
             raise ConfigError(f"unknown setting {key!r} in {path}")
     try:
         config = HubConfig(**values, **overrides)
@@ -229,6 +269,11 @@ def load_config(path: Path | None, ledger_by_default: bool = False, **overrides:
             config = replace(config, bid_limits=BidLimits(**data["bid_limits"]))
         ledger_table = {"enabled": ledger_by_default, **data.get("ledger", {})}
         config = replace(config, ledger=_parse_ledger(ledger_table))
+        limits_table = {"enabled": limits_by_default, **_table(data.get("limits", {}), "limits")}
+        unknown = set(limits_table) - {f.name for f in fields(LimitSettings)}
+        if unknown:
+            raise ConfigError(f"unknown limits setting(s) {sorted(unknown)}")
+        config = replace(config, limits=LimitSettings(**limits_table))
         if "network" in data:
             base = path.parent if path is not None else Path.cwd()
             config = replace(config, network=parse_network(data["network"], base))
@@ -279,6 +324,12 @@ def parse_network(raw: Any, base: Path) -> NetworkSettings:
         where = "" if err.element.startswith("file ") else f" {str(path)!r}"  # named already
         raise ConfigError(f"network.feeder_file{where}: {err}") from err
     return NetworkSettings(**values, feeder=feeder, feeder_file=str(path))
+
+
+def _table(raw: Any, name: str) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    return raw
 
 
 def _typed(raw: dict[str, Any], key: str, kinds: type | tuple[type, ...]) -> None:

@@ -72,6 +72,20 @@ def signed_header_of(row: dict[str, Any]) -> SignedHeader:
     )
 
 
+def _load_key(path: Path) -> int:
+    """The key file, created once even when two workers start at the same moment."""
+    for _attempt in range(50):
+        try:
+            return load_or_create_key(path)
+        except FileExistsError:  # another process created it between our check and create
+            time.sleep(0.1)
+        except ValueError:  # another process is still writing it
+            if not path.exists() or path.stat().st_size > 0:
+                raise
+            time.sleep(0.1)
+    return load_or_create_key(path)
+
+
 class LedgerService:
     def __init__(
         self,
@@ -97,11 +111,22 @@ class LedgerService:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._secret = await asyncio.to_thread(load_or_create_key, self._key_path)
+        """Become the writer: load (or create) the key and the chain, sealing genesis if new.
+        With several workers only the leader calls this, each time it is elected."""
+        self._secret = await asyncio.to_thread(_load_key, self._key_path)
         async with self._lock:
             await self._reload()
             if self._head is None:
                 await self._genesis()
+
+    async def follow(self) -> None:
+        """Read what the leader wrote (a follower worker: after each new block). Never writes."""
+        async with self._lock:
+            await self._reload()
+
+    @property
+    def started(self) -> bool:
+        return self._head is not None
 
     @property
     def head(self) -> SignedHeader:
@@ -187,8 +212,7 @@ class LedgerService:
         registry = await self.storage.registry()
         for entry in recording.enrolment_entries(registry, state):
             add(entry)
-        cursor = int(meta.get("reading_cursor", "0"))
-        rows = await self.storage.readings_after(cursor, self.settings.readings_per_block)
+        rows = await self.storage.unrecorded_readings(self.settings.readings_per_block)
         for entry in recording.readings_entries(rows):
             add(entry)
         cleared_through = int(meta.get("cleared_through", "-1"))
@@ -205,11 +229,9 @@ class LedgerService:
                     add(entry)
         for entry in recording.revocation_entries(registry, state):
             add(entry)
-        new_meta = {
-            "reading_cursor": str(rows[-1][0] if rows else cursor),
-            "cleared_through": str(cleared_through),
-        }
-        return await self._seal_block(height, pending, new, interval_start, new_meta)
+        new_meta = {"cleared_through": str(cleared_through)}
+        reading_ids = [row[0] for row in rows]  # refused ones too: they are not retried
+        return await self._seal_block(height, pending, new, interval_start, new_meta, reading_ids)
 
     async def _seal_block(
         self,
@@ -218,6 +240,7 @@ class LedgerService:
         new: list[Entry],
         interval_start: int | None,
         meta: dict[str, str],
+        reading_ids: list[int] | None = None,
     ) -> SignedHeader:
         encoded = [(entry, *encode(entry)) for entry in new]
         raws = [data.encode() for _id, _hash, data in pending] + [raw for _e, raw, _h in encoded]
@@ -233,6 +256,7 @@ class LedgerService:
             [(entry, raw.decode(), hash_) for entry, raw, hash_ in encoded],
             signature.hex(),
             meta,
+            reading_ids or [],
         )
         self._head = signed
         self.state.height = height + 1

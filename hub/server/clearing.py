@@ -29,7 +29,7 @@ from hub.market import (
 )
 from hub.protocol.bids import BidCurves, BidStep
 from hub.protocol.dispatch import derive_commands
-from hub.server.broadcast import Broadcaster
+from hub.server.broadcast import Publisher
 from hub.server.context import Clock
 from hub.server.continuous import ContinuousMarket
 from hub.server.network import clear_on_feeder, home_buses, with_network
@@ -129,7 +129,7 @@ class ClearingService:
         self,
         config: HubConfig,
         store: Store,
-        broadcaster: Broadcaster,
+        broadcaster: Publisher,
         clock: Clock,
         ledger: LedgerService | None = None,
     ) -> None:

@@ -39,7 +39,7 @@ from hub.protocol.canonical import digest
 from hub.protocol.envelope import SignedMessage
 from hub.protocol.errors import ProtocolError
 from hub.protocol.orders import OrderBody
-from hub.server.broadcast import Broadcaster
+from hub.server.broadcast import Publisher
 from hub.server.context import Clock
 from hub.server.network import home_buses
 from hub.store import Store
@@ -130,7 +130,7 @@ class Settled:
 
 class ContinuousMarket:
     def __init__(
-        self, config: HubConfig, store: Store, broadcaster: Broadcaster, clock: Clock
+        self, config: HubConfig, store: Store, broadcaster: Publisher, clock: Clock
     ) -> None:
         self._config = config
         self._store = store
@@ -144,6 +144,15 @@ class ContinuousMarket:
     def update_config(self, config: HubConfig) -> None:
         """New fee or tariffs apply to books opened from now on."""
         self._config = config
+
+    def forget_books(self) -> None:
+        """Drop the books in memory; each is rebuilt from the order log on next use.
+
+        With several workers only the leader takes orders (docs/scale_out.md). A newly elected
+        leader forgets what it knew, since the previous leader logged orders after that, and a
+        follower forgets after each push so its order book views follow the log."""
+        self._open.clear()
+        self._closed.clear()
 
     async def submit(self, home: HomeRecord, message: SignedMessage, body: OrderBody) -> Submission:
         """Match an order (checked: signed, well-formed) against its interval's book and log it.

@@ -877,9 +877,64 @@ LEDGER_PATHS: dict[str, Any] = {
 }
 
 
-def openapi_document(ledger: bool = False) -> dict[str, Any]:
-    """The API document; with `ledger`, the ledger's endpoints too (served when it is enabled)."""
-    paths = {**PATHS, **LEDGER_PATHS} if ledger else PATHS
+LEADER_PATH: dict[str, Any] = {
+    "/health/leader": {
+        "get": {
+            "summary": "Whether this worker leads (clears, seals, takes orders and ledger writes)",
+            "description": "For reverse-proxy health checks with several workers "
+            "(docs/scale_out.md): 200 on the leader, 503 on the others.",
+            "responses": {
+                status: _json(
+                    {
+                        "type": "object",
+                        "required": ["leader"],
+                        "properties": {"leader": {"type": "boolean"}},
+                    },
+                    description,
+                )
+                for status, description in (("200", "the leader"), ("503", "a follower"))
+            },
+        }
+    }
+}
+RETRY_AFTER = {
+    "Retry-After": {"description": "whole seconds to wait", "schema": {"type": "integer"}}
+}
+# Any operation may be refused by the limits ([limits], docs/scale_out.md) or a busy hub.
+LIMIT_ANSWERS: dict[str, Any] = {
+    "429": {
+        **_json(_ref("Error"), "rate_limited (with Retry-After) or too_many_websockets"),
+        "headers": RETRY_AFTER,
+    },
+    "503": {
+        **_json(
+            _ref("Error"),
+            "timeout: the handler ran too long; not_leader (with Retry-After): "
+            "only the leader takes continuous orders, ledger writes and settings",
+        ),
+        "headers": RETRY_AFTER,
+    },
+}
+BODY_TOO_LARGE = {"413": _json(_ref("Error"), "content_too_large: the body exceeds 2 MiB")}
+
+
+def with_limit_answers(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation with the 429 and 503 answers, and 413 where a body is read."""
+    result: dict[str, Any] = {}
+    for path, operations in paths.items():
+        result[path] = {}
+        for method, operation in operations.items():
+            extra = {**LIMIT_ANSWERS, **(BODY_TOO_LARGE if method in ("post", "put") else {})}
+            responses = {**extra, **operation["responses"]}
+            result[path][method] = {**operation, "responses": responses}
+    return result
+
+
+def openapi_document(ledger: bool = False, workers: bool = False) -> dict[str, Any]:
+    """The API document; with `ledger`, the ledger's endpoints too (served when it is enabled),
+    with `workers` GET /health/leader (served by `serve`, which may run as one of several)."""
+    paths = {**PATHS, **LEDGER_PATHS} if ledger else dict(PATHS)
+    paths = with_limit_answers({**paths, **(LEADER_PATH if workers else {})})
     return {
         "openapi": "3.1.0",
         "info": {

@@ -146,10 +146,18 @@ class LedgerStore:
         new_entries: Sequence[EntryRow],
         hub_signature: str,
         meta: dict[str, str],
+        reading_ids: Sequence[int] = (),
     ) -> None:
-        """Write a sealed block: pending entries get their position, new ones are inserted."""
+        """Write a sealed block: pending entries get their position, new ones are inserted, and
+        the readings it recorded are marked with its height."""
         async with self._write_lock, self._engine.begin() as conn:
             height = block["height"]
+            for start in range(0, len(reading_ids), 500):  # stay below bind-parameter limits
+                await conn.execute(
+                    update(schema.readings)
+                    .where(schema.readings.c.reading_id.in_(reading_ids[start : start + 500]))
+                    .values(recorded_height=height)
+                )
             for idx, entry_id in enumerate(pending_ids):
                 await conn.execute(
                     update(schema.ledger_entries)
@@ -241,8 +249,13 @@ class LedgerStore:
             for home in homes
         ]
 
-    async def readings_after(self, reading_id: int, limit: int) -> list[tuple[Any, ...]]:
-        """(reading_id, home_id, key_id, seq, ts, import_wh, export_wh, sig) in arrival order."""
+    async def unrecorded_readings(self, limit: int) -> list[tuple[Any, ...]]:
+        """(reading_id, home_id, key_id, seq, ts, import_wh, export_wh, sig) of readings no block
+        has recorded yet, in id order.
+
+        Not a cursor over ids: with several writers a lower id can commit after a higher one was
+        recorded, and a cursor would skip it. A meter's own readings never commit out of order
+        (ingest locks the meter's row), so each meter's readings still arrive in sequence."""
         r = schema.readings.c
         async with self._read() as conn:
             rows = await conn.execute(
@@ -256,7 +269,7 @@ class LedgerStore:
                     r.export_wh,
                     r.sig,
                 )
-                .where(r.reading_id > reading_id)
+                .where(r.recorded_height.is_(None))
                 .order_by(r.reading_id)
                 .limit(limit)
             )

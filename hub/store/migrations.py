@@ -44,6 +44,23 @@ def _v4_market_modes(conn: Connection) -> None:
     schema.order_events.create(conn, checkfirst=True)
 
 
+def _v5_scale_out(conn: Connection) -> None:
+    """Several workers (docs/scale_out.md): readings carry the ledger block that recorded them
+    (those below the old reading cursor count as recorded) and an outbox for WebSocket pushes."""
+    _add_column(conn, schema.readings.c.recorded_height)
+    cursor = conn.execute(
+        select(schema.ledger_meta.c.value).where(schema.ledger_meta.c.name == "reading_cursor")
+    ).scalar_one_or_none()
+    if cursor is not None:
+        conn.execute(
+            schema.readings.update()
+            .where(schema.readings.c.reading_id <= int(cursor))
+            .values(recorded_height=-1)
+        )
+    schema.unrecorded_readings_index.create(conn, checkfirst=True)
+    schema.hub_events.create(conn, checkfirst=True)
+
+
 def _add_column(conn: Connection, column: Column[object]) -> None:
     """ALTER TABLE ... ADD COLUMN with the column exactly as schema.py defines it (a column that
     is already there is left alone, so a half-known database cannot stop the upgrade)."""
@@ -59,6 +76,7 @@ MIGRATIONS: dict[int, Migration] = {
     2: _v2_settings,
     3: _v3_ledger,
     4: _v4_market_modes,
+    5: _v5_scale_out,
 }
 
 

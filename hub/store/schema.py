@@ -83,7 +83,16 @@ readings = Table(
     Column("digest", String(64), nullable=False, unique=True),
     Column("sig", String(100), nullable=False),
     Column("received_at", BigInteger, nullable=False),
+    # The ledger block that recorded the reading (migration 5); NULL until one does. A flag, not
+    # a cursor over reading ids: with several writers ids can commit out of order.
+    Column("recorded_height", BigInteger, nullable=True),
     UniqueConstraint("meter_key_id", "seq", name="uq_reading_meter_seq"),
+)
+unrecorded_readings_index = Index(
+    "ix_readings_unrecorded",
+    readings.c.reading_id,
+    sqlite_where=readings.c.recorded_height.is_(None),
+    postgresql_where=readings.c.recorded_height.is_(None),
 )
 
 bids = Table(
@@ -172,6 +181,17 @@ order_events = Table(
     Column("received_at", BigInteger, nullable=False),
     UniqueConstraint("order_id", "kind", name="uq_order_events_order_kind"),
     Index("ix_order_events_interval", "interval_start", "event_id"),
+)
+
+# Outbox for WebSocket pushes with several workers (migration 5): the leader writes each message
+# here and NOTIFYs; every worker reads the new rows and pushes them to its own subscribers.
+hub_events = Table(
+    "hub_events",
+    metadata,
+    Column("event_id", AutoId, primary_key=True, autoincrement=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("home_id", String(32), nullable=True),  # NULL: public news for every subscriber
+    Column("message", Text, nullable=False),  # JSON
 )
 
 settings = Table(

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Row, and_, event, func, insert, or_, select, update
+from sqlalchemy import Row, and_, event, func, insert, or_, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -45,6 +45,7 @@ from hub.store.records import (
 )
 
 DEFAULT_DB_URL = "sqlite:///gridcoop-hub.db"
+MIGRATION_LOCK = 0x6772_6964_6D69_6772  # a PostgreSQL advisory lock key held while migrating
 JOIN_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O/1/I: codes get read aloud
 
 
@@ -84,6 +85,8 @@ class Store:
         store = cls(engine)
         try:
             async with store._write() as conn:
+                if not store.is_sqlite:  # workers starting together migrate one at a time
+                    await conn.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
                 await conn.run_sync(migrations.upgrade)
         except BaseException:
             await engine.dispose()  # a refused database must not leave connections open
@@ -661,6 +664,54 @@ class Store:
                 .order_by(schema.allocations.c.home_id)
             )
             return [_allocation(row) for row in rows]
+
+    # -- WebSocket outbox (several workers) --------------------------------------------------------
+
+    async def add_events(
+        self, events: Sequence[tuple[str | None, dict[str, Any]]], now_ms: int, channel: str
+    ) -> None:
+        """Store (home_id or None, message) pairs for every worker to push, and NOTIFY `channel`
+        (PostgreSQL) with the last event id in the same transaction."""
+        if not events:
+            return
+        rows = [
+            {"created_at": now_ms, "home_id": home_id, "message": json.dumps(message)}
+            for home_id, message in events
+        ]
+        async with self._write() as conn:
+            await conn.execute(insert(schema.hub_events), rows)
+            if not self.is_sqlite:
+                last = "(SELECT max(event_id) FROM hub_events)::text"
+                await conn.execute(
+                    text(f"SELECT pg_notify(:channel, {last})"), {"channel": channel}
+                )
+
+    async def events_after(
+        self, event_id: int, limit: int = 1000
+    ) -> list[tuple[int, str | None, dict[str, Any]]]:
+        """(event id, home_id or None, message) of the outbox after `event_id`, oldest first."""
+        e = schema.hub_events.c
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(e.event_id, e.home_id, e.message)
+                .where(e.event_id > event_id)
+                .order_by(e.event_id)
+                .limit(limit)
+            )
+            return [(int(r.event_id), r.home_id, json.loads(r.message)) for r in rows]
+
+    async def last_event_id(self) -> int:
+        async with self._read() as conn:
+            value = (await conn.execute(select(func.max(schema.hub_events.c.event_id)))).scalar()
+        return int(value or 0)
+
+    async def prune_events(self, before_ms: int) -> int:
+        """Forget outbox messages older than `before_ms` (every worker has pushed them)."""
+        async with self._write() as conn:
+            result = await conn.execute(
+                schema.hub_events.delete().where(schema.hub_events.c.created_at < before_ms)
+            )
+            return int(result.rowcount)
 
 
 SQLITE_WRITE = "gridcoop_sqlite_write"
