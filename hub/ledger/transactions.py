@@ -100,7 +100,11 @@ def signature_valid(entry: Entry, public_key: str) -> bool:
 
 def parse_transaction(data: Any) -> Entry:
     """Check a home transaction's shape (not its signature or balances: the ledger state does)."""
-    if not isinstance(data, dict) or data.get("kind") not in _FIELDS:
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("kind"), str)
+        or data["kind"] not in _FIELDS
+    ):
         raise LedgerError(errors.MALFORMED, "a transaction is an object with kind transfer|retire")
     kind = data["kind"]
     if set(data) != _FIELDS[kind]:

@@ -35,7 +35,10 @@ def check_canonical_types(value: JsonValue, path: str = "$") -> None:
 
 
 def canonical_json(value: JsonValue) -> bytes:
-    check_canonical_types(value)
+    try:
+        check_canonical_types(value)
+    except RecursionError as err:
+        raise ProtocolError(MALFORMED, "value is nested too deeply") from err
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

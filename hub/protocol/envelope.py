@@ -19,6 +19,7 @@ from hub.protocol.errors import MALFORMED, UNSUPPORTED_VERSION, ProtocolError
 from hub.protocol.keys import SigningKey, verify
 
 PROTOCOL_VERSION = 1
+MAX_SEQ = 2**63 - 1  # sequences and timestamps are stored as 64-bit integers
 MESSAGE_TYPES = frozenset({"reading", "bid", "order"})
 _ENVELOPE_FIELDS = frozenset({"v", "type", "key_id", "seq", "ts", "body", "sig"})
 
@@ -94,8 +95,8 @@ def parse_signed_message(data: object, expected_type: str) -> SignedMessage:
         )
     for name in ("seq", "ts"):
         value = data[name]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ProtocolError(MALFORMED, f"{name} must be a non-negative integer")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQ:
+            raise ProtocolError(MALFORMED, f"{name} must be a non-negative integer below 2^63")
     for name in ("key_id", "sig"):
         if not isinstance(data[name], str) or not data[name]:
             raise ProtocolError(MALFORMED, f"{name} must be a non-empty string")

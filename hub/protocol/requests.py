@@ -21,6 +21,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from hub.protocol.envelope import MAX_SEQ
 from hub.protocol.errors import MALFORMED, UNAUTHENTICATED, ProtocolError
 from hub.protocol.keys import SigningKey, verify
 
@@ -84,6 +85,8 @@ def parse_request_signature(headers: Mapping[str, str]) -> RequestSignature:
         ts_ms = int(headers[HEADER_TIMESTAMP])
     except ValueError as err:
         raise ProtocolError(MALFORMED, "sequence and timestamp headers must be integers") from err
+    if not 0 <= seq <= MAX_SEQ:  # stored as a 64-bit integer (the timestamp is only compared)
+        raise ProtocolError(MALFORMED, "sequence must be within 0-2^63-1")
     return RequestSignature(
         key_id=headers[HEADER_KEY_ID],
         seq=seq,

@@ -204,8 +204,10 @@ async def invite(request: web.Request) -> web.Response:
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
         raise AdminError(400, "malformed", "name must be a text of 1 to 200 characters")
     bus = body.get("bus")
-    if bus is not None and (isinstance(bus, bool) or not isinstance(bus, int) or bus < 0):
-        raise AdminError(400, "malformed", "bus must be a non-negative integer or null")
+    if bus is not None and (
+        isinstance(bus, bool) or not isinstance(bus, int) or not 0 <= bus < 2**31
+    ):
+        raise AdminError(400, "malformed", "bus must be an integer within 0-2^31 or null")
     if bus is not None:
         try:  # with a feeder configured, only its buses
             validate_bus(request.app[CONFIG], bus)

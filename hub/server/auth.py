@@ -13,6 +13,8 @@ from hub.protocol.requests import parse_request_signature
 from hub.server.context import CONFIG, STORE, now_ms
 from hub.store.records import HomeRecord, KeyRecord
 
+AUTHENTICATED_KEY = "gridcoop_authenticated_key"
+
 
 @dataclass(frozen=True, slots=True)
 class Caller:
@@ -46,4 +48,5 @@ async def authenticate(request: web.Request) -> Caller:
     check_timestamp(now_ms(request.app), signature.ts_ms, window, window)
     if not await store.accept_sequence(key.key_id, signature.seq, "request"):
         raise ProtocolError(errors.REPLAY, f"request sequence {signature.seq} was already used")
+    request[AUTHENTICATED_KEY] = key.key_id  # the rate limiter charges only proven holders
     return Caller(home=home, key=key, body=body)

@@ -25,6 +25,7 @@ from aiohttp.typedefs import Middleware
 
 from hub.config import LimitSettings
 from hub.protocol.requests import HEADER_KEY_ID
+from hub.server.auth import AUTHENTICATED_KEY
 from hub.server.errors import Handler, error_response
 
 RATE_LIMITED = "rate_limited"
@@ -101,12 +102,12 @@ class Limits:
             return await self._handle(request, handler)
         if self.ips.empty(ip):
             return rate_limited(self.ips.take(ip), "too many failed requests from this address")
-        wait = self.keys.take(key_id)
-        if wait:
-            return rate_limited(wait, "too many requests for this home key")
+        # Checked here but charged only once the request proved it holds the key: naming
+        # someone else's key id (they are public) must not spend that home's allowance.
+        if self.keys.empty(key_id):
+            return rate_limited(self.keys.take(key_id), "too many requests for this home key")
         if request.path == WEBSOCKET_PATH:
             if self.websockets[key_id] >= self.settings.websockets_per_key:
-                self.keys.give_back(key_id)
                 return error_response(
                     429,
                     TOO_MANY_WEBSOCKETS,
@@ -115,18 +116,19 @@ class Limits:
                 )
             self.websockets[key_id] += 1
             try:
-                return await self._after_auth(key_id, ip, await handler(request))
+                return self._charge(request, key_id, ip, await handler(request))
             finally:
                 self.websockets[key_id] -= 1
                 if not self.websockets[key_id]:
                     del self.websockets[key_id]
-        return await self._after_auth(key_id, ip, await self._handle(request, handler))
+        return self._charge(request, key_id, ip, await self._handle(request, handler))
 
-    async def _after_auth(
-        self, key_id: str, ip: str, response: web.StreamResponse
+    def _charge(
+        self, request: web.Request, key_id: str, ip: str, response: web.StreamResponse
     ) -> web.StreamResponse:
-        if response.status == 401:  # not the key's holder: charge the sender's address
-            self.keys.give_back(key_id)
+        if request.get(AUTHENTICATED_KEY) == key_id:
+            self.keys.charge(key_id)
+        else:  # a public route, or not the key's holder: the sender's address pays
             self.ips.charge(ip)
         return response
 

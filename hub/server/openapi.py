@@ -696,7 +696,7 @@ LEDGER_PATHS: dict[str, Any] = {
                     ),
                     "registered (active from the block after the one that records it)",
                 ),
-                **_errors(*AUTH_ERRORS, 404),
+                **_errors(*AUTH_ERRORS, 404, 422),
             },
         }
     },

@@ -23,11 +23,17 @@ def int_param(request: web.Request, name: str, default: int, low: int, high: int
     return value
 
 
+MAX_INTERVAL_START = 2**40  # UTC seconds: far beyond any real date, far inside int64
+
+
 def interval_path_param(request: web.Request) -> int:
     try:
-        return int(request.match_info["interval_start"])
+        value = int(request.match_info["interval_start"])
     except ValueError as err:
         raise ProtocolError(MALFORMED, "interval_start must be UTC seconds") from err
+    if not 0 <= value <= MAX_INTERVAL_START:
+        raise ProtocolError(MALFORMED, f"interval_start must be within 0-{MAX_INTERVAL_START}")
+    return value
 
 
 def json_body(body: bytes) -> Any:
@@ -35,3 +41,5 @@ def json_body(body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as err:
         raise ProtocolError(MALFORMED, f"body is not valid JSON: {err}") from err
+    except RecursionError as err:
+        raise ProtocolError(MALFORMED, "body is nested too deeply") from err

@@ -29,9 +29,12 @@ routes = web.RouteTableDef()
 
 def _height(request: web.Request) -> int:
     try:
-        return int(request.match_info["height"])
+        height = int(request.match_info["height"])
     except ValueError as err:
         raise LedgerError(errors.MALFORMED, "height must be an integer") from err
+    if not 0 <= height < 2**53:
+        raise LedgerError(errors.MALFORMED, "height must be within 0-2^53")
+    return height
 
 
 def _block_wire(row: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,9 @@ def demo_hub() -> Iterator[DemoHub]:
         hub.stop()
 
 
-@pytest.fixture(scope="session")
+# Package scope: sync Playwright keeps an event loop running in this thread while it is open,
+# which would stop the async tests of later folders (tests/e2e_ha) in the same run.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found: install it with scripts/install-browser")
