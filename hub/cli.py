@@ -222,7 +222,7 @@ async def serve(
     leader_poll: float = 1.0,
 ) -> None:
     """One worker. Several may serve one PostgreSQL database: they elect a leader that clears
-    and seals, and relay WebSocket pushes through LISTEN/NOTIFY (docs/scale_out.md)."""
+    and seals, and relay WebSocket pushes through LISTEN/NOTIFY (README: Scaling out)."""
     config = load_config(config_path, ledger_by_default=ledger, limits_by_default=True)
     store = await Store.open(db_url)
     scale_out = ScaleOut(

@@ -33,7 +33,7 @@ _LOGGER = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class ScaleOut:
-    """How this process shares its database with other `serve` processes (docs/scale_out.md).
+    """How this process shares its database with other `serve` processes (README: Scaling out).
 
     `leadership`: what the processes compete for; only the leader clears and seals.
     `notify_dsn`: a PostgreSQL DSN to LISTEN on, so WebSocket pushes reach every worker's

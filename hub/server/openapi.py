@@ -480,7 +480,7 @@ PATHS: dict[str, Any] = {
 }
 
 
-# -- ledger (served when the hub runs with `[ledger] enabled = true`, see docs/ledger.md) ------
+# -- ledger (served when the hub runs with `[ledger] enabled = true`, see README: Ledger) ------
 
 HEIGHT_PATH = {
     "name": "height",
@@ -882,7 +882,7 @@ LEADER_PATH: dict[str, Any] = {
         "get": {
             "summary": "Whether this worker leads (clears, seals, takes orders and ledger writes)",
             "description": "For reverse-proxy health checks with several workers "
-            "(docs/scale_out.md): 200 on the leader, 503 on the others.",
+            "(README: Scaling out): 200 on the leader, 503 on the others.",
             "responses": {
                 status: _json(
                     {
@@ -900,7 +900,7 @@ LEADER_PATH: dict[str, Any] = {
 RETRY_AFTER = {
     "Retry-After": {"description": "whole seconds to wait", "schema": {"type": "integer"}}
 }
-# Any operation may be refused by the limits ([limits], docs/scale_out.md) or a busy hub.
+# Any operation may be refused by the limits ([limits], README: Scaling out) or a busy hub.
 LIMIT_ANSWERS: dict[str, Any] = {
     "429": {
         **_json(_ref("Error"), "rate_limited (with Retry-After) or too_many_websockets"),
