@@ -13,13 +13,8 @@ import pytest
 from hub import client as hub_client
 from hub.config import HubConfig
 from hub.server.admin import ADMIN_TOKEN_ENV
-from tests.hub.dashboard.support import (
-    ADMIN_TOKEN_SHA256,
-    DashHub,
-    FakeClock,
-    conformance_problems,
-    start_dashboard_hub,
-)
+from tests.hub.dashboard.support import ADMIN_TOKEN_SHA256, DashHub, start_dashboard_hub
+from tests.hub.server.support import FakeClock, conformance_problems
 
 
 class MakeHub(Protocol):

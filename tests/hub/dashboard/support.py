@@ -4,19 +4,15 @@ the served document plus the dashboard's fragments (as hub.server.openapi will m
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
-import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, NamedTuple
 
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from jsonschema import Draft202012Validator
 
 from hub.client import HubClient, Meter
 from hub.config import HubConfig
@@ -24,50 +20,26 @@ from hub.protocol.bids import BidCurves, BidStep
 from hub.protocol.keys import SigningKey
 from hub.server.app import create_app
 from hub.server.dashboard import (
-    ADMIN_PATHS,
-    ADMIN_SECURITY_SCHEMES,
-    DASHBOARD_PATHS,
     setup_dashboard,
 )
 from hub.server.openapi import openapi_document
 from hub.server.runtime import CLEARING
 from hub.store import Store
 from hub.store.records import IntervalRecord
+from tests.hub.server.support import (
+    Exchange,
+    FakeClock,
+    json_recorder,
+)
 
 ADMIN_TOKEN = "gcadm_test-token-for-the-dashboard-tests"
 ADMIN_TOKEN_SHA256 = hashlib.sha256(ADMIN_TOKEN.encode()).hexdigest()
-
-
-class FakeClock:
-    """UTC seconds that start at the real time and move only when told."""
-
-    def __init__(self, now: float | None = None) -> None:
-        self.now = time.time() if now is None else now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def set(self, now: float) -> None:
-        self.now = now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-    def ms(self) -> int:
-        return int(self.now * 1000)
 
 
 class Reply(NamedTuple):
     status: int
     body: Any
     headers: Any
-
-
-class Exchange(NamedTuple):
-    method: str
-    path: str  # route template
-    status: int
-    body: Any
 
 
 class Home(NamedTuple):
@@ -82,29 +54,6 @@ def curves(buy: Iterable[tuple[int, int]] = (), sell: Iterable[tuple[int, int]] 
         buy=tuple(BidStep(p, e, "base") for p, e in buy),
         sell=tuple(BidStep(p, e, "battery") for p, e in sell),
     )
-
-
-def _recorder(exchanges: list[Exchange]) -> Callable[..., Awaitable[web.StreamResponse]]:
-    @web.middleware
-    async def record(
-        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        response = await handler(request)
-        resource = request.match_info.route.resource
-        if (
-            resource is not None
-            and isinstance(response, web.Response)
-            and response.content_type == "application/json"
-            and isinstance(response.body, bytes)
-        ):
-            exchanges.append(
-                Exchange(
-                    request.method, resource.canonical, response.status, json.loads(response.body)
-                )
-            )
-        return response
-
-    return record
 
 
 @dataclass
@@ -187,7 +136,7 @@ async def start_dashboard_hub(
     app = create_app(config, store, clock=clock, run_clearing=False)
     setup_dashboard(app)
     exchanges: list[Exchange] = []
-    app.middlewares.insert(0, _recorder(exchanges))
+    app.middlewares.insert(0, json_recorder(exchanges))
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     return DashHub(app, server, store, clock, config, session, exchanges)
@@ -196,28 +145,6 @@ async def start_dashboard_hub(
 # -- OpenAPI --------------------------------------------------------------------------------------
 
 
-@cache
 def document() -> dict[str, Any]:
-    """The served document with the dashboard's fragments merged in (a no-op once merged)."""
-    doc = copy.deepcopy(openapi_document())
-    doc["paths"] = {**doc["paths"], **DASHBOARD_PATHS, **ADMIN_PATHS}
-    schemes = doc["components"].setdefault("securitySchemes", {})
-    schemes.update(ADMIN_SECURITY_SCHEMES)
-    return doc
-
-
-def conformance_problems(exchanges: Iterable[Exchange]) -> list[str]:
-    doc = document()
-    problems = []
-    for ex in exchanges:
-        where = f"{ex.method} {ex.path} -> {ex.status}"
-        try:
-            response = doc["paths"][ex.path][ex.method.lower()]["responses"][str(ex.status)]
-            schema = response["content"]["application/json"]["schema"]
-        except KeyError:
-            problems.append(f"{where}: not documented")
-            continue
-        validator = Draft202012Validator({**schema, "components": doc["components"]})
-        for error in validator.iter_errors(ex.body):
-            problems.append(f"{where}: {error.message} at {list(error.absolute_path)}")
-    return problems
+    """The served document (the dashboard's and admin paths are part of it)."""
+    return openapi_document()

@@ -80,7 +80,7 @@ class Home(NamedTuple):
         return next(m for m in self.meters if m.name == name)
 
 
-def _recorder(exchanges: list[Exchange]) -> Callable[..., Awaitable[web.StreamResponse]]:
+def json_recorder(exchanges: list[Exchange]) -> Callable[..., Awaitable[web.StreamResponse]]:
     @web.middleware
     async def record(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -219,7 +219,7 @@ async def start_hub(
 ) -> Hub:
     app = create_app(config, store, clock=clock, run_clearing=run_clearing)
     exchanges: list[Exchange] = []
-    app.middlewares.insert(0, _recorder(exchanges))  # outermost: sees the final JSON answers
+    app.middlewares.insert(0, json_recorder(exchanges))  # outermost: sees the final JSON answers
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     return Hub(app, server, store, clock, config, session, db_url, exchanges)
