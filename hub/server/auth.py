@@ -13,7 +13,7 @@ from hub.protocol.requests import parse_request_signature
 from hub.server.context import CONFIG, STORE, now_ms
 from hub.store.records import HomeRecord, KeyRecord
 
-AUTHENTICATED_KEY = "gridcoop_authenticated_key"
+AUTHENTICATED_KEY = web.RequestKey("gridcoop_authenticated_key", str)
 
 
 @dataclass(frozen=True, slots=True)
