@@ -34,6 +34,7 @@ UNKNOWN_ORDER = "unknown_order"
 NOT_CONFIGURED = "not_configured"
 # Ledger (hub.ledger): entries, blocks, tokens, certificates, validators.
 LEDGER_DISABLED = "ledger_disabled"
+LEDGER_STARTING = "ledger_starting"
 INVALID_ENTRY = "invalid_entry"
 DOUBLE_MINT = "double_mint"
 ALREADY_SETTLED = "already_settled"

@@ -27,6 +27,14 @@ LEDGER_STORE = web.AppKey("ledger_store", LedgerStore)
 routes = web.RouteTableDef()
 
 
+def _ledger(request: web.Request) -> LedgerService:
+    """The ledger, once loaded: a hub serves before its leadership and chain are settled."""
+    ledger = request.app[LEDGER]
+    if not ledger.started:
+        raise LedgerError(errors.LEDGER_STARTING, "the ledger is still loading; retry shortly")
+    return ledger
+
+
 def _height(request: web.Request) -> int:
     try:
         height = int(request.match_info["height"])
@@ -54,7 +62,7 @@ async def _block_row(request: web.Request, height: int) -> dict[str, Any]:
 
 @routes.get("/api/v1/ledger/head")
 async def head(request: web.Request) -> web.Response:
-    ledger, store = request.app[LEDGER], request.app[LEDGER_STORE]
+    ledger, store = _ledger(request), request.app[LEDGER_STORE]
     return web.json_response(
         {
             "height": ledger.head.header.height,
@@ -99,7 +107,7 @@ async def add_signature(request: web.Request) -> web.Response:
         or not isinstance(body.get("signature"), str)
     ):
         raise LedgerError(errors.MALFORMED, 'body must be {"validator": int, "signature": hex}')
-    result = await request.app[LEDGER].add_signature(height, body["validator"], body["signature"])
+    result = await _ledger(request).add_signature(height, body["validator"], body["signature"])
     return web.json_response(result, status=201 if result["status"] == "signed" else 200)
 
 
@@ -112,7 +120,7 @@ async def register_validator(request: web.Request) -> web.Response:
         isinstance(body.get(name), str) for name in ("name", "public_key", "pop")
     ):
         raise LedgerError(errors.MALFORMED, 'body must be {"name", "public_key", "pop"} strings')
-    entry, entry_hash = await request.app[LEDGER].register_validator(
+    entry, entry_hash = await _ledger(request).register_validator(
         caller.home.home_id, body["name"], body["public_key"], body["pop"]
     )
     return web.json_response({"validator": entry, "entry_hash": entry_hash}, status=201)
@@ -147,7 +155,7 @@ async def get_entry(request: web.Request) -> web.Response:
 @routes.get("/api/v1/ledger/homes/{home_id}")
 async def home_account(request: web.Request) -> web.Response:
     """Balances and the home's latest settlement in a final block, with its inclusion proof."""
-    ledger, store = request.app[LEDGER], request.app[LEDGER_STORE]
+    ledger, store = _ledger(request), request.app[LEDGER_STORE]
     home_id = request.match_info["home_id"]
     if home_id not in ledger.state.homes:
         raise LedgerError(errors.UNKNOWN_ACCOUNT, f"home {home_id} is not in the ledger")
@@ -165,7 +173,7 @@ async def home_account(request: web.Request) -> web.Response:
 async def submit_transaction(request: web.Request) -> web.Response:
     """A home's signed transfer or retirement (see hub.ledger.transactions)."""
     caller = await authenticate(request)
-    entry, entry_hash = await request.app[LEDGER].submit_transaction(
+    entry, entry_hash = await _ledger(request).submit_transaction(
         json_body(caller.body), caller.home.home_id
     )
     return web.json_response(

@@ -34,8 +34,11 @@ def ledger_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]
     try:
         hub.wait_until_up()
         deadline = time.monotonic() + 20
-        while get_json(f"{hub.url}/api/v1/ledger/head")[1]["height"] < 2:
-            assert time.monotonic() < deadline, "no ledger blocks"
+        while True:  # 503 ledger_starting until the hub has won leadership and loaded it
+            status, head = get_json(f"{hub.url}/api/v1/ledger/head")
+            if status == 200 and head["height"] >= 2:
+                break
+            assert time.monotonic() < deadline, f"no ledger blocks ({status} {head})"
             time.sleep(0.3)
         yield hub
     finally:

@@ -67,6 +67,18 @@ async def test_the_api_document_lists_exactly_the_served_routes_with_the_ledger(
     assert reply.body == LEDGER_DOC
 
 
+async def test_before_the_chain_is_loaded_ledger_reads_answer_503_ledger_starting(
+    make_ledger_hub: MakeLedgerHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = await make_ledger_hub()
+    # A serving hub loads its chain only once it holds the leadership, a moment after start.
+    monkeypatch.setattr(type(hub.app[LEDGER]), "started", property(lambda _self: False))
+
+    reply = await hub.raw("GET", "/api/v1/ledger/head")
+
+    assert (reply.status, reply.body["error"]) == (503, "ledger_starting")
+
+
 async def test_a_settled_trade_is_in_final_blocks_a_light_client_can_check(
     make_ledger_hub: MakeLedgerHub, clock: FakeClock
 ) -> None:
