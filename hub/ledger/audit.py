@@ -10,14 +10,20 @@ always names the first bad block, and the first bad entry when an entry is to bl
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+import multiprocessing
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from hub.ledger.block import signer_indexes, signing_message
 from hub.ledger.bls import BlsBackend, get_backend
-from hub.ledger.chain import ChainBlock, decode_entry, structure_problem
+from hub.ledger.chain import ChainBlock, decode_entry
 from hub.ledger.errors import LedgerError
+from hub.ledger.export import read_export
+from hub.ledger.seals import SealChecker, SealProblem, check_export_seals, first_problem
 from hub.ledger.state import LedgerState
 
 NOT_FINAL_LISTED = 20
@@ -55,58 +61,35 @@ class AuditReport:
             self.bad_block, self.bad_entry, self.problem = block, entry, problem
 
 
-class _SignatureBatch:
-    """Aggregate signatures waiting to be verified together."""
-
-    def __init__(self, backend: BlsBackend, size: int) -> None:
-        self.backend = backend
-        self.size = size
-        self.items: list[tuple[int, list[bytes], bytes, bytes]] = []
-
-    def add(self, height: int, public_keys: list[bytes], message: bytes, signature: bytes) -> None:
-        self.items.append((height, public_keys, message, signature))
-
-    @property
-    def full(self) -> bool:
-        return len(self.items) >= self.size
-
-    def first_bad(self) -> int | None:
-        """Verify everything waiting; the height of the first bad signature, or None."""
-        items, self.items = self.items, []
-        if self.backend.batch_verify([(pks, msg, sig) for _h, pks, msg, sig in items]):
-            return None
-        for height, pks, msg, sig in items:
-            if not self.backend.fast_aggregate_verify(pks, msg, sig):
-                return height
-        return None  # the batch failed only by chance: every signature verifies alone
-
-
 class Auditor:
-    """Feed blocks in chain order; stops at the first problem (see `report`)."""
+    """Feed blocks in chain order; stops at the first problem (see `report`).
+
+    With `check_seals=False` only the entries' rules are replayed: the caller checks the seals
+    (hashes, Merkle roots, signatures) elsewhere, as `audit_export` does in a second process.
+    """
 
     def __init__(
         self,
         backend: BlsBackend | None = None,
         check_meter_signatures: bool = True,
         batch_size: int = 256,
+        check_seals: bool = True,
     ) -> None:
         backend = backend or get_backend()
         self.state = LedgerState(backend, check_meter_signatures=check_meter_signatures)
         self.report = AuditReport(self.state)
-        self._pending = _SignatureBatch(backend, batch_size)
-        self._prev_hash: str | None = None
+        self.seals = SealChecker(backend, batch_size) if check_seals else None
 
     def feed(self, block: ChainBlock) -> bool:
         """Check one block; False once a problem has been found (feed no more)."""
         report = self.report
         if not report.ok:
             return False
-        problem = _check_block(block, report.blocks, self._prev_hash, self.state, self._pending)
+        problem = self._check(block)
         if problem is not None:
-            if self._flush():  # an earlier block's bad signature comes first
-                report.fail(report.blocks, problem[0], problem[1])
-            return False
-        if self._pending.full and not self._flush():
+            if self.seals is not None:
+                problem = first_problem(self.seals.flush(), problem)
+            report.fail(problem.block, problem.entry, problem.problem)
             return False
         header = block.header
         report.blocks += 1
@@ -116,23 +99,27 @@ class Auditor:
             report.final_blocks += 1
         elif len(report.not_final) < NOT_FINAL_LISTED:
             report.not_final.append(header.height)
-        self._prev_hash = header.hash
         return True
 
     def finish(self) -> AuditReport:
-        if self.report.ok:
-            self._flush()
+        if self.report.ok and self.seals is not None:
+            problem = self.seals.flush()
+            if problem is not None:
+                self.report.fail(problem.block, None, problem.problem)
         if self.report.ok and self.report.blocks == 0:
             self.report.fail(0, None, "the chain is empty")
         return self.report
 
-    def _flush(self) -> bool:
-        """Verify waiting signatures; False (and the report names the block) if one is bad."""
-        bad = self._pending.first_bad()
-        if bad is None:
-            return True
-        self.report.fail(bad, None, "aggregate signature does not verify")
-        return False
+    def _check(self, block: ChainBlock) -> SealProblem | None:
+        """Structure, then rules, then the signature: the order a reader checks a block in."""
+        if self.seals is not None:
+            problem = self.seals.structure(block)
+            if problem is not None:
+                return problem
+        problem = _rules_problem(block, self.state)
+        if problem is not None or self.seals is None:
+            return problem
+        return self.seals.signature(block)
 
 
 def audit(
@@ -148,49 +135,76 @@ def audit(
     return auditor.finish()
 
 
-def _check_block(
-    block: ChainBlock,
-    expected_height: int,
-    prev_hash: str | None,
-    state: LedgerState,
-    pending: _SignatureBatch,
-) -> tuple[int | None, str] | None:
-    header = block.header
-    if header.height != expected_height:
-        return None, f"height {header.height} where block {expected_height} should be"
-    problem = structure_problem(block, prev_hash)
-    if problem is not None:
-        return problem
-    state.height = header.height
+def audit_export(
+    path: Path,
+    backend: BlsBackend | None = None,
+    check_meter_signatures: bool = True,
+    batch_size: int = 256,
+) -> AuditReport:
+    """Audit an export file on two cores: the seals in a child process, the rules here.
+
+    Both passes read the file; the report names the earliest problem either found, as the
+    one-process `audit` would (at the same block a broken structure comes first, then the rules,
+    then the signature). Raises ExportError / OSError when the file cannot be read.
+    """
+    backend = backend or get_backend()
+    context = multiprocessing.get_context("spawn")  # no fork of a possibly threaded parent
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        seals = pool.submit(check_export_seals, str(path), backend.name, batch_size)
+        auditor = Auditor(backend, check_meter_signatures, batch_size, check_seals=False)
+        with _gc_paused():
+            for block in read_export(path):
+                if not auditor.feed(block):
+                    break
+        sealed_blocks, seal_problem = seals.result()
+    report = auditor.finish()
+    if seal_problem is not None and _seal_problem_first(seal_problem, report):
+        report.problem = None
+        report.fail(seal_problem.block, seal_problem.entry, seal_problem.problem)
+    elif report.ok and sealed_blocks != report.blocks:
+        report.fail(sealed_blocks, None, "the seal pass and the rules pass read different chains")
+    return report
+
+
+def _seal_problem_first(seal: SealProblem, report: AuditReport) -> bool:
+    if report.ok or report.bad_block is None:
+        return True
+    if seal.block != report.bad_block:
+        return seal.block < report.bad_block
+    return seal.structural  # same block: structure before rules, rules before the signature
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The replay builds millions of long-lived objects and no cycles: the cyclic collector
+    would only rescan them, over and over, as the state grows through a year of blocks."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _rules_problem(block: ChainBlock, state: LedgerState) -> SealProblem | None:
+    height = block.header.height
+    state.height = height
     for index, raw in enumerate(block.entries):
         try:
             entry = decode_entry(raw)
-            state.apply(entry, f"block {header.height} entry {index}")
+            state.apply(entry, f"block {height} entry {index}")
         except LedgerError as err:
-            return index, f"({_kind(raw)}) {err.reason}: {err.detail}"
+            return _rule(height, index, f"({_kind(raw)}) {err.reason}: {err.detail}")
         except ValueError as err:
-            return index, f"not a JSON object: {err}"
+            return _rule(height, index, f"not a JSON object: {err}")
     if state.in_settlement:
-        return None, "the block ends in the middle of an interval's settlement"
-    return _signature_problem(block, state, pending)
-
-
-def _signature_problem(
-    block: ChainBlock, state: LedgerState, pending: _SignatureBatch
-) -> tuple[int | None, str] | None:
-    signed, height = block.signed, block.header.height
-    if signed.signature is None or not signed.signers:
-        return None, "the block carries no signature"
-    active = state.validators_at(height)
-    signers = signer_indexes(signed.signers)
-    if 0 not in signers:
-        return None, "the block is not signed by the hub (validator 0)"
-    for index in signers:
-        if index >= len(active):
-            return None, f"signer {index} is not a validator active at height {height}"
-    public_keys = [active[i].public_key for i in signers]
-    pending.add(height, public_keys, signing_message(block.header.hash), signed.signature)
+        return _rule(height, None, "the block ends in the middle of an interval's settlement")
     return None
+
+
+def _rule(block: int, entry: int | None, problem: str) -> SealProblem:
+    return SealProblem(block, entry, problem, structural=False)
 
 
 def _kind(raw: bytes) -> str:

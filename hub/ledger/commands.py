@@ -11,10 +11,10 @@ from typing import Any
 
 import aiohttp
 
-from hub.ledger.audit import Auditor, AuditReport, holdings_problems
+from hub.ledger.audit import Auditor, AuditReport, audit_export, holdings_problems
 from hub.ledger.bls import get_backend
 from hub.ledger.chain import ChainBlock
-from hub.ledger.export import ExportError, read_export
+from hub.ledger.export import ExportError
 from hub.ledger.keyfile import load_or_create_key
 from hub.ledger.service import signed_header_of
 from hub.ledger.witness import Witness, WitnessHalted
@@ -37,15 +37,11 @@ def _print_report(report: AuditReport, seconds: float, backend: str) -> None:
 def verify_export(path: Path, backend_name: str, meter_signatures: bool) -> int:
     backend = get_backend(backend_name)
     started = time.perf_counter()
-    auditor = Auditor(backend, meter_signatures)
     try:
-        for block in read_export(path):
-            if not auditor.feed(block):
-                break
+        report = audit_export(path, backend, meter_signatures)
     except (OSError, ExportError) as err:
         print(f"cannot read {path}: {err}")
         return EXIT_ERROR
-    report = auditor.finish()
     _print_report(report, time.perf_counter() - started, backend.name)
     return EXIT_OK if report.ok else EXIT_BAD
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from hub.ledger import entries as kinds
@@ -73,6 +74,37 @@ def _int(entry: Entry, name: str, minimum: int | None = 0) -> int:
     return value
 
 
+def _all_int(values: tuple[Any, ...]) -> bool:
+    """Every value an int, not a bool (the fast path of per-item checks, all in C)."""
+    return set(map(type, values)) <= _INT_ONLY
+
+
+def _all_natural(values: tuple[Any, ...]) -> bool:
+    """Every value a non-negative int, not a bool."""
+    return _all_int(values) and min(values) >= 0
+
+
+def _first_unnatural(values: tuple[Any, ...]) -> str:
+    for name, value in zip(("seq", "ts", "import_wh", "export_wh"), values, strict=True):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return f"{name} must be a non-negative integer"
+    return "not integers"
+
+
+# Allocation fields: energies (and the bid's seq) are natural numbers, money may be negative.
+_ALLOCATION_ENERGIES = (
+    "bought_local_wh",
+    "sold_local_wh",
+    "bought_grid_wh",
+    "sold_grid_wh",
+    "bid_seq",
+)
+_ALLOCATION_SIGNED = ("paid_mminor", "received_mminor", "priority")
+_allocation_energies = itemgetter(*_ALLOCATION_ENERGIES)
+_allocation_money = itemgetter(*_ALLOCATION_SIGNED)
+_INT_ONLY = {int}
+
+
 def _str(entry: Entry, name: str) -> str:
     value = entry[name]
     if not isinstance(value, str) or not value:
@@ -114,7 +146,8 @@ class LedgerState:
         self.retired_where: dict[tuple[str, str], str] = {}
         self.mints: dict[tuple[str, int], str] = {}  # (meter, interval) -> where it was minted
         self.tx_seq: dict[str, int] = {}
-        self._batch: list[Entry] = []
+        self._batch: list[Entry] = []  # the settlement being applied, entry by entry
+        self._batch_next = 0  # index in _batch of the entry expected next
         self._batch_interval: int | None = None
         self._handlers: dict[str, Callable[[Entry, str], None]] = {
             kinds.GENESIS: self._genesis,
@@ -138,7 +171,7 @@ class LedgerState:
             raise _fail(
                 errors.INVALID_ENTRY,
                 f"{kind} entry inside the settlement of interval {self._batch_interval}; "
-                f"{len(self._batch)} settlement entries still missing",
+                f"{len(self._batch) - self._batch_next} settlement entries still missing",
             )
         try:
             if kind in SETTLEMENT_KINDS:
@@ -256,16 +289,9 @@ class LedgerState:
                 raise _fail(errors.WRONG_KEY_KIND, f"reading {n}: signed by a home key")
             if key.revoked:
                 raise _fail(errors.REVOKED_KEY, f"reading {n}: key {key_id} is revoked")
-            for name, value in (
-                ("seq", seq),
-                ("ts", ts),
-                ("import_wh", import_wh),
-                ("export_wh", export_wh),
-            ):
-                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                    raise _fail(
-                        errors.INVALID_ENTRY, f"reading {n}: {name} must be a non-negative integer"
-                    )
+            values = (seq, ts, import_wh, export_wh)
+            if not _all_natural(values):
+                raise _fail(errors.INVALID_ENTRY, f"reading {n}: {_first_unnatural(values)}")
             last = checked.get(key_id) or self._last_reading(key_id)
             if last is not None:
                 if seq <= last[0]:
@@ -280,9 +306,13 @@ class LedgerState:
                 "reading", key_id, seq, ts, {"import_wh": import_wh, "export_wh": export_wh}, sig
             ).signature_valid(key.public_key):
                 raise _fail(errors.BAD_SIGNATURE, f"reading {n}: meter signature does not verify")
-            checked[key_id] = (seq, ts, import_wh, export_wh)
+            checked[key_id] = values
+        timelines = self.timelines
         for key_id, seq, ts, import_wh, export_wh, _sig in rows:
-            self.timelines.setdefault(key_id, MeterTimeline()).add(seq, ts, import_wh, export_wh)
+            timeline = timelines.get(key_id)
+            if timeline is None:
+                timeline = timelines[key_id] = MeterTimeline()
+            timeline.add(seq, ts, import_wh, export_wh)
 
     def _last_reading(self, key_id: str) -> tuple[int, int, int, int] | None:
         timeline = self.timelines.get(key_id)
@@ -333,18 +363,16 @@ class LedgerState:
         if bid_key is None or bid_key.home_id != home_id or bid_key.kind != "home":
             raise _fail(errors.KEY_NOT_YOURS, f"home {home_id}: bid not signed by its home key")
         _str(raw, "bid_digest")
-        _int(raw, "bid_seq")
-        _int(raw, "priority", None)
+        energies, money = _allocation_energies(raw), _allocation_money(raw)
+        if not (_all_natural(energies) and _all_int(money)):
+            for name in _ALLOCATION_ENERGIES:
+                _int(raw, name)
+            for name in _ALLOCATION_SIGNED:
+                _int(raw, name, None)
         dispatch = tuple((str(d), str(a), _int({"e": e}, "e")) for d, a, e in raw["dispatch"])
+        bought_local, sold_local, bought_grid, sold_grid, _seq = energies
         return Allocation(
-            home_id,
-            _int(raw, "bought_local_wh"),
-            _int(raw, "sold_local_wh"),
-            _int(raw, "bought_grid_wh"),
-            _int(raw, "sold_grid_wh"),
-            _int(raw, "paid_mminor", None),
-            _int(raw, "received_mminor", None),
-            dispatch,
+            home_id, bought_local, sold_local, bought_grid, sold_grid, money[0], money[1], dispatch
         )
 
     # -- settlement ---------------------------------------------------------------------------
@@ -399,10 +427,10 @@ class LedgerState:
                 raise _fail(errors.ALREADY_SETTLED, f"interval {interval} is already settled")
             if interval not in self.clearings:
                 raise _fail(errors.INVALID_ENTRY, f"interval {interval} has not been cleared")
-            batch = self.settlement_batch(interval)
+            batch, position = self.settlement_batch(interval), 0
         else:
-            batch, interval = self._batch, self._batch_interval
-        expected = batch[0]
+            batch, position, interval = self._batch, self._batch_next, self._batch_interval
+        expected = batch[position]
         if entry != expected:
             what = f"{expected['kind']} for home {expected.get('home_id')}"
             if entry.get("kind") != expected["kind"] or entry.get("home_id") != expected.get(
@@ -418,8 +446,9 @@ class LedgerState:
                 f"settlement of interval {interval}: {what}: {first_difference(entry, expected)}",
             )
         self._apply_settlement_effect(expected, where)
-        self._batch, self._batch_interval = batch[1:], interval
-        if not self._batch:
+        self._batch, self._batch_next, self._batch_interval = batch, position + 1, interval
+        if position + 1 == len(batch):
+            self._batch = []
             self._finish_settlement(interval)
 
     def _apply_settlement_effect(self, entry: Entry, where: str) -> None:

@@ -1,18 +1,24 @@
-"""`verify` recomputes everything and names the first bad block and entry for each tampering."""
+"""`verify` recomputes everything and names the first bad block and entry for each tampering.
+
+Every case runs twice: through the one-process `audit` and through `audit_export`, which checks
+the seals in a child process while it replays the rules (what `verify --export` runs); both must
+name the same block, entry and problem.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from hub.cli import main
+from hub.ledger import audit as audits
 from hub.ledger import bls
-from hub.ledger.audit import audit
+from hub.ledger.audit import AuditReport
 from hub.ledger.block import SignedHeader, signing_message
 from hub.ledger.chain import ChainBlock, encode, make_header
 from hub.ledger.export import write_export
@@ -27,6 +33,31 @@ def restore_logging() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+Audit = Callable[..., AuditReport]
+audit: Audit = audits.audit  # the audit under test, set per run by `audit_mode`
+
+
+def audit_through_an_export(folder: Path) -> Audit:
+    def run(
+        blocks: Sequence[ChainBlock],
+        backend: bls.BlsBackend | None = None,
+        check_meter_signatures: bool = True,
+    ) -> AuditReport:
+        path = folder / f"chain{len(list(folder.iterdir()))}.jsonl"
+        write_export(path, blocks)
+        return audits.audit_export(path, backend, check_meter_signatures, batch_size=2)
+
+    return run
+
+
+@pytest.fixture(autouse=True, params=["one process", "seals in a child process"])
+def audit_mode(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[None]:
+    global audit
+    audit = audits.audit if request.param == "one process" else audit_through_an_export(tmp_path)
+    yield
+    audit = audits.audit
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,152 @@
+"""The seals of a chain: what binds blocks to each other and to their signers.
+
+Checked apart from the entries' rules, so an audit can run both on two cores at once:
+
+- each block's height, its link to the previous block, its entry count, each recorded entry
+  hash and its Merkle root;
+- the signers it names (the hub, validator 0, must be one; each must be active at that height)
+  and their aggregate BLS signature.
+
+Validator keys come from the chain's own genesis and validator entries (the rules pass checks
+those entries' proofs of possession). Aggregate signatures are verified in batches, one random
+linear combination per batch (see `hub.ledger.bls`); a failing batch is re-checked block by block,
+so the first bad block is always named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.ledger.block import signer_indexes, signing_message
+from hub.ledger.bls import BlsBackend, get_backend
+from hub.ledger.chain import ChainBlock, decode_entry, structure_problem
+from hub.ledger.export import read_export
+
+# Entries that add validators. A substring test finds them without decoding every entry; a false
+# hit (the text inside some other entry) is decoded and skipped.
+_VALIDATOR_MARKERS = (b'"kind":"genesis"', b'"kind":"validator"')
+
+
+@dataclass(frozen=True, slots=True)
+class SealProblem:
+    block: int
+    entry: int | None
+    problem: str
+    structural: bool  # the block does not hang together (False: a signature problem)
+
+
+class _SignatureBatch:
+    """Aggregate signatures waiting to be verified together."""
+
+    def __init__(self, backend: BlsBackend, size: int) -> None:
+        self.backend = backend
+        self.size = size
+        self.items: list[tuple[int, list[bytes], bytes, bytes]] = []
+
+    def add(self, height: int, public_keys: list[bytes], message: bytes, signature: bytes) -> None:
+        self.items.append((height, public_keys, message, signature))
+
+    @property
+    def full(self) -> bool:
+        return len(self.items) >= self.size
+
+    def first_bad(self) -> int | None:
+        """Verify everything waiting; the height of the first bad signature, or None."""
+        items, self.items = self.items, []
+        if self.backend.batch_verify([(pks, msg, sig) for _h, pks, msg, sig in items]):
+            return None
+        for height, pks, msg, sig in items:
+            if not self.backend.fast_aggregate_verify(pks, msg, sig):
+                return height
+        return None  # the batch failed only by chance: every signature verifies alone
+
+
+class SealChecker:
+    """Feed blocks in chain order: `structure` then `signature` for each (or `feed` for both)."""
+
+    def __init__(self, backend: BlsBackend | None = None, batch_size: int = 256) -> None:
+        self._pending = _SignatureBatch(backend or get_backend(), batch_size)
+        self._prev_hash: str | None = None
+        self._validators: list[tuple[int, bytes]] = []  # (first height it may sign, public key)
+        self.blocks = 0  # blocks whose structure checked out
+
+    def structure(self, block: ChainBlock) -> SealProblem | None:
+        header = block.header
+        if header.height != self.blocks:
+            return _structural(
+                self.blocks, None, f"height {header.height} where block {self.blocks} should be"
+            )
+        found = structure_problem(block, self._prev_hash)
+        if found is not None:
+            return _structural(header.height, *found)
+        self._note_validators(block)
+        self._prev_hash = header.hash
+        self.blocks += 1
+        return None
+
+    def signature(self, block: ChainBlock) -> SealProblem | None:
+        """Queue the block's aggregate signature; a problem once it (or an earlier one) fails."""
+        signed, height = block.signed, block.header.height
+        if signed.signature is None or not signed.signers:
+            return _unsigned(height, "the block carries no signature")
+        active = [key for first, key in self._validators if first <= height]
+        signers = signer_indexes(signed.signers)
+        if 0 not in signers:
+            return _unsigned(height, "the block is not signed by the hub (validator 0)")
+        for index in signers:
+            if index >= len(active):
+                return _unsigned(
+                    height, f"signer {index} is not a validator active at height {height}"
+                )
+        public_keys = [active[i] for i in signers]
+        self._pending.add(height, public_keys, signing_message(block.header.hash), signed.signature)
+        return self.flush() if self._pending.full else None
+
+    def feed(self, block: ChainBlock) -> SealProblem | None:
+        return self.structure(block) or self.signature(block)
+
+    def flush(self) -> SealProblem | None:
+        """Verify the signatures waiting; the first bad one's problem, if any."""
+        bad = self._pending.first_bad()
+        return None if bad is None else _unsigned(bad, "aggregate signature does not verify")
+
+    def _note_validators(self, block: ChainBlock) -> None:
+        for raw in block.entries:
+            if not any(marker in raw for marker in _VALIDATOR_MARKERS):
+                continue
+            try:
+                entry = decode_entry(raw)
+                if entry.get("kind") == "genesis" and not self._validators:
+                    key = entry["validator"]["public_key"]
+                    self._validators.append((0, bytes.fromhex(key)))
+                elif entry.get("kind") == "validator":
+                    key = entry["public_key"]
+                    self._validators.append((int(entry["active_from"]), bytes.fromhex(key)))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue  # malformed: the rules pass names the entry
+
+
+def _structural(block: int, entry: int | None, problem: str) -> SealProblem:
+    return SealProblem(block, entry, problem, structural=True)
+
+
+def _unsigned(block: int, problem: str) -> SealProblem:
+    return SealProblem(block, None, problem, structural=False)
+
+
+def check_export_seals(
+    path: str, backend_name: str, batch_size: int
+) -> tuple[int, SealProblem | None]:
+    """Every seal of an export file: (blocks checked, first problem). Runs in a child process."""
+    checker = SealChecker(get_backend(backend_name), batch_size)
+    for block in read_export(Path(path)):
+        problem = checker.feed(block)
+        if problem is not None:
+            return checker.blocks, first_problem(checker.flush(), problem)
+    return checker.blocks, checker.flush()
+
+
+def first_problem(earlier: SealProblem | None, found: SealProblem) -> SealProblem:
+    """A signature queued from an earlier block that turns out bad comes before `found`."""
+    return earlier if earlier is not None and earlier.block < found.block else found
