@@ -68,6 +68,9 @@ class Clearing:
     allocations: tuple[Allocation, ...]
 
 
+Registers = tuple[int, int]  # (import_wh, export_wh)
+Boundaries = tuple[Registers | None, Registers | None]  # a meter's registers at start and end
+
 # home_id -> that home's active meters as (key_id, kind), sorted by key id
 MetersByHome = Mapping[str, Sequence[tuple[str, str]]]
 
@@ -99,17 +102,22 @@ def settle_interval(
     """Every entry that settles `clearing`, in chain order: settlements, mints, burns, awards."""
     start_ms, end_ms = clearing.interval_start * 1000, clearing.interval_end * 1000
     gap = params.max_reading_gap_ms
-    deltas: dict[str, tuple[int, int] | None] = {}
+    boundaries: dict[str, Boundaries] = {}  # each meter's registers at start and end, or None
     for alloc in clearing.allocations:
         for key_id, _kind in meters.get(alloc.home_id, ()):
             timeline = timelines.get(key_id)
-            deltas[key_id] = timeline.delta(start_ms, end_ms, gap) if timeline else None
+            boundaries[key_id] = (
+                (timeline.value_at(start_ms, gap), timeline.value_at(end_ms, gap))
+                if timeline
+                else (None, None)
+            )
+    deltas = {key: _delta(*values) for key, values in boundaries.items()}
 
     settlements: list[Entry] = []
     delivered_local: list[tuple[str, int]] = []
     taken_local: list[tuple[str, int]] = []
     for alloc in clearing.allocations:
-        entry = _settle_home(clearing, alloc, meters, timelines, balances_mminor, params)
+        entry = _settle_home(clearing, alloc, meters, boundaries, balances_mminor)
         settlements.append(entry)
         if entry["metered"]:
             delivered_local.append((alloc.home_id, min(alloc.sold_local_wh, entry["delivered_wh"])))
@@ -131,14 +139,12 @@ def _settle_home(
     clearing: Clearing,
     alloc: Allocation,
     meters: MetersByHome,
-    timelines: Mapping[str, MeterTimeline],
+    boundaries: Mapping[str, Boundaries],
     balances_mminor: Mapping[str, int],
-    params: LedgerParams,
 ) -> Entry:
-    start_ms, end_ms = clearing.interval_start * 1000, clearing.interval_end * 1000
     grid_keys = [key for key, kind in meters.get(alloc.home_id, ()) if kind == "grid"]
-    start = _sum_values(grid_keys, timelines, start_ms, params.max_reading_gap_ms)
-    end = _sum_values(grid_keys, timelines, end_ms, params.max_reading_gap_ms)
+    start = _sum_values([boundaries[key][0] for key in grid_keys])
+    end = _sum_values([boundaries[key][1] for key in grid_keys])
     allocated_in = alloc.bought_local_wh + alloc.bought_grid_wh
     allocated_out = alloc.sold_local_wh + alloc.sold_grid_wh
     market = alloc.received_mminor - alloc.paid_mminor
@@ -173,15 +179,18 @@ def _settle_home(
     }
 
 
-def _sum_values(
-    keys: Sequence[str], timelines: Mapping[str, MeterTimeline], ts: int, gap: int
-) -> tuple[int, int] | None:
-    if not keys:
+def _delta(first: Registers | None, last: Registers | None) -> Registers | None:
+    if first is None or last is None:
+        return None
+    return last[0] - first[0], last[1] - first[1]
+
+
+def _sum_values(values: Sequence[Registers | None]) -> Registers | None:
+    """The registers of several meters added up; None without meters or with one unknown."""
+    if not values:
         return None
     imported = exported = 0
-    for key in keys:
-        timeline = timelines.get(key)
-        value = timeline.value_at(ts, gap) if timeline else None
+    for value in values:
         if value is None:
             return None
         imported += value[0]
