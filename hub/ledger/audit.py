@@ -11,9 +11,7 @@ always names the first bad block, and the first bad entry when an entry is to bl
 from __future__ import annotations
 
 import gc
-import multiprocessing
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +21,7 @@ from hub.ledger.bls import BlsBackend, get_backend
 from hub.ledger.chain import ChainBlock, decode_entry
 from hub.ledger.errors import LedgerError
 from hub.ledger.export import read_export
-from hub.ledger.seals import SealChecker, SealProblem, check_export_seals, first_problem
+from hub.ledger.seals import SealChecker, SealProblem, SealProcess, first_problem
 from hub.ledger.state import LedgerState
 
 NOT_FINAL_LISTED = 20
@@ -148,21 +146,22 @@ def audit_export(
     then the signature). Raises ExportError / OSError when the file cannot be read.
     """
     backend = backend or get_backend()
-    context = multiprocessing.get_context("spawn")  # no fork of a possibly threaded parent
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        seals = pool.submit(check_export_seals, str(path), backend.name, batch_size)
+    seals = SealProcess(path, backend.name, batch_size)
+    try:
         auditor = Auditor(backend, check_meter_signatures, batch_size, check_seals=False)
         with _gc_paused():
             for block in read_export(path):
                 if not auditor.feed(block):
                     break
-        sealed_blocks, seal_problem = seals.result()
+        sealed = seals.result()
+    finally:
+        seals.stop()
     report = auditor.finish()
-    if seal_problem is not None and _seal_problem_first(seal_problem, report):
+    if sealed.problem is not None and _seal_problem_first(sealed.problem, report):
         report.problem = None
-        report.fail(seal_problem.block, seal_problem.entry, seal_problem.problem)
-    elif report.ok and sealed_blocks != report.blocks:
-        report.fail(sealed_blocks, None, "the seal pass and the rules pass read different chains")
+        report.fail(sealed.problem.block, sealed.problem.entry, sealed.problem.problem)
+    elif report.ok and sealed.blocks != report.blocks:
+        report.fail(sealed.blocks, None, "the seal pass and the rules pass read different chains")
     return report
 
 

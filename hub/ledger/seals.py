@@ -15,8 +15,13 @@ so the first bad block is always named.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from hub.ledger.block import signer_indexes, signing_message
 from hub.ledger.bls import BlsBackend, get_backend
@@ -135,18 +140,70 @@ def _unsigned(block: int, problem: str) -> SealProblem:
     return SealProblem(block, None, problem, structural=False)
 
 
-def check_export_seals(
-    path: str, backend_name: str, batch_size: int
-) -> tuple[int, SealProblem | None]:
-    """Every seal of an export file: (blocks checked, first problem). Runs in a child process."""
+def check_export_seals(path: Path, backend_name: str, batch_size: int) -> SealReport:
+    """Every seal of an export file: the blocks checked and the first problem."""
     checker = SealChecker(get_backend(backend_name), batch_size)
-    for block in read_export(Path(path)):
+    for block in read_export(path):
         problem = checker.feed(block)
         if problem is not None:
-            return checker.blocks, first_problem(checker.flush(), problem)
-    return checker.blocks, checker.flush()
+            return SealReport(checker.blocks, first_problem(checker.flush(), problem))
+    return SealReport(checker.blocks, checker.flush())
+
+
+@dataclass(frozen=True, slots=True)
+class SealReport:
+    blocks: int
+    problem: SealProblem | None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"blocks": self.blocks, "problem": asdict(self.problem) if self.problem else None}
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> SealReport:
+        problem = data["problem"]
+        return cls(int(data["blocks"]), SealProblem(**problem) if problem else None)
+
+
+class SealProcess:
+    """`check_export_seals` in a child Python process (`python -m hub.ledger.seals`).
+
+    A plain subprocess rather than multiprocessing: it never re-imports the caller's main module
+    (`python -m hub` has no `__main__` guard to hide behind) and needs nothing pickled.
+    """
+
+    def __init__(self, path: Path, backend_name: str, batch_size: int) -> None:
+        package_root = str(Path(__file__).resolve().parents[2])  # so the child imports this hub
+        paths = [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]
+        self._child = subprocess.Popen(
+            [sys.executable, "-m", "hub.ledger.seals", str(path), backend_name, str(batch_size)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)},
+        )
+
+    def result(self) -> SealReport:
+        out, err = self._child.communicate()
+        if self._child.returncode != 0:
+            raise RuntimeError(f"the seal check failed: {err.decode(errors='replace')[-2000:]}")
+        return SealReport.from_wire(json.loads(out))
+
+    def stop(self) -> None:
+        if self._child.poll() is None:
+            self._child.kill()
+            self._child.communicate()
 
 
 def first_problem(earlier: SealProblem | None, found: SealProblem) -> SealProblem:
     """A signature queued from an earlier block that turns out bad comes before `found`."""
     return earlier if earlier is not None and earlier.block < found.block else found
+
+
+def main(argv: list[str]) -> int:
+    path, backend_name, batch_size = argv
+    report = check_export_seals(Path(path), backend_name, int(batch_size))
+    print(json.dumps(report.to_wire()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
