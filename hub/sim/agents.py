@@ -77,19 +77,19 @@ class IslandHome:
 
     def run_day(self, day: int) -> None:
         for slot in range(day * SLOTS_PER_DAY, (day + 1) * SLOTS_PER_DAY):
-            arrived = arrive_ev(self.inputs, self.home, self.state, slot)
-            if self.world == "A":
-                command = command_a(self.home, self.inputs, self.state, slot)
-            else:
-                if (
-                    self.ref is None
-                    or arrived
-                    or slot % SLOTS_PER_DAY == replan_phase(self.home.index)
-                ):
-                    self.ref = _plan(self.home, self.inputs, self.state, slot, self.shared, None)
-                    self.plans += 1
-                command = command_b(self.ref, slot)
-            self.track.record(slot, step(self.home, self.inputs, self.state, slot, command))
+            self.run_slot(slot)
+
+    def run_slot(self, slot: int) -> None:
+        """Play one slot; slots must come in order."""
+        arrived = arrive_ev(self.inputs, self.home, self.state, slot)
+        if self.world == "A":
+            command = command_a(self.home, self.inputs, self.state, slot)
+        else:
+            if self.ref is None or arrived or slot % SLOTS_PER_DAY == replan_phase(self.home.index):
+                self.ref = _plan(self.home, self.inputs, self.state, slot, self.shared, None)
+                self.plans += 1
+            command = command_b(self.ref, slot)
+        self.track.record(slot, step(self.home, self.inputs, self.state, slot, command))
 
 
 class MarketHome:

@@ -4,8 +4,9 @@
   finish by 07:00; each hour of delay costs the household 2 c.
 - Washing machine: on 45 % of days, 1.5 kWh over 1.5 h (1 kW), from 07:00-10:00 within an
   8-10 h window; 4 c per hour of delay.
-- Water heater (40 % of homes): every day 2 kWh at up to 2 kW, interruptible, 09:00-17:00;
-  0.5 c per hour of delay.
+- Water heater (40 % of homes): every day 2 kWh at up to 2 kW, interruptible, within a daytime
+  window its owner set once: opening between 08:00 and 10:00, 7-9 h long (homes differ, so the
+  heaters of a street do not all switch on at the same minute); 0.5 c per hour of delay.
 - EV: plugged in on 85 % of weekdays at about 17:45 (sd 1.25 h, 15:00-22:00) and on half of the
   weekend days at about 15:00 (sd 3 h); leaves at about 07:15 (sd 45 min, 05:30-09:30). Each day
   away uses 12 kWh (sd 4, 4-30 kWh) of the battery. Target at departure: 80 % of capacity.
@@ -57,6 +58,8 @@ def _slot(day: int, hour: float) -> int:
 
 def draw_jobs(home: HomeSpec, calendar: Calendar, rng: np.random.Generator) -> list[Job]:
     jobs = []
+    heater_opens = 8.0 + int(rng.integers(0, 9)) / 4  # the home's heater timer, local hours
+    heater_hours = 7.0 + int(rng.integers(0, 9)) / 4
     for day in range(-(-calendar.total // SLOTS_PER_DAY)):
         if rng.random() < 0.7:
             start = _slot(day, 19.0 + rng.integers(0, 11) / 4)
@@ -66,9 +69,9 @@ def draw_jobs(home: HomeSpec, calendar: Calendar, rng: np.random.Generator) -> l
             window = int(rng.integers(32, 41))
             jobs.append(Job(f"wm-{day}", 1_000.0, 1_500.0, start, start + window, False, 4.0))
         if home.water_heater:
-            jobs.append(
-                Job(f"wh-{day}", 2_000.0, 2_000.0, _slot(day, 9), _slot(day, 17), True, 0.5)
-            )
+            opens = _slot(day, heater_opens)
+            closes = _slot(day, heater_opens + heater_hours)
+            jobs.append(Job(f"wh-{day}", 2_000.0, 2_000.0, opens, closes, True, 0.5))
     return [job for job in jobs if job.latest <= calendar.total]
 
 

@@ -55,6 +55,12 @@ class Command:
     target_net_wh: float  # grid import minus export the home aims for (the battery tracks it)
     ev_wh: float = 0.0
     jobs_wh: dict[str, float] = field(default_factory=dict)
+    # (charge, discharge) Wh a plan intends for the battery this slot. When given, the battery
+    # tracks the target only as far as that takes no energy the wrong way: it discharges at
+    # most the home's own deficit (or the planned discharge) and charges at most the home's own
+    # surplus (or the planned charge). Without it (a market allocation, a commitment settled
+    # at retail or feed-in when missed) the battery tracks the target within its limits.
+    planned_battery_wh: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +157,14 @@ def step(
             if state.done_wh[job.id] >= job.energy_wh - 1:
                 state.running.discard(job.id)
     ev = _ev_energy(home, inputs, state, slot, command.ev_wh)
-    charge, discharge = _battery(home, state, command.target_net_wh - (base + loads + ev - pv))
+    demand = base + loads + ev - pv  # net grid flow without the battery
+    wanted = command.target_net_wh - demand
+    if command.planned_battery_wh is not None:
+        planned_charge, planned_discharge = command.planned_battery_wh
+        wanted = min(
+            max(wanted, -max(demand, planned_discharge, 0)), max(-demand, planned_charge, 0)
+        )
+    charge, discharge = _battery(home, state, wanted)
     return Flows(base, pv, loads, ev, charge, discharge)
 
 

@@ -1,18 +1,21 @@
 """Run a simulation: worker processes play the homes, this process plays the hub.
 
-Per interval: the workers' signed bids go to the hub, which clears the interval (and seals its
-ledger block); the allocations and dispatch commands go back to the workers, which play out the
-interval (world C) and bid for the next one, while the hub takes in meter readings (every
-`reading_batch_slots`) and certificate retirements. Worlds A and B run in the workers' idle time.
+Per interval: the workers' signed bids go to the hub, which clears the interval; the allocations
+and dispatch commands go back to the workers, which play out the interval (world C) and bid for
+the next one. Meanwhile the hub seals the interval's ledger block, takes in the meter readings of
+the homes whose upload is due (each home uploads every `reading_batch_slots`, at its own phase)
+and the certificate retirements. Worlds A and B run in the workers' idle time.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import shutil
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +32,27 @@ from hub.sim.population import HomeSpec, draw_population
 from hub.sim.worker import Delivery, StepReply, worker_main
 
 RETIRE_DELAY_SLOTS = 4  # after the session's readings are in, so its purchases are settled
+
+
+SHM = Path("/dev/shm")
+DB_BYTES_PER_HOME_DAY = 1_000_000  # measured: 1.9 GB for 200 homes x 30 days; with a margin
+
+
+def scratch_dir(config: SimConfig) -> str | None:
+    """Where a database that is thrown away at the end goes: memory-backed storage when the
+    machine has room there (its commits then need no disk flush, which by the end of a month
+    cost up to 50 ms a block on the development machine's disk), else the usual temp folder."""
+    try:
+        free = shutil.disk_usage(SHM).free
+    except OSError:
+        return None
+    needed = 2 * DB_BYTES_PER_HOME_DAY * config.homes * config.days
+    return str(SHM) if free > needed and os.access(SHM, os.W_OK) else None
+
+
+def upload_phase(index: int, config: SimConfig) -> int:
+    """The interval of each `reading_batch_slots` in which home `index` uploads its readings."""
+    return index % config.reading_batch_slots
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +96,7 @@ class SimResult:
     local_sold_wh: dict[str, int]
     ledger: LedgerSummary
     readings: dict[str, int]
+    bids: dict[str, int]  # "stored", and refusals by reason code
     timings: dict[str, float]
     plans: int
     db_path: Path | None
@@ -99,6 +124,7 @@ class _Workers:
             if conn.recv() != "ready":
                 raise RuntimeError("a simulation worker failed to start")
         self.owner = {home.index: w for w, part in enumerate(self.parts) for home in part}
+        self.cpu: dict[str, float] = defaultdict(float)  # CPU seconds of all workers, by part
 
     def send_step(
         self,
@@ -121,7 +147,10 @@ class _Workers:
         for conn in self.conns:
             conn.send(("results",))
         for conn in self.conns:
-            out.update(conn.recv())
+            homes, cpu = conn.recv()
+            out.update(homes)
+            for part, seconds in cpu.items():
+                self.cpu[part] += seconds
         return out
 
     def close(self) -> None:
@@ -135,11 +164,14 @@ async def simulate(config: SimConfig, progress: Callable[[str], None] | None = N
     say = progress or (lambda _line: None)
     homes = draw_population(config)
     calendar = Calendar.of(config)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     with ExitStack() as stack:
         folder = config.data_dir
         if folder is None:
-            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gridcoop-sim-")))
+            scratch = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="gridcoop-sim-", dir=scratch_dir(config))
+            )
+            folder = Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
         workers = _Workers(config, homes)
         stack.callback(workers.close)
@@ -147,7 +179,7 @@ async def simulate(config: SimConfig, progress: Callable[[str], None] | None = N
         try:
             say(
                 f"{len(homes)} homes enrolled, workers ready after "
-                f"{time.perf_counter() - started:.1f} s"
+                f"{time.perf_counter() - started:.1f} s; the hub's database: {hub.db_path}"
             )
             run = _Run(config, calendar, homes, hub, workers, say)
             await run.all_intervals()
@@ -155,7 +187,9 @@ async def simulate(config: SimConfig, progress: Callable[[str], None] | None = N
             summary = _ledger_summary(hub)
         finally:
             await hub.close()
-        timings = _timings(hub.timings, run, time.perf_counter() - started)
+        timings = _timings(hub.timings, run, workers.cpu, time.perf_counter() - started)
+        timings["hub_cpu"] = time.process_time() - cpu_started
+        timings["checks_cpu"] = hub.checker_cpu
         tracks = {
             world: np.stack([results[home.index][world] for home in homes])
             for world in ("A", "B", "C")
@@ -176,6 +210,7 @@ async def simulate(config: SimConfig, progress: Callable[[str], None] | None = N
                 "duplicates": hub.readings.duplicates,
                 "bad_signatures": hub.readings.bad_signatures,
             },
+            bids={"stored": hub.bids.stored, **hub.bids.refused},
             timings=timings,
             plans=sum(int(results[home.index]["plans"]) for home in homes),
             db_path=hub.db_path if config.data_dir is not None else None,
@@ -201,8 +236,13 @@ class _Run:
         self.pending: dict[str, list[SignedMessage]] = defaultdict(list)
         self.retire_queue: list[tuple[int, str, int]] = []  # (due slot, home, Wh)
         self.arrival = np.random.default_rng([config.seed, 4])
+        # Homes upload every `reading_batch_slots` intervals, each at its own phase.
+        self._uploading: list[list[str]] = [[] for _ in range(config.reading_batch_slots)]
+        for home in homes:
+            self._uploading[upload_phase(home.index, config)].append(home.home_id)
         self.home_wait = 0.0
         self.started = time.perf_counter()
+        self._day_start: tuple[float, dict[str, float]] = (self.started, {})
 
     async def all_intervals(self) -> None:
         slots = self.calendar.slots
@@ -226,18 +266,42 @@ class _Run:
             sample = (self.calendar.time_of(slot), float(effective))
             nxt = slot + 1 if slot + 1 < slots else None
             self.workers.send_step(slot, deliveries, nxt, [sample])
-            if slot % self.config.reading_batch_slots == 0:
-                await self._upload(start + 1)
+            # The homes now play out this interval and bid for the next, while the hub seals the
+            # interval's block and takes the uploads that are due (signatures checked meanwhile).
+            uploads = self._due(self._uploading[slot % self.config.reading_batch_slots])
+            verified = self.hub.verify_uploads(uploads) if uploads else None
+            await self.hub.seal_held()
+            if uploads:
+                await self.hub.upload(start + 1, uploads, verified)
             await self._retire(slot)
             if (slot + 1) % SLOTS_PER_DAY == 0:
-                self.say(
-                    f"day {(slot + 1) // SLOTS_PER_DAY}/{self.config.days} simulated, "
-                    f"{time.perf_counter() - self.started:.0f} s"
-                )
+                self._day_done((slot + 1) // SLOTS_PER_DAY)
         self._collect()
         end = self.calendar.start_of(slots)
         await self._upload(end + 1)
         await self.hub.finish(end)
+
+    def _day_done(self, day: int) -> None:
+        """The progress line: time so far, and where this day's time went (ms per interval)."""
+        now = time.perf_counter()
+        t = self.hub.timings
+        parts = {
+            "bids": t.bids,
+            "clearing": t.clearing,
+            "seal": t.seal,
+            "readings": t.readings,
+            "homes": self.home_wait,
+        }
+        day_ms = {
+            k: 1000 * (v - self._day_start[1].get(k, 0.0)) / SLOTS_PER_DAY for k, v in parts.items()
+        }
+        total_ms = 1000 * (now - self._day_start[0]) / SLOTS_PER_DAY
+        self._day_start = (now, parts)
+        self.say(
+            f"day {day}/{self.config.days} simulated, {now - self.started:.0f} s; "
+            f"{total_ms:.0f} ms per interval: "
+            + ", ".join(f"{name} {ms:.0f}" for name, ms in day_ms.items())
+        )
 
     def _collect(self) -> list[StepReply]:
         waited = time.perf_counter()
@@ -281,10 +345,16 @@ class _Run:
             deliveries[by_id[a.home_id]] = Delivery(net, dispatch)
         return deliveries
 
+    def _due(self, homes: Sequence[str] | None = None) -> dict[str, list[SignedMessage]]:
+        """Take the pending readings of `homes` (default: every home's)."""
+        due = list(self.pending) if homes is None else [h for h in homes if h in self.pending]
+        return {home_id: self.pending.pop(home_id) for home_id in due}
+
     async def _upload(self, now: int) -> None:
-        if self.pending:
-            batches, self.pending = dict(self.pending), defaultdict(list)
-            await self.hub.upload(now, batches)
+        """Every home uploads what it has."""
+        uploads = self._due()
+        if uploads:
+            await self.hub.upload(now, uploads)
 
     async def _retire(self, slot: int) -> None:
         due = [item for item in self.retire_queue if item[0] <= slot]
@@ -309,7 +379,7 @@ def _ledger_summary(hub: SimHub) -> LedgerSummary:
     )
 
 
-def _timings(hub: Timings, run: _Run, total: float) -> dict[str, float]:
+def _timings(hub: Timings, run: _Run, cpu: dict[str, float], total: float) -> dict[str, float]:
     return {
         "total": total,
         "homes": run.home_wait,  # waiting for the workers: planning, bidding, physics, signing
@@ -318,4 +388,8 @@ def _timings(hub: Timings, run: _Run, total: float) -> dict[str, float]:
         "seal": hub.seal,
         "readings": hub.readings,
         "retirements": hub.retirements,
+        "homes_cpu_c": cpu["step"],  # CPU seconds in the workers: world C in lockstep
+        "homes_cpu_ab": cpu["background"],  # worlds A and B, in the workers' idle time
+        "hub_cpu": 0.0,  # this process (hub and its threads), CPU seconds: set by the caller
+        "checks_cpu": 0.0,  # the hub's signature checks in their helper processes: likewise
     }

@@ -6,9 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hub.sim.config import SLOTS_PER_DAY
 from hub.sim.engine import SimResult
+from hub.sim.population import HomeSpec
 
 WORLDS = ("A", "B", "C")
+# C's homes expect prices from the clearing prices of the last days; on the first day there are
+# none (they expect the midpoint of retail and feed-in), so the first night is a cold start.
+WARM_UP_DAYS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +29,18 @@ class Metrics:
     consumption_kwh: dict[str, float]
     local_kwh: float
     market_balance_mminor: int  # paid - received - fees - grid cost; 0 when money is conserved
+    peak_slot: dict[str, int]  # the slot of each world's transformer import peak
+    peak_parts_kw: dict[str, dict[str, float]]  # what the homes drew in that slot, by use
+    warm_peak_slot: dict[str, int]  # the same, after the first WARM_UP_DAYS
+    warm_peak_parts_kw: dict[str, dict[str, float]]
+    daily_peak_median_kw: dict[str, float]  # the median of the days' import peaks
+    groups: dict[str, Group]  # homes by equipment ("PV + battery", ...)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    homes: int
+    bills: dict[str, float]  # world -> minor units, the group's total
 
 
 def _tariff_bill(result: SimResult, world: str) -> np.ndarray:
@@ -62,6 +79,10 @@ def compute(result: SimResult) -> Metrics:
         w: (result.world(w, "import_wh") - result.world(w, "export_wh")).sum(axis=0) for w in WORLDS
     }
     pv = float(result.world("A", "pv_wh").sum())
+    peak_slot = {w: int(net[w].argmax()) for w in WORLDS}
+    warm = WARM_UP_DAYS * SLOTS_PER_DAY if result.config.days > WARM_UP_DAYS else 0
+    warm_slot = {w: warm + int(net[w][warm:].argmax()) for w in WORLDS}
+    days = result.calendar.slots // SLOTS_PER_DAY
     return Metrics(
         bills=bills,
         change_pct=change,
@@ -85,4 +106,55 @@ def compute(result: SimResult) -> Metrics:
             + row.feed_in * row.grid_export_wh
             for row in result.intervals
         ),
+        peak_slot=peak_slot,
+        peak_parts_kw={w: _parts_kw(result, w, peak_slot[w]) for w in WORLDS},
+        warm_peak_slot=warm_slot,
+        warm_peak_parts_kw={w: _parts_kw(result, w, warm_slot[w]) for w in WORLDS},
+        daily_peak_median_kw={
+            w: float(np.median(net[w][: days * SLOTS_PER_DAY].reshape(days, -1).max(axis=1)))
+            * 4
+            / 1000
+            for w in WORLDS
+        },
+        groups=_groups(result, bills),
     )
+
+
+PARTS = {  # use -> (flow, sign): what made up the neighbourhood's net import in one slot
+    "household base load": ("base_wh", 1),
+    "appliances": ("loads_wh", 1),
+    "EV charging": ("ev_wh", 1),
+    "battery charging": ("charge_wh", 1),
+    "battery discharging": ("discharge_wh", -1),
+    "PV": ("pv_wh", -1),
+}
+
+
+def _parts_kw(result: SimResult, world: str, slot: int) -> dict[str, float]:
+    return {
+        part: sign * float(result.world(world, flow)[:, slot].sum()) * 4 / 1000
+        for part, (flow, sign) in PARTS.items()
+    }
+
+
+def equipment(home: HomeSpec) -> str:
+    parts = [
+        name
+        for name, has in (
+            ("PV", home.pv_peak_w > 0),
+            ("battery", home.battery is not None),
+            ("EV", home.ev is not None),
+        )
+        if has
+    ]
+    return " + ".join(parts) or "no PV, battery or EV"
+
+
+def _groups(result: SimResult, bills: dict[str, np.ndarray]) -> dict[str, Group]:
+    members: dict[str, list[int]] = {}
+    for n, home in enumerate(result.homes):
+        members.setdefault(equipment(home), []).append(n)
+    return {
+        name: Group(len(rows), {w: float(bills[w][rows].sum()) for w in WORLDS})
+        for name, rows in sorted(members.items(), key=lambda item: -len(item[1]))
+    }

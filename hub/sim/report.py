@@ -12,8 +12,10 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 
+from hub.sim.config import SLOTS_PER_DAY
 from hub.sim.engine import SimResult
-from hub.sim.metrics import Metrics, compute
+from hub.sim.metrics import PARTS as METRIC_PARTS
+from hub.sim.metrics import WARM_UP_DAYS, Metrics, compute
 
 COLOURS = {"A": "#888888", "B": "#1f77b4", "C": "#d62728"}
 NAMES = {
@@ -67,8 +69,9 @@ def _net_load_plot(result: SimResult, metrics: Metrics, times: np.ndarray, path:
         bottom.plot(np.arange(96) / 4, profile, color=COLOURS[world], lw=1.5, label=NAMES[world])
     top.set_title("Neighbourhood net load at the transformer, first 3 days (import > 0)")
     top.xaxis.set_major_formatter(_dates("%d %b %H:%M", tz=times[0].tzinfo))
-    bottom.set_title("Mean day (UTC hours)")
-    bottom.set_xlabel("hour of day (UTC)")
+    # Slot 0 is local midnight of the first day, so these are local hours (as of that day).
+    bottom.set_title(f"Mean day ({result.config.timezone})")
+    bottom.set_xlabel("hour of day, local time")
     for ax in (top, bottom):
         ax.axhline(0, color="black", lw=0.6)
         ax.set_ylabel("kW")
@@ -113,7 +116,6 @@ def markdown(result: SimResult, m: Metrics) -> str:
     pv = sum(h.pv_peak_w > 0 for h in homes)
     batteries = sum(h.battery is not None for h in homes)
     evs = sum(h.ev is not None for h in homes)
-    t = result.timings
     slots = result.calendar.slots
     led = result.ledger
     lines = [
@@ -146,6 +148,12 @@ def markdown(result: SimResult, m: Metrics) -> str:
         + " |",
         "| peak import at the transformer, kW | "
         + " | ".join(f"{m.peak_kw[w]:.1f}" for w in "ABC")
+        + " |",
+        f"| the same from day {WARM_UP_DAYS + 1} on, kW | "
+        + " | ".join(f"{_peak(result, m.warm_peak_slot[w], w):.1f}" for w in "ABC")
+        + " |",
+        "| median of the daily peaks, kW | "
+        + " | ".join(f"{m.daily_peak_median_kw[w]:.1f}" for w in "ABC")
         + " |",
         "| local PV used inside the neighbourhood | "
         + " | ".join(f"{100 * m.self_consumption[w]:.1f} %" for w in "ABC")
@@ -182,15 +190,10 @@ def markdown(result: SimResult, m: Metrics) -> str:
         "",
         "![savings](savings.png)",
         "",
+        *_reading(result, m, times_local(result)),
         "## Run time",
         "",
-        f"{t['total']:.0f} s in all, {result.plans:,} planner solves. Per interval "
-        f"(hub process): homes {1000 * t['homes'] / slots:.0f} ms waited for (planning, "
-        f"bidding, device physics and signing in {c.workers} worker processes), bids "
-        f"{1000 * t['bids'] / slots:.1f} ms, clearing {1000 * t['clearing'] / slots:.1f} ms, "
-        f"ledger {1000 * (t['seal'] + t['readings'] + t['retirements']) / slots:.1f} ms "
-        f"(sealing {1000 * t['seal'] / slots:.1f}, readings {1000 * t['readings'] / slots:.1f}, "
-        f"retirements {1000 * t['retirements'] / slots:.1f}).",
+        *_run_time(result),
         "",
         "## Assumptions",
         "",
@@ -198,6 +201,154 @@ def markdown(result: SimResult, m: Metrics) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def times_local(result: SimResult) -> list[str]:
+    zone = ZoneInfo(result.config.timezone)
+    return [
+        result.calendar.time_of(s).astimezone(zone).strftime("%a %d %b %H:%M")
+        for s in range(result.calendar.slots)
+    ]
+
+
+def _reading(result: SimResult, m: Metrics, when: list[str]) -> list[str]:
+    """What the headline numbers come from: bills by equipment, and the transformer peaks."""
+    lines = [
+        "## Reading the results",
+        "",
+        "Bills by equipment (EUR over the period; what each group pays, negative = earns):",
+        "",
+        "| homes with | homes | A | B | C | B - A | C - A |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, group in m.groups.items():
+        bill = group.bills
+        lines.append(
+            f"| {name} | {group.homes} | {_eur(bill['A'])} | {_eur(bill['B'])} | "
+            f"{_eur(bill['C'])} | {_eur(bill['B'] - bill['A'])} | {_eur(bill['C'] - bill['A'])} |"
+        )
+    lines += [
+        "",
+        "What the neighbourhood drew at each world's transformer peak (kW; the homes' meters "
+        "add up to the transformer flow):",
+        "",
+        "| world | when | net import | " + " | ".join(PARTS) + " |",
+        "|---|---|---|" + "---|" * len(PARTS),
+    ]
+    for w in "ABC":
+        peaks = [(m.peak_slot[w], m.peak_parts_kw[w])]
+        if m.warm_peak_slot[w] != m.peak_slot[w]:
+            peaks.append((m.warm_peak_slot[w], m.warm_peak_parts_kw[w]))
+        for slot, parts in peaks:
+            lines.append(
+                f"| {NAMES[w]} | {when[slot]} | {_peak(result, slot, w):.1f} | "
+                + " | ".join(f"{parts[p]:.1f}" for p in PARTS)
+                + " |"
+            )
+    lines += ["", *_explanations(result, m, when), ""]
+    return lines
+
+
+def _explanations(result: SimResult, m: Metrics, when: list[str]) -> list[str]:
+    c = result.config
+    tariff = c.hub.tariff
+    flat = len(tariff.periods) == 1
+    prices = tariff.prices_at(result.calendar.start_of(0))
+    groups = m.groups
+    worst = max(groups, key=lambda name: groups[name].bills["B"] - groups[name].bills["A"])
+    worst_extra = groups[worst].bills["B"] - groups[worst].bills["A"]
+    lines = [
+        f"- **C against A** comes from the local price. A home that buys locally pays the "
+        f"clearing price instead of retail ({prices.retail_price} c/kWh), one that sells earns "
+        f"it instead of feed-in ({prices.feed_in_price} c/kWh); with k = {c.hub.k_percent} % "
+        "the price settles between the two. What the homes save is the spread the grid kept "
+        f"in A. Local trades here pay a fee of {c.hub.fee_per_kwh} minor units per kWh and no "
+        "network charges, levies or taxes; where those apply to local trades (they make up much "
+        "of a retail price), C's savings are an upper bound of what a market passes on.",
+    ]
+    if flat and worst_extra > 0:
+        lines.append(
+            "- **B against A**: under a flat tariff a kWh costs the same at every hour, so a "
+            "planner has nothing to shift for; its one lever is using PV at home, and A's "
+            "battery already does that greedily (charge any surplus, cover any deficit). A "
+            "simulated B home follows a plan made once a day on forecasts (the integration "
+            "re-plans every interval): when the PV falls short of the forecast or comes at other "
+            "hours, its battery ends the day less full than A's and the home buys in the "
+            f"evening. Homes with {worst} pay EUR {_eur(worst_extra)} more in B than in A over "
+            "the period, together; the rest pay about the same (the table above). With a "
+            "time-of-use tariff (`--config`) a planner has prices to work with."
+        )
+    peak_change = _pct(m.peak_kw["C"], m.peak_kw["A"])
+    lines.append(
+        f"- **Transformer peaks** (C {peak_change} against A over the whole period) come from "
+        "what runs at the same time (the table above). Nothing here sees the transformer: "
+        + ("the tariff is flat and " if flat else "")
+        + "the local price is the same for every home, so loads that follow prices move "
+        "together, into the same cheap intervals, or all at once when their deadline comes. "
+        "Keeping a peak down needs the feeder's limits (`--feeder`: the market then clears "
+        "within them) or a price for peaks; without a feeder the simulation measures peaks, "
+        "it does not limit them."
+    )
+    if m.peak_slot["C"] < WARM_UP_DAYS * SLOTS_PER_DAY <= result.calendar.slots // 2:
+        lines.append(
+            f"- C's highest peak ({when[m.peak_slot['C']]}) is a cold start. On the first day "
+            "a home has no clearing prices to go by and expects the midpoint of retail and "
+            "feed-in at every hour; at night only the grid sells, at retail, so the bids of "
+            "its dishwasher and EV do not clear and both run when their deadline comes, in "
+            "every home at about the same time. From the third day on C's peak is "
+            f"{_peak(result, m.warm_peak_slot['C'], 'C'):.1f} kW (A: "
+            f"{_peak(result, m.warm_peak_slot['A'], 'A'):.1f} kW), and on a typical day "
+            f"{m.daily_peak_median_kw['C']:.0f} kW against A's "
+            f"{m.daily_peak_median_kw['A']:.0f} kW (median of the daily peaks)."
+        )
+    if m.peak_kw["B"] > m.peak_kw["A"] and flat:
+        slot = m.peak_slot["B"]
+
+        def kw(world: str, flow: str) -> float:
+            return float(result.world(world, flow)[:, slot].sum()) * 4 / 1000
+
+        lines.append(
+            f"- B's highest peak ({when[slot]}) against A at the same time: batteries "
+            f"discharging {kw('B', 'discharge_wh'):.1f} kW (A: {kw('A', 'discharge_wh'):.1f}), "
+            f"EVs charging {kw('B', 'ev_wh'):.1f} kW (A: {kw('A', 'ev_wh'):.1f}). Following the "
+            "day's plan, B's batteries are emptier by the evening (the cause of its bills "
+            "too), and under a flat tariff the planner has no reason to prefer one hour for an "
+            "EV over another, so it charges where its solution happens to put it, with no "
+            "regard for what the street does."
+        )
+    return lines
+
+
+def _peak(result: SimResult, slot: int, world: str) -> float:
+    flows = result.world(world, "import_wh")[:, slot] - result.world(world, "export_wh")[:, slot]
+    return float(flows.sum()) * 4 / 1000
+
+
+def _run_time(result: SimResult) -> list[str]:
+    t, c, slots = result.timings, result.config, result.calendar.slots
+
+    def ms(seconds: float) -> str:
+        return f"{1000 * seconds / slots:.1f}"
+
+    hub = sum(t[part] for part in ("bids", "clearing", "seal", "readings", "retirements"))
+    return [
+        f"{t['total']:.0f} s in all ({1000 * t['total'] / slots:.0f} ms per interval), "
+        f"{result.plans:,} planner solves, {c.workers} worker processes for the homes.",
+        "",
+        f"- The hub's work per interval (wall time): bids {ms(t['bids'])} ms (the bid route's "
+        f"checks and Store.save_bid for every home), clearing {ms(t['clearing'])} ms, sealing "
+        f"the block {ms(t['seal'])} ms, reading uploads {ms(t['readings'])} ms, certificate "
+        f"retirements {ms(t['retirements'])} ms; {ms(hub)} ms together. Waiting for the homes: "
+        f"{ms(t['homes'])} ms (they play out each interval and bid for the next while the hub "
+        "seals and takes readings).",
+        f"- CPU time per interval: hub process {ms(t['hub_cpu'])} ms (event loop and database "
+        f"threads) and {ms(t['checks_cpu'])} ms for its signature checks (bids and readings, "
+        f"in two helper processes); homes {ms(t['homes_cpu_c'])} ms for world C in step with "
+        f"the hub and {ms(t['homes_cpu_ab'])} ms for worlds A and B in the workers' idle time.",
+    ]
+
+
+PARTS = list(METRIC_PARTS)
 
 
 def _pct(value: float, reference: float) -> str:
@@ -221,28 +372,38 @@ ASSUMPTIONS = [
     "each way, 2 c/kWh wear), a tenth an EV (40-77 kWh, 7.4/11 kW; weekday arrival ~17:45, "
     "departure ~07:15, 12 kWh a day driven; target 80 %). Dishwasher (70 % of days, 1.8 kWh, "
     "19:00-07:00), washing machine (45 %, 1.5 kWh, 8-10 h window from the morning), water "
-    "heater for 40 % (2 kWh/day, interruptible, 09:00-17:00). Half the EV owners retire green "
+    "heater for 40 % (2 kWh/day, interruptible, in a window each home set once: opening "
+    "08:00-10:00, 7-9 h long). Half the EV owners retire green "
     "certificates for their sessions.",
     "- Planning: each home runs the real planner (hub.planner.plan, HiGHS) once a day at its "
     "own time of day and when its EV arrives, 24 h ahead, schedule only (market_outputs=False). "
-    "Appliance windows that reach past a plan's horizon are planned by the next one.",
+    "Appliance windows that reach past a plan's horizon are planned by the next one. The Home "
+    "Assistant integration plans again every interval with fresh state; that would be two "
+    "solves per home and interval (B and C) instead of about two per home and day, so between "
+    "its daily plans a simulated home follows the day's plan (and, in C, bids from its current "
+    "state).",
     "- Bids: from the plan, not from the planner's what-if solves: reservation prices are "
     "estimated from the plan's expected prices (hub/sim/bidding.py) and turned into curves by the "
     "planner's own build_bids, which makes them clear the plan's slot at the expected price. "
     "Expected local prices come from the planner's own rule: the mean clearing price at that "
     "time of day over the last 7 days (intervals without local trade count at retail or feed-in, "
     "whichever the neighbourhood traded with the grid). Day 1 has no history (midpoint).",
-    "- Devices follow the plan (B) or the hub's dispatch (C); a battery tracks the planned (B) "
-    "or allocated (C) grid flow, absorbing forecast errors, which is plain self-consumption "
-    "in A. Started appliances finish; anything that would miss its deadline runs.",
-    "- Hub: the real Store (SQLite file), ClearingService (order_of, clear_uniform_price or "
+    "- Devices follow the plan (B) or the hub's dispatch (C). In B the battery tracks the "
+    "plan's grid flow where that keeps energy at home: it covers a deficit the forecast missed "
+    "and stores a surplus it missed, but never discharges into the grid or charges from it "
+    "beyond what the plan intends. In C it tracks the home's allocation (energy bought minus "
+    "sold): a commitment, whatever the home misses is settled at retail or feed-in. A does plain "
+    "self-consumption. Started appliances finish; anything that would miss its deadline runs.",
+    "- Hub: the real Store (SQLite file), the bid route's checks (signature, bid rules, gate "
+    "open) and Store.save_bid for every bid, ClearingService (order_of, clear_uniform_price or "
     "clear_network or the continuous order book, build_records, derive_commands, save_clearing) "
     "and LedgerService (recording, settlement, tokens, certificates, flexibility awards, one "
-    "sealed BLS-signed block per interval) on a simulated clock. Readings: one signed reading "
-    "per meter per interval (Ed25519, real meter keys), uploaded every 6 h, checked like the "
-    "upload route does and stored by Store.ingest_readings; the settlement deadline is 7 h. "
-    "Bids are signed by the home keys but written into the bids table in one transaction per "
-    "interval (Store.save_bid takes one transaction per bid).",
+    "sealed BLS-signed block per interval) on a simulated clock. An interval's block is sealed "
+    "right after its allocations go out (the hub seals first, then announces; the block is the "
+    "same). Readings: one signed reading per meter per interval (Ed25519, real meter keys), "
+    "each home uploading every 6 h at its own time (the homes spread over the 6 h), checked "
+    "like the upload route does and stored by Store.ingest_readings; the settlement deadline "
+    "is 7 h.",
     "- Bill change in %: (bill in B or C - bill in A) / what the home's consumption would cost "
     "at retail (so that homes with a bill near zero do not dominate). Local trades pay no "
     "network charges or fees (the hub's default fee is 0).",

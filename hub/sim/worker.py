@@ -3,14 +3,17 @@
 World C runs in lockstep with the hub: for each interval the worker applies the previous
 interval's dispatch (physics, meter registers, signed readings) and sends the homes' signed bids
 for the next one. Worlds A and B need no hub: they run a home-day at a time in the background,
-whenever the hub is busy, and are finished when the hub asks for the results.
+whenever the hub is busy (a slot at a time, so that the hub's next message is answered without
+delay), and are finished when the hub asks for the results.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -22,7 +25,7 @@ from hub.protocol.bids import Bid
 from hub.protocol.envelope import SignedMessage, sign_message
 from hub.sim.agents import IslandHome, MarketHome, Shared
 from hub.sim.calendar import Calendar
-from hub.sim.config import SimConfig
+from hub.sim.config import SLOTS_PER_DAY, SimConfig
 from hub.sim.demand import h0_shares
 from hub.sim.inputs import home_inputs
 from hub.sim.keys import sim_key
@@ -72,6 +75,7 @@ class HomeGroup:
         self.background = deque(
             (key, day) for day in range(config.days) for key in sorted(self.island)
         )
+        self._job: tuple[IslandHome, Iterator[int]] | None = None  # the home-day under way
         self.prices: list[tuple[datetime, float]] = []
 
     def step(
@@ -111,11 +115,19 @@ class HomeGroup:
         return StepReply(readings, bids, ended)
 
     def background_step(self) -> bool:
-        """Run one home-day of world A or B; False when nothing is left."""
-        if not self.background:
-            return False
-        key, day = self.background.popleft()
-        self.island[key].run_day(day)
+        """Run one slot of world A or B (home-days in order); False when nothing is left."""
+        if self._job is None:
+            if not self.background:
+                return False
+            key, day = self.background.popleft()
+            days_slots = range(day * SLOTS_PER_DAY, (day + 1) * SLOTS_PER_DAY)
+            self._job = (self.island[key], iter(days_slots))
+        home, slots = self._job
+        slot = next(slots, None)
+        if slot is None:
+            self._job = None
+        else:
+            home.run_slot(slot)
         return True
 
     def results(self) -> dict[int, dict[str, Any]]:
@@ -139,14 +151,22 @@ def worker_main(conn: Connection, config: SimConfig, homes: list[HomeSpec]) -> N
     with contextlib.suppress(OSError):
         os.nice(5)  # the hub process is the critical path: let it have a core when it needs one
     group = HomeGroup(config, homes)
+    cpu = {"step": 0.0, "background": 0.0}  # process CPU seconds
     conn.send("ready")
     while True:
+        started = time.process_time()
         if not conn.poll() and group.background_step():
+            cpu["background"] += time.process_time() - started
             continue
         message = conn.recv()
+        started = time.process_time()
         if message[0] == "step":
             _kind, delivered_slot, deliveries, bid_slot, new_prices = message
-            conn.send(group.step(delivered_slot, deliveries, bid_slot, new_prices))
+            reply = group.step(delivered_slot, deliveries, bid_slot, new_prices)
+            cpu["step"] += time.process_time() - started
+            conn.send(reply)
         elif message[0] == "results":
-            conn.send(group.results())
+            results = group.results()
+            cpu["background"] += time.process_time() - started
+            conn.send((results, cpu))
             return

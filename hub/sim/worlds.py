@@ -2,7 +2,9 @@
 
 A, fixed tariff without planning: appliances start as soon as their window opens, the EV charges
 at full power from arrival, a battery does self-consumption (target grid flow zero).
-B, planner alone (island): devices follow the day's plan; the battery tracks the plan's grid flow.
+B, planner alone (island): devices follow the day's plan; the battery tracks the plan's grid flow,
+absorbing forecast errors, but never sells stored energy or buys grid energy the plan did not
+intend (what an energy manager following a plan does when a cloud passes).
 C, planner and market: devices follow the hub's dispatch commands; the battery tracks the home's
 allocation (energy bought minus sold).
 """
@@ -31,6 +33,7 @@ def command_b(ref: PlanRef, slot: int) -> Command:
         target_net_wh=float(ref.grid_w[i]) / 4,
         ev_wh=float(ref.ev_w[i]) / 4,
         jobs_wh={job: float(watts[i]) / 4 for job, watts in ref.jobs_w.items()},
+        planned_battery_wh=(float(ref.charge_w[i]) / 4, float(ref.discharge_w[i]) / 4),
     )
 
 

@@ -33,6 +33,7 @@ class LedgerStore:
         self._engine = store._engine
         self._write_lock = store._write_lock
         self.is_sqlite = store.is_sqlite
+        self._registry: tuple[tuple[int, ...], list[dict[str, Any]]] | None = None
 
     def _read(self) -> Any:
         return self._engine.connect()
@@ -228,9 +229,29 @@ class LedgerStore:
     # -- what the ledger records from the hub's own tables -------------------------------------
 
     async def registry(self) -> list[dict[str, Any]]:
-        """Homes with their keys (ids, kinds, names, public keys, revocation)."""
+        """Homes with their keys (ids, kinds, names, public keys, revocation), by home id.
+
+        Read once and kept while a cheap count says nothing changed: homes and keys are never
+        deleted and a revocation is never undone, so the numbers of homes, keys and revoked ones
+        only grow and any change moves at least one of them. The count is read before the homes,
+        so a change racing with the read makes the next call read again."""
+        h, k = schema.homes.c, schema.keys.c
+        async with self._read() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        select(func.count()).select_from(schema.homes).scalar_subquery(),
+                        select(func.count(h.revoked_at)).scalar_subquery(),
+                        select(func.count()).select_from(schema.keys).scalar_subquery(),
+                        select(func.count(k.revoked_at)).scalar_subquery(),
+                    )
+                )
+            ).one()
+        fingerprint = tuple(int(value) for value in row)
+        if self._registry is not None and self._registry[0] == fingerprint:
+            return self._registry[1]
         homes = await self._store.list_homes()
-        return [
+        registry = [
             {
                 "home_id": home.home_id,
                 "bus": home.bus,
@@ -243,11 +264,13 @@ class LedgerStore:
                         "public_key": key.public_key,
                         "revoked": key.revoked,
                     }
-                    for key in home.keys
+                    for key in sorted(home.keys, key=lambda key: key.key_id)
                 ],
             }
-            for home in homes
+            for home in sorted(homes, key=lambda home: home.home_id)
         ]
+        self._registry = (fingerprint, registry)
+        return registry
 
     async def unrecorded_readings(self, limit: int) -> list[tuple[Any, ...]]:
         """(reading_id, home_id, key_id, seq, ts, import_wh, export_wh, sig) of readings no block
@@ -286,31 +309,59 @@ class LedgerStore:
                     .order_by(iv.interval_start)
                 )
             ).all()
-            result = []
-            for interval in intervals:
-                rows = await conn.execute(
-                    select(
-                        schema.allocations,
-                        bids.key_id.label("bid_key_id"),
-                        bids.seq.label("bid_seq"),
-                    )
-                    .join(
-                        schema.bids,
-                        and_(
-                            bids.home_id == al.home_id,
-                            bids.interval_start == al.interval_start,
-                        ),
-                    )
-                    .where(al.interval_start == interval.interval_start)
-                    .order_by(al.home_id)
+            if not intervals:
+                return []
+            result = {
+                interval.interval_start: {**interval._asdict(), "allocations": []}
+                for interval in intervals
+            }
+            rows = await conn.execute(
+                select(
+                    al.interval_start,
+                    al.home_id,
+                    al.bought_local_wh,
+                    al.sold_local_wh,
+                    al.bought_grid_wh,
+                    al.sold_grid_wh,
+                    al.paid_mminor,
+                    al.received_mminor,
+                    al.fees_mminor,
+                    al.bid_digest,
+                    al.dispatch,
+                    bids.key_id,
+                    bids.seq,
                 )
-                allocations = []
-                for row in rows:
-                    values = row._asdict()
-                    values["dispatch"] = json.loads(values["dispatch"])
-                    allocations.append(values)
-                result.append({**interval._asdict(), "allocations": allocations})
-            return result
+                .join(
+                    schema.bids,
+                    and_(
+                        bids.home_id == al.home_id,
+                        bids.interval_start == al.interval_start,
+                    ),
+                )
+                .where(
+                    al.interval_start >= intervals[0].interval_start,
+                    al.interval_start <= intervals[-1].interval_start,
+                )
+                .order_by(al.interval_start, al.home_id)
+            )
+            for row in rows:
+                result[row[0]]["allocations"].append(
+                    {
+                        "home_id": row[1],
+                        "bought_local_wh": row[2],
+                        "sold_local_wh": row[3],
+                        "bought_grid_wh": row[4],
+                        "sold_grid_wh": row[5],
+                        "paid_mminor": row[6],
+                        "received_mminor": row[7],
+                        "fees_mminor": row[8],
+                        "bid_digest": row[9],
+                        "dispatch": json.loads(row[10]),
+                        "bid_key_id": row[11],
+                        "bid_seq": row[12],
+                    }
+                )
+            return list(result.values())
 
     # -- reads for the API -------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from hub.protocol.errors import ProtocolError
 from hub.store import Store, migrations, schema
 from hub.store.ledger_store import LedgerStore, all_holdings
 from tests.hub.ledger.factory import ChainBuilder, trade_chain
+from tests.hub.store.factories import NOW, enrol_home
 
 
 @pytest.fixture
@@ -188,3 +189,48 @@ async def test_an_older_database_gets_the_ledger_tables_through_migration_3(db_u
     await reopened.close()
     assert version == migrations.latest_version()
     assert {t.name for t in schema.LEDGER_TABLES} <= tables
+
+
+async def test_the_registry_the_ledger_records_from_follows_enrolments_and_revocations(
+    db_url: str,
+) -> None:
+    store = await Store.open(db_url)
+    try:
+        ledger = LedgerStore(store)
+        first = await enrol_home(store, "No. 1", meters={"main": "grid", "roof": "pv"})
+        [home] = await ledger.registry()
+        assert home["home_id"] == first.home_id and not home["revoked"]
+        assert len(home["keys"]) == 3 and not any(key["revoked"] for key in home["keys"])
+        assert await ledger.registry() == [home], "nothing changed, the same registry"
+
+        second = await enrol_home(store, "No. 2")
+        homes = [h["home_id"] for h in await ledger.registry()]
+        assert homes == sorted([first.home_id, second.home_id])
+
+        roof = first.meters["roof"].key_id
+        await store.revoke_key(roof, NOW)
+        registry = await ledger.registry()
+        assert {key["key_id"] for h in registry for key in h["keys"] if key["revoked"]} == {roof}
+
+        await store.revoke_home(second.home_id, NOW)
+        by_id = {h["home_id"]: h for h in await ledger.registry()}
+        assert by_id[second.home_id]["revoked"] and not by_id[first.home_id]["revoked"]
+        assert all(key["revoked"] for key in by_id[second.home_id]["keys"])
+    finally:
+        await store.close()
+
+
+async def test_a_second_store_sees_the_registry_change_another_process_made(db_url: str) -> None:
+    """Several workers share one database: a cached registry must not hide their enrolments."""
+    store, other = await Store.open(db_url), await Store.open(db_url)
+    try:
+        ledger = LedgerStore(store)
+        assert await ledger.registry() == []
+        home = await enrol_home(other, "No. 9")
+        assert [h["home_id"] for h in await ledger.registry()] == [home.home_id]
+        await other.revoke_home(home.home_id, NOW)
+        [seen] = await ledger.registry()
+        assert seen["revoked"]
+    finally:
+        await store.close()
+        await other.close()
