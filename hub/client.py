@@ -152,6 +152,7 @@ class HubClient:
         try:
             yield ws
         finally:
+            _stop_heartbeat(ws)
             await ws.close()
 
     async def _open_stream(self, path: str, heartbeat: float) -> aiohttp.ClientWebSocketResponse:
@@ -244,3 +245,11 @@ class HubClient:
             raise HubUnreachable(f"{self._base}: {err}") from err
         except json.JSONDecodeError as err:
             raise HubError(502, "bad_response", f"hub answered non-JSON: {err}") from err
+
+
+def _stop_heartbeat(ws: aiohttp.ClientWebSocketResponse) -> None:
+    """Before closing: no more pings. aiohttp 3.14 re-arms its heartbeat timer for any frame that
+    arrives while the socket closes (the hub's close reply, a push in flight), and that timer
+    then outlives the socket (Home Assistant's tests fail on it). Without a heartbeat period there
+    is nothing to re-arm; close() cancels the timer already set."""
+    ws._heartbeat = None

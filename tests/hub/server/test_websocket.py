@@ -126,3 +126,19 @@ async def test_forged_stream_handshake_is_refused_with_401(hub: Hub) -> None:
     with pytest.raises(aiohttp.WSServerHandshakeError) as refusal:
         await hub.session.ws_connect(hub.url + "/api/v1/ws", headers=headers)
     assert refusal.value.status == 401
+
+
+async def test_a_closed_stream_leaves_no_heartbeat_timer_behind(hub: Hub) -> None:
+    home = await hub.enrol()
+    loop = asyncio.get_running_loop()
+
+    for read_hello in (True, False):  # a frame read, or one still in flight, when it closes
+        async with home.client.stream() as ws:
+            if read_hello:
+                await ws.receive_json(timeout=5)
+        for _ in range(3):  # what the close scheduled runs now
+            await asyncio.sleep(0)
+
+        assert ws.closed
+        timers = [t for t in loop._scheduled if not t.cancelled()]  # type: ignore[attr-defined]
+        assert not [t for t in timers if "_send_heartbeat" in repr(t)], read_hello
