@@ -13,7 +13,8 @@ Printed: requests/s and readings/s, p50/p99/max latency per endpoint, errors by 
 slowest requests and where in the interval they were sent, a /health probe on its own connection
 four times a second (slow probes = the hub's event loop was busy; slow writes with fast probes =
 requests queued on the database), the intervals the hub cleared meanwhile (participants,
-lateness), the hub's CPU share, and PASS/FAIL against the targets: zero errors and p99 under
+lateness), the hub's CPU share and CPU per request, what the rest of the machine used meanwhile
+(other jobs make latencies noisy), and PASS/FAIL against the targets: zero errors and p99 under
 200 ms on every endpoint. `--profile-hub FILE` runs the hubs under cProfile.
 
     .venv/bin/python bench/bench_load.py                          # 1,000 homes, 10 minutes
@@ -41,6 +42,7 @@ import hashlib
 import json
 import os
 import random
+import resource
 import signal
 import socket
 import statistics
@@ -205,6 +207,32 @@ async def wait_healthy(session: aiohttp.ClientSession, worker: Worker, timeout: 
                     return
         await asyncio.sleep(0.2)
     raise RuntimeError(f"hub {worker.index} did not answer /health within {timeout} s")
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds all processes on the machine have used since boot (/proc/stat; 0 without)."""
+    try:
+        ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """This driver's CPU seconds (every thread)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class CpuShares:
+    """Shares of one core over the run: each hub, this driver, everything else on the machine
+    (other jobs make latencies noisy; compare CPU per request between runs instead)."""
+
+    hubs: list[float]
+    driver: float
+    others: float
 
 
 # -- PostgreSQL -----------------------------------------------------------------------------------
@@ -477,6 +505,7 @@ async def run(args: argparse.Namespace, work: Path) -> int:
             for worker in workers:
                 worker.cpu_start = worker.cpu_seconds()
             load_before = os.getloadavg()
+            machine_start, driver_start = machine_cpu_seconds(), own_cpu_seconds()
             stop = asyncio.Event()
             stats.started = time.perf_counter()
             load_started_unix = int(time.time())
@@ -507,7 +536,10 @@ async def run(args: argparse.Namespace, work: Path) -> int:
             await asyncio.gather(*helpers)
             await probe.close()
             load_after = os.getloadavg()
-            cpu = [(w.cpu_seconds() - w.cpu_start) / elapsed for w in workers]
+            hubs = [(w.cpu_seconds() - w.cpu_start) / elapsed for w in workers]
+            driver = (own_cpu_seconds() - driver_start) / elapsed
+            machine = (machine_cpu_seconds() - machine_start) / elapsed
+            cpu = CpuShares(hubs, driver, max(0.0, machine - sum(hubs) - driver))
             await asyncio.sleep(args.gate_seconds + 2)  # let the last gate closure clear
             horizon = int(time.time()) + 2 * args.interval_seconds
             intervals_by_worker = [
@@ -525,7 +557,7 @@ def report(
     stats: Stats,
     elapsed: float,
     workers: list[Worker],
-    cpu: list[float],
+    cpu: CpuShares,
     intervals_by_worker: list[list[dict[str, Any]]],
     load_before: tuple[float, float, float],
     load_after: tuple[float, float, float],
@@ -586,11 +618,16 @@ def report(
         f"driver event-loop lag    : p50 {percentile(stats.loop_lag, 0.5) * 1000:.1f} ms, "
         f"p99 {lag99:.1f} ms (this process; high = the driver itself is saturated)"
     )
+    hub_ms = sum(cpu.hubs) * elapsed * 1000 / max(1, requests)
     print(
         "hub CPU                  : "
-        + ", ".join(f"{c * 100:.0f}%" for c in cpu)
-        + f" of one core; machine: {os.cpu_count()} cores, load average "
-        f"{load_before[0]:.1f} before, {load_after[0]:.1f} after"
+        + ", ".join(f"{c * 100:.0f}%" for c in cpu.hubs)
+        + f" of one core ({hub_ms:.2f} ms a request); machine: {os.cpu_count()} cores, "
+        f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
+    )
+    print(
+        f"other CPU                : this driver {cpu.driver * 100:.0f}%, everything else on "
+        f"the machine {cpu.others * 100:.0f}% of one core"
     )
     problems = report_intervals(args, workers, intervals_by_worker)
     for worker in workers:

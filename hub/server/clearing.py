@@ -37,6 +37,7 @@ from hub.store import Store
 from hub.store.records import AllocationRecord, IntervalRecord, StoredBid
 
 _LOGGER = logging.getLogger(__name__)
+ANNOUNCE_CHUNK = 500  # allocations pushed between two yields to the event loop (~5 ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,31 @@ def build_records(
     return interval, allocations
 
 
+def clear_periodic(
+    config: HubConfig,
+    interval_start: int,
+    bids: Sequence[StoredBid],
+    priorities: dict[str, int],
+    buses: dict[str, int] | None,
+    now_ms: int,
+) -> _Cleared:
+    """Clear an interval's bids: uniform price, or within the feeder's limits when there is one
+    (`buses`: home_id -> bus on it)."""
+    rules = config.market_rules(interval_start)
+    orders = [order_of(b.home_id, curves_of(b), priorities.get(b.home_id, 0)) for b in bids]
+    feeder = config.network.feeder
+    if feeder is None or buses is None:
+        result = clear_uniform_price(orders, rules)
+        interval, allocations = build_records(config, interval_start, bids, result, rules, now_ms)
+        return _Cleared(interval, allocations, priorities=priorities)
+    network = clear_on_feeder(orders, rules, feeder, buses, config)
+    interval, allocations = build_records(
+        config, interval_start, bids, network.clearing, rules, now_ms
+    )
+    interval, allocations, wire = with_network(interval, allocations, network, feeder)
+    return _Cleared(interval, allocations, wire, priorities=priorities)
+
+
 class ClearingService:
     """With a ledger, a home's flexibility tokens are its priority at the marginal price, and
     every saved interval is recorded, settled where ready and sealed into a block."""
@@ -191,29 +217,25 @@ class ClearingService:
         """Periodic mode: the stored bids, within the feeder's limits if there is one."""
         config = self._config
         bids = await self._store.bids_for_interval(interval_start)
-        rules = config.market_rules(interval_start)
         flex = self._ledger.flex_priorities() if self._ledger else {}
         priorities = {b.home_id: flex[b.home_id] for b in bids if flex.get(b.home_id)}
-        orders = [order_of(b.home_id, curves_of(b), priorities.get(b.home_id, 0)) for b in bids]
         feeder = config.network.feeder
-        if feeder is None:
-            result = clear_uniform_price(orders, rules)
-            interval, allocations = build_records(
-                config, interval_start, bids, result, rules, now_ms
-            )
-            return _Cleared(interval, allocations, priorities=priorities)
-        buses = home_buses(feeder, await self._store.home_buses())
-        network = await asyncio.to_thread(clear_on_feeder, orders, rules, feeder, buses, config)
-        if network.fallback_reason is not None:
+        buses = None if feeder is None else home_buses(feeder, await self._store.home_buses())
+        # Pure, and about 0.1 ms a home: in a worker thread, so that a big neighbourhood's
+        # clearing holds up the requests arriving meanwhile for a few ms at a time (the GIL's
+        # switch interval), not for the whole computation.
+        cleared = await asyncio.to_thread(
+            clear_periodic, config, interval_start, bids, priorities, buses, now_ms
+        )
+        if cleared.interval.fallback_reason is not None:
             _LOGGER.warning(
                 "interval cleared on the backstop",
-                extra={"interval_start": interval_start, "reason": network.fallback_reason},
+                extra={
+                    "interval_start": interval_start,
+                    "reason": cleared.interval.fallback_reason,
+                },
             )
-        interval, allocations = build_records(
-            config, interval_start, bids, network.clearing, rules, now_ms
-        )
-        interval, allocations, wire = with_network(interval, allocations, network, feeder)
-        return _Cleared(interval, allocations, wire, priorities=priorities)
+        return cleared
 
     async def _settle_book(self, interval_start: int, now_ms: int) -> _Cleared:
         """Continuous mode: the interval's order book, settled like a periodic clearing."""
@@ -243,11 +265,13 @@ class ClearingService:
         if network is not None:
             message["network"] = network
         await self._broadcaster.publish(message)
-        for allocation in allocations:
+        for n, allocation in enumerate(allocations, 1):
             await self._broadcaster.send_to_home(
                 allocation.home_id,
                 {"type": "allocation", "allocation": allocation.to_wire()},
             )
+            if n % ANNOUNCE_CHUNK == 0:  # sends to no one do not yield: let requests in
+                await asyncio.sleep(0)
 
     def last_closed_interval(self, now: float) -> int:
         """The most recent interval whose gate has closed by `now`."""

@@ -31,6 +31,26 @@ class KeyRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyIdentity:
+    """What never changes about an enrolled key (revocation does, and is not here): safe to
+    cache for the life of the process, whatever other workers do."""
+
+    key_id: str
+    home_id: str
+    kind: str
+    public_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSequence:
+    """A signed request's sequence, to be accepted in the same transaction as the request's own
+    writes (see Store.accept_request)."""
+
+    key_id: str
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class HomeRecord:
     home_id: str
     name: str

@@ -15,7 +15,7 @@ from hub.protocol.keys import SigningKey
 from hub.protocol.requests import HEADER_KEY_ID
 from hub.server.context import STORE
 from tests.hub.server.conftest import MakeHub
-from tests.hub.server.support import Hub
+from tests.hub.server.support import Hub, encode
 
 GENEROUS = {"key_per_second": 100.0, "key_burst": 100, "ip_per_second": 100.0, "ip_burst": 100}
 
@@ -74,6 +74,24 @@ async def test_forging_a_homes_key_id_uses_up_the_forgers_address_not_the_home(
     # The home, from its own address, still has its whole allowance.
     statuses = [(await hub.signed(home.key, "GET", "/api/v1/home")).status for _ in range(3)]
     assert statuses == [200, 200, 200]
+
+
+async def test_a_replayed_upload_is_charged_to_its_sender_a_refused_authentic_one_to_the_key(
+    make_hub: MakeHub,
+) -> None:
+    hub = await make_hub(
+        limited(key_burst=3, key_per_second=0.01, ip_burst=2, trust_forwarded_for=True)
+    )
+    home = await hub.enrol()
+    path, body = "/api/v1/readings", encode({"readings": []})  # malformed: 400 once authentic
+    captured = hub.signed_headers(home.key, "POST", path, body)
+    replayer = {**captured, "X-Forwarded-For": "203.0.113.7"}
+
+    answers = [(await hub.raw("POST", path, body, replayer)).status for _ in range(4)]
+
+    assert answers == [400, 409, 409, 429]  # the first spent a key token, the replays the IP's
+    fresh = [(await hub.signed(home.key, "POST", path, body)).status for _ in range(3)]
+    assert fresh == [400, 400, 429]  # two tokens left of the key's three
 
 
 async def test_a_handler_that_runs_too_long_is_answered_503_timeout(

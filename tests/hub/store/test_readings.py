@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
+import threading
 from typing import Any
 
 import pytest
 
+import hub.store.store as store_module
 from hub.protocol import errors
 from hub.protocol.envelope import SignedMessage
 from hub.protocol.errors import ProtocolError
@@ -269,42 +270,45 @@ async def test_the_same_batch_posted_twice_at_once_is_stored_once(store: Store) 
 
 
 async def test_two_hub_processes_ingesting_at_once_cannot_make_a_register_go_down(
-    open_store: OpenStore,
-    db_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    request: pytest.FixtureRequest,
+    store: Store, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hub_a, hub_b = await open_store(), await open_store()  # two processes, one database
+    hub_a = store  # the other process is a second Store on its own thread and event loop
     home = await enrol_home(hub_a)
     meter = home.meters["main"]
     newer, stale = reading(meter, 5, 500), reading(meter, 3, 300)
     # Force the interleaving: the newer batch reads the meter state, then the stale batch reads
-    # it, then the newer one commits, then the stale one writes. (On PostgreSQL the stale batch
-    # blocks on the row lock instead and reads after the commit, so the newer batch stops
-    # waiting for it after a moment.)
-    newer_has_read, stale_has_read, newer_committed = (asyncio.Event() for _ in range(3))
-    original = Store._stored_digests
+    # it, then the newer one commits, then the stale one writes. (SQLite's write lock and
+    # PostgreSQL's row lock make the stale batch wait for the commit before it reads instead,
+    # so the newer batch stops waiting for it after a moment.) The hook runs where each store
+    # judges a batch, inside its transaction.
+    newer_has_read, stale_has_read, newer_committed = (threading.Event() for _ in range(3))
+    original = store_module.judge_batch
 
-    async def interleaved(self: Store, conn: Any, digests: list[str]) -> set[str]:
-        if stale.digest in digests:
+    def interleaved(home_id: str, items: list[Item], *args: Any) -> Any:
+        if any(isinstance(i, SignedMessage) and i.digest == stale.digest for i in items):
             stale_has_read.set()
-            await asyncio.wait_for(newer_committed.wait(), 5)
+            newer_committed.wait(5)
         else:
             newer_has_read.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stale_has_read.wait(), 0.3)
-        return await original(self, conn, digests)
+            stale_has_read.wait(0.3)
+        return original(home_id, items, *args)
 
     async def ingest_newer() -> None:
         await ingest(hub_a, home, [newer])
         newer_committed.set()
 
-    async def ingest_stale() -> None:
-        await newer_has_read.wait()
-        await ingest(hub_b, home, [stale])
+    async def ingest_stale_in_another_process() -> None:
+        hub_b = await Store.open(db_url)
+        try:
+            await asyncio.to_thread(newer_has_read.wait, 5)
+            await ingest(hub_b, home, [stale])
+        finally:
+            await hub_b.close()
 
-    monkeypatch.setattr(Store, "_stored_digests", interleaved)
-    await asyncio.gather(ingest_newer(), ingest_stale())
+    monkeypatch.setattr(store_module, "judge_batch", interleaved)
+    await asyncio.gather(
+        ingest_newer(), asyncio.to_thread(asyncio.run, ingest_stale_in_another_process())
+    )
     monkeypatch.undo()
 
     verdicts = await ingest(hub_a, home, [reading(meter, 6, 400)])
