@@ -10,6 +10,8 @@ import hashlib
 import json
 from typing import Any
 
+import orjson
+
 from hub.protocol.errors import MALFORMED, ProtocolError
 
 JsonValue = Any  # recursive JSON; checked at runtime by `check_canonical_types`
@@ -36,10 +38,41 @@ def check_canonical_types(value: JsonValue, path: str = "$") -> None:
 
 def canonical_json(value: JsonValue) -> bytes:
     try:
+        if _plain(value):
+            try:
+                return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+            except orjson.JSONEncodeError:
+                pass  # an integer beyond 64 bits, or deeper than orjson goes: the slow path
         check_canonical_types(value)
     except RecursionError as err:
         raise ProtocolError(MALFORMED, "value is nested too deeply") from err
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
+_CONTAINERS = frozenset({dict, list})
+
+
+def _plain(value: JsonValue) -> bool:
+    """Only exact str/int/bool/None values in dicts (string keys) and lists: orjson then writes
+    the same bytes as the standard library (sorted keys, compact, UTF-8), ~10x faster. Anything
+    else (floats, subclasses, tuples) takes the slow path, which refuses or accepts it as before.
+    The type checks run on whole containers at once, in C."""
+    kind = type(value)
+    if kind is dict:
+        if set(map(type, value)) - {str}:
+            return False
+        items = list(value.values())
+    elif kind is list:
+        items = value
+    else:
+        return kind in _PLAIN_TYPES
+    types = set(map(type, items))
+    if types <= _PLAIN_TYPES:
+        return True
+    if types - _PLAIN_TYPES - _CONTAINERS:
+        return False
+    return all(_plain(item) for item in items if type(item) in _CONTAINERS)
 
 
 def sha256_hex(data: bytes) -> str:

@@ -110,3 +110,11 @@ def test_insertion_order_never_changes_the_bytes(value: dict[str, int]) -> None:
     reversed_order = dict(reversed(list(value.items())))
 
     assert canonical_json(reversed_order) == canonical_json(value)
+
+
+@given(json_values)
+def test_the_bytes_are_the_standard_librarys_sorted_compact_utf8_json(value: object) -> None:
+    # the fast encoder (orjson) must never drift from the definition every signer relies on
+    definition = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    assert canonical_json(value) == definition.encode()
