@@ -112,6 +112,16 @@ def _str(entry: Entry, name: str) -> str:
     return value
 
 
+def _copy_entry(entry: Entry) -> Entry:
+    """A copy sharing no list with `entry` (settlement entries nest lists of lists at most)."""
+    return {
+        name: [list(item) if type(item) is list else item for item in value]
+        if type(value) is list
+        else value
+        for name, value in entry.items()
+    }
+
+
 def first_difference(got: Entry, expected: Entry) -> str:
     for name in sorted(set(got) | set(expected)):
         if got.get(name) != expected.get(name):
@@ -149,6 +159,7 @@ class LedgerState:
         self._batch: list[Entry] = []  # the settlement being applied, entry by entry
         self._batch_next = 0  # index in _batch of the entry expected next
         self._batch_interval: int | None = None
+        self._computed: tuple[int, int, list[Entry]] = (-1, -1, [])  # see settlement_batch
         self._handlers: dict[str, Callable[[Entry, str], None]] = {
             kinds.GENESIS: self._genesis,
             kinds.VALIDATOR: self._validator,
@@ -388,11 +399,22 @@ class LedgerState:
         ]
 
     def settlement_batch(self, interval_start: int) -> list[Entry]:
-        """The entries that settle a cleared interval, computed from the state as it is now."""
+        """The entries that settle a cleared interval, computed from the state as it is now.
+
+        The hub computes a batch and then applies it: the first entry applied reuses the batch
+        computed here, as long as no entry was applied in between (the state is unchanged)."""
         assert self.params is not None
         clearing = self.clearings[interval_start]
         meters = {a.home_id: self.meters_of(a.home_id) for a in clearing.allocations}
-        return settle_interval(clearing, meters, self.timelines, self.balances, self.params)
+        batch = settle_interval(clearing, meters, self.timelines, self.balances, self.params)
+        self._computed = (self.entries_applied, interval_start, batch)
+        return [_copy_entry(entry) for entry in batch]  # the caller may change its copies
+
+    def _batch_for(self, interval_start: int) -> list[Entry]:
+        applied, interval, batch = self._computed
+        if applied == self.entries_applied and interval == interval_start:
+            return batch
+        return self.settlement_batch(interval_start)
 
     def settlement_ready(self, interval_start: int, now_ms: int, deadline_ms: int) -> bool:
         """Every participant's meters have reported past the interval, or the deadline passed."""
@@ -427,7 +449,7 @@ class LedgerState:
                 raise _fail(errors.ALREADY_SETTLED, f"interval {interval} is already settled")
             if interval not in self.clearings:
                 raise _fail(errors.INVALID_ENTRY, f"interval {interval} has not been cleared")
-            batch, position = self.settlement_batch(interval), 0
+            batch, position = self._batch_for(interval), 0
         else:
             batch, position, interval = self._batch, self._batch_next, self._batch_interval
         expected = batch[position]

@@ -82,6 +82,47 @@ def test_a_mint_outside_a_settlement_is_refused() -> None:
     refused(chain, entry, "invalid_entry", "outside the settlement")
 
 
+def test_a_settlement_computed_before_the_state_changed_is_checked_against_the_new_state() -> (
+    None
+):
+    chain = ChainBuilder()
+    chain.enrol("h")
+    chain.readings("h", T0, grid=(0, 0))
+    chain.clearing(T0, [{"home_id": "h", "bought_grid_wh": 100, "paid_mminor": 3000}])
+    [stale] = chain.state.settlement_batch(T0)  # no reading after the interval yet
+    chain.readings("h", T0 + INTERVAL, grid=(100, 0))
+
+    refused(chain, stale, "invalid_entry", "settlement of interval")
+    [fresh] = chain.state.settlement_batch(T0)
+    assert fresh != stale
+    chain.add(fresh)
+    assert T0 in chain.state.settled
+
+
+def test_changing_a_computed_settlement_does_not_change_what_it_is_checked_against() -> None:
+    chain = ChainBuilder()
+    chain.enrol("seller", ("grid", "pv"))
+    chain.enrol("buyer", ("grid",))
+    chain.readings("seller", T0, grid=(0, 0), pv=(0, 0))
+    chain.readings("buyer", T0, grid=(0, 0))
+    chain.clearing(
+        T0,
+        [
+            {"home_id": "seller", "sold_local_wh": 600, "received_mminor": 12_000},
+            {"home_id": "buyer", "bought_local_wh": 600, "paid_mminor": 12_000},
+        ],
+    )
+    chain.readings("seller", T0 + INTERVAL, grid=(0, 600), pv=(0, 700))
+    chain.readings("buyer", T0 + INTERVAL, grid=(650, 0))
+    batch = chain.state.settlement_batch(T0)
+    burn = next(entry for entry in batch if entry["kind"] == "burn")
+    burn["lots"][0][1] += 1  # type: ignore[index]
+
+    for entry in batch[: batch.index(burn)]:
+        chain.add(entry)
+    refused(chain, burn, "invalid_entry", "lots is")
+
+
 def test_a_settlement_entry_must_match_the_recomputed_one_field_by_field() -> None:
     chain = ChainBuilder()
     chain.enrol("h")
