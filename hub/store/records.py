@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -134,7 +134,13 @@ class AllocationRecord:
     curtailed_sell_wh: int = 0
 
     def to_wire(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand: asdict's generic deep copy cost ~20 us, for 200+ allocations per interval.
+        wire = {name: getattr(self, name) for name in _ALLOCATION_FIELDS}
+        wire["dispatch"] = [dict(command) for command in self.dispatch]
+        return wire
+
+
+_ALLOCATION_FIELDS = tuple(f.name for f in fields(AllocationRecord))
 
 
 @dataclass(frozen=True, slots=True)

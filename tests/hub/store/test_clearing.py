@@ -60,6 +60,15 @@ def allocation(home_id: str, start: int = INTERVAL, bought: int = 1_500) -> Allo
     )
 
 
+def test_an_allocations_wire_form_has_every_field_and_its_own_dispatch_list() -> None:
+    record = allocation("h1")
+    wire = record.to_wire()
+
+    assert wire == dataclasses.asdict(record)
+    wire["dispatch"][0]["energy_wh"] = -1
+    assert record.dispatch[0]["energy_wh"] != -1
+
+
 async def test_a_clearing_is_stored_and_read_back_exactly(store: Store) -> None:
     record = interval()
     allocations = [allocation(h) for h in HOMES]
