@@ -208,7 +208,7 @@ class GuardedWriter:
     async def _revert_later(self, control: str, delay_s: float) -> None:
         await asyncio.sleep(delay_s)
         async with self._lock:
-            pending = self._pending.pop(control, None)
+            pending = self._pending.get(control)
             if pending is None:
                 return
             try:
@@ -217,6 +217,11 @@ class GuardedWriter:
             except SunSpecError:
                 # The device's own RvrtTms is the fallback if this restore fails.
                 _LOG.exception("%s: revert of %s failed", self._io.where, control)
+            finally:
+                # Pending until the restore is written (or failed), not merely started: whoever
+                # waits for no pending reverts then reads the restored registers.
+                if self._pending.get(control) is pending:
+                    del self._pending[control]
 
     async def _write_verified(self, writes: tuple[RegisterWrite, ...]) -> None:
         for write in writes:

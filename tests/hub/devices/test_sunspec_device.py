@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
+from typing import cast
 
 import pytest
 
@@ -19,6 +20,8 @@ from hub.devices.sunspec import (
     UnsupportedModelError,
     WriteRefusedError,
 )
+from hub.devices.sunspec.control import GuardedWriter, RegisterWrite, WritePlan
+from hub.devices.sunspec.modbus_io import ModbusRegisters
 
 from . import register_maps as rm
 from .conftest import FakeSunSpecDevice, serve
@@ -289,3 +292,36 @@ async def test_read_back_mismatch_raises_and_restores() -> None:
         assert fake.register(WMAXLIM_ENA) == 0
         await inverter.set_pv_power_limit(20_000, revert_after_s=60)  # 40 %: accepted
         assert fake.register(WMAXLIMPCT) == 4000
+
+
+async def test_a_revert_stays_pending_until_its_write_has_landed() -> None:
+    class SlowRegisters:  # writes wait until the test lets them through
+        where = "slow"
+
+        def __init__(self) -> None:
+            self.values: dict[int, tuple[int, ...]] = {}
+            self.gate = asyncio.Event()
+            self.gate.set()
+
+        async def write(self, address: int, values: tuple[int, ...]) -> None:
+            await self.gate.wait()
+            self.values[address] = tuple(values)
+
+        async def read(self, address: int, count: int) -> list[int]:
+            return list(self.values[address])
+
+    io = SlowRegisters()
+    writer = GuardedWriter(cast(ModbusRegisters, io))
+    before, limit = RegisterWrite(1, (100,)), RegisterWrite(1, (20,))
+
+    async def plan() -> WritePlan:
+        return WritePlan("pv_power_limit", "limit", (limit,), (before,))
+
+    await writer.apply(plan, 0.01)
+    io.gate.clear()  # the revert's write is held back
+    await asyncio.sleep(0.05)
+    assert "pv_power_limit" in writer.pending  # the timer fired, the restore is not written yet
+
+    io.gate.set()
+    await _until(lambda: not writer.pending)
+    assert io.values[1] == (100,)
