@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from hub.protocol.canonical import canonical_json, digest
@@ -26,6 +27,9 @@ _ENVELOPE_FIELDS = frozenset({"v", "type", "key_id", "seq", "ts", "body", "sig"}
 
 @dataclass(frozen=True, slots=True)
 class SignedMessage:
+    """One signed message. Never changed once made (its body neither): its digest is computed
+    once, when first asked for."""
+
     type: str
     key_id: str
     seq: int
@@ -33,6 +37,7 @@ class SignedMessage:
     body: dict[str, Any]
     sig: str
     v: int = PROTOCOL_VERSION
+    _digest: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def unsigned(self) -> dict[str, Any]:
         return {
@@ -50,25 +55,47 @@ class SignedMessage:
     @property
     def digest(self) -> str:
         """Identity of the message including its signature (what duplicates are matched on)."""
-        return digest(self.to_wire())
+        known = self._digest
+        if known is None:
+            known = digest(self.to_wire())
+            object.__setattr__(self, "_digest", known)  # frozen: the one field set later
+        return known
 
     def signature_valid(self, public_key_text: str) -> bool:
         return verify(public_key_text, canonical_json(self.unsigned()), self.sig)
+
+    def __reduce__(self) -> tuple[Callable[..., SignedMessage], tuple[object, ...]]:
+        """Pickled as its fields alone: whoever unpickles a message computes its digest itself
+        (and pickling skips the generic dataclass state, which costs several times more)."""
+        return SignedMessage, (
+            self.type,
+            self.key_id,
+            self.seq,
+            self.ts,
+            self.body,
+            self.sig,
+            self.v,
+        )
 
 
 def sign_message(
     key: SigningKey, message_type: str, body: dict[str, Any], seq: int, ts: int
 ) -> SignedMessage:
-    unsigned = SignedMessage(
-        type=message_type, key_id=key.key_id, seq=seq, ts=ts, body=body, sig=""
-    )
+    unsigned = {
+        "v": PROTOCOL_VERSION,
+        "type": message_type,
+        "key_id": key.key_id,
+        "seq": seq,
+        "ts": ts,
+        "body": body,
+    }
     return SignedMessage(
         type=message_type,
         key_id=key.key_id,
         seq=seq,
         ts=ts,
         body=body,
-        sig=key.sign(canonical_json(unsigned.unsigned())),
+        sig=key.sign(canonical_json(unsigned)),
     )
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import pickle
 import types
 from typing import Any
 
 import pytest
 
 from hub.protocol import envelope
+from hub.protocol.canonical import digest
 from hub.protocol.envelope import (
     SequenceCounter,
     SignedMessage,
@@ -108,6 +110,39 @@ def test_the_digest_identifies_content_and_signature(
     other_first = "A" if message.sig[0] != "A" else "B"  # never the character already there
     tampered = dataclasses.replace(message, sig=other_first + message.sig[1:])
     assert tampered.digest != message.digest
+
+
+def test_the_digest_is_the_hash_of_the_wire_form_computed_once(
+    message: SignedMessage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    computed: list[dict[str, Any]] = []
+
+    def counting(value: Any) -> str:
+        computed.append(value)
+        return digest(value)
+
+    monkeypatch.setattr(envelope, "digest", counting)
+
+    assert message.digest == digest(message.to_wire())
+    assert message.digest == digest(message.to_wire())
+    assert computed == [message.to_wire()]
+
+
+def test_a_changed_copy_has_its_own_digest(message: SignedMessage) -> None:
+    original = message.digest
+
+    later = dataclasses.replace(message, seq=18)
+
+    assert later.digest == digest(later.to_wire()) != original
+
+
+def test_a_pickled_message_is_equal_and_computes_its_own_digest(message: SignedMessage) -> None:
+    object.__setattr__(message, "_digest", "not what the sender computed")
+
+    received = pickle.loads(pickle.dumps(message))
+
+    assert received == message
+    assert received.digest == digest(message.to_wire())
 
 
 @pytest.mark.parametrize("field", ["v", "type", "key_id", "seq", "ts", "body", "sig"])
