@@ -80,23 +80,28 @@ def _net_demand(steps: list[_Step], fixed: int, price: int) -> int:
 def _split(
     steps: list[_Step], fixed: int, low: int, high: int, surplus_asset: str
 ) -> tuple[list[BidStep], list[BidStep]]:
-    """Walk the integer prices and emit a step wherever q(p) changes, tagged by its cause."""
+    """Walk the prices from low to high and emit a step wherever q(p) changes, tagged by its
+    cause. q only changes at a step's price, so only those prices (and the ends) are visited."""
+    buys: dict[int, list[_Step]] = {}
+    sells: dict[int, list[_Step]] = {}
+    for s in steps:
+        (buys if s.side == "buy" else sells).setdefault(s.price, []).append(s)
     buy: list[BidStep] = []
+    # Demand given up just above a price becomes a buy step at it; at the top, whatever is
+    # still wanted is must-buy, served by the grid at retail.
+    for price in sorted({*buys, *(p - 1 for p in sells), high}):
+        if low <= price <= high:
+            above = _net_demand(steps, fixed, price + 1) if price < high else 0
+            dropped = max(_net_demand(steps, fixed, price), 0) - max(above, 0)
+            causes = [*buys.get(price, ()), *sells.get(price + 1, ())]
+            buy += _tagged(dropped, causes, "base", price)
     sell: list[BidStep] = []
-    for price in range(low, high + 1):
-        here = _net_demand(steps, fixed, price)
-        # Demand given up just above this price becomes a buy step at it; at the top, whatever
-        # is still wanted is must-buy, served by the grid at retail.
-        above = _net_demand(steps, fixed, price + 1) if price < high else 0
-        dropped = max(here, 0) - max(above, 0)
-        causes = [s for s in steps if s.side == "buy" and s.price == price]
-        causes += [s for s in steps if s.side == "sell" and s.price == price + 1]
-        buy += _tagged(dropped, causes, "base", price)
-        below = _net_demand(steps, fixed, price - 1) if price > low else 0
-        added = max(-here, 0) - max(-below, 0)
-        causes = [s for s in steps if s.side == "sell" and s.price == price]
-        causes += [s for s in steps if s.side == "buy" and s.price == price - 1]
-        sell += _tagged(added, causes, surplus_asset, price)
+    for price in sorted({*sells, *(p + 1 for p in buys), low}):
+        if low <= price <= high:
+            below = _net_demand(steps, fixed, price - 1) if price > low else 0
+            added = max(-_net_demand(steps, fixed, price), 0) - max(-below, 0)
+            causes = [*sells.get(price, ()), *buys.get(price - 1, ())]
+            sell += _tagged(added, causes, surplus_asset, price)
     return buy, sell
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.planner import EV, Plan, plan
-from hub.protocol.bids import ASSET_PATTERN, BidCurves
+from hub.planner import EV, Plan, bidding, plan
+from hub.protocol.bids import ASSET_PATTERN, BidCurves, BidStep
 from tests.hub.planner.factory import at, battery, hourly, load, request
 
 
@@ -108,3 +108,43 @@ def test_ev_that_must_charge_now_bids_at_retail() -> None:
 
 def test_island_mode_makes_no_bids() -> None:
     assert plan(request([20, 20], island=True)).bids is None
+
+
+def walk_every_price(
+    steps: list[bidding._Step], fixed: int, low: int, high: int
+) -> tuple[list[BidStep], list[BidStep]]:
+    """The curves by definition: at every integer price from low to high, the demand given up
+    just above it becomes a buy step and the supply added at it a sell step."""
+    buy: list[BidStep] = []
+    sell: list[BidStep] = []
+    for price in range(low, high + 1):
+        here = bidding._net_demand(steps, fixed, price)
+        above = bidding._net_demand(steps, fixed, price + 1) if price < high else 0
+        causes = [s for s in steps if s.side == "buy" and s.price == price]
+        causes += [s for s in steps if s.side == "sell" and s.price == price + 1]
+        buy += bidding._tagged(max(here, 0) - max(above, 0), causes, "base", price)
+        below = bidding._net_demand(steps, fixed, price - 1) if price > low else 0
+        causes = [s for s in steps if s.side == "sell" and s.price == price]
+        causes += [s for s in steps if s.side == "buy" and s.price == price - 1]
+        sell += bidding._tagged(max(-here, 0) - max(-below, 0), causes, "pv", price)
+    return buy, sell
+
+
+step_lists = st.lists(
+    st.builds(
+        bidding._Step,
+        asset=st.sampled_from(["battery", "ev", "load:washer", "load:dryer"]),
+        side=st.sampled_from(["buy", "sell"]),
+        price=st.integers(5, 40),
+        energy_wh=st.integers(1, 3_000),
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=step_lists, fixed=st.integers(-5_000, 5_000))
+def test_the_curves_change_only_at_step_prices_and_the_ends(
+    steps: list[bidding._Step], fixed: int
+) -> None:
+    assert bidding._split(steps, fixed, 5, 40, "pv") == walk_every_price(steps, fixed, 5, 40)
