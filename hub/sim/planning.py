@@ -39,6 +39,9 @@ class PlanRef:
     jobs_w: dict[str, np.ndarray]
     grid_w: np.ndarray  # import minus export
     price: np.ndarray  # the expected price per slot the plan used
+    # prices_from for every offset a plan is asked about until the next plan, computed once
+    # (read-only: prices_from hands out slices of it).
+    price_ahead: np.ndarray
 
     def at(self, slot: int) -> int:
         """Index into the plan's arrays; -1 past its horizon."""
@@ -46,12 +49,30 @@ class PlanRef:
         return offset if 0 <= offset < len(self.grid_w) else -1
 
     def prices_from(self, slot: int, count: int) -> np.ndarray:
-        """Expected prices for `count` slots from `slot`; past the horizon, the same time of day
-        on the plan's last day."""
-        offsets = np.arange(slot - self.start, slot - self.start + count)
-        past = offsets >= len(self.price)
-        offsets[past] -= SLOTS_PER_DAY * ((offsets[past] - len(self.price)) // SLOTS_PER_DAY + 1)
-        return self.price[np.clip(offsets, 0, len(self.price) - 1)]
+        """Expected prices for `count` slots from `slot` (read-only); past the horizon, the same
+        time of day on the plan's last day."""
+        first = slot - self.start
+        if first >= 0 and first + count <= len(self.price_ahead):
+            return self.price_ahead[first : first + count]
+        prices: np.ndarray = self.price[_offsets(len(self.price), first, count)]
+        return prices
+
+
+def _offsets(length: int, first: int, count: int) -> np.ndarray:
+    """Indices into a plan's `length` slots for `count` slots from offset `first`: past the
+    horizon, the same time of day on its last day."""
+    offsets = np.arange(first, first + count)
+    past = offsets >= length
+    offsets[past] -= SLOTS_PER_DAY * ((offsets[past] - length) // SLOTS_PER_DAY + 1)
+    return np.clip(offsets, 0, length - 1)
+
+
+def prices_ahead(price: np.ndarray) -> np.ndarray:
+    """What prices_from returns for offsets 0 to a day past the horizon: a plan is replaced
+    within a day, and bids look a day ahead."""
+    ahead: np.ndarray = price[_offsets(len(price), 0, len(price) + SLOTS_PER_DAY + 1)]
+    ahead.flags.writeable = False
+    return ahead
 
 
 def replan_phase(index: int) -> int:
@@ -93,6 +114,7 @@ def make_request(
 def solve(request: PlanRequest, slot: int) -> PlanRef:
     result = plan(request)
     schedule = result.schedule
+    price = (np.asarray(schedule.buy_price) + np.asarray(schedule.sell_price)) / 2
     return PlanRef(
         start=slot,
         charge_w=np.asarray(schedule.battery_charge_w),
@@ -100,7 +122,8 @@ def solve(request: PlanRequest, slot: int) -> PlanRef:
         ev_w=np.asarray(schedule.ev_charge_w),
         jobs_w={job: np.asarray(watts) for job, watts in schedule.loads_w.items()},
         grid_w=np.asarray(schedule.grid_import_w) - np.asarray(schedule.grid_export_w),
-        price=(np.asarray(schedule.buy_price) + np.asarray(schedule.sell_price)) / 2,
+        price=price,
+        price_ahead=prices_ahead(price),
     )
 
 
