@@ -9,14 +9,15 @@ and the certificate retirements. Worlds A and B run in the workers' idle time.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import shutil
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ RETIRE_DELAY_SLOTS = 4  # after the session's readings are in, so its purchases 
 
 SHM = Path("/dev/shm")
 DB_BYTES_PER_HOME_DAY = 1_000_000  # measured: 1.9 GB for 200 homes x 30 days; with a margin
+YOUNG_GC_THRESHOLD = 20_000  # allocations between collections of the youngest generation
 
 
 def scratch_dir(config: SimConfig) -> str | None:
@@ -48,6 +50,25 @@ def scratch_dir(config: SimConfig) -> str | None:
         return None
     needed = 2 * DB_BYTES_PER_HOME_DAY * config.homes * config.days
     return str(SHM) if free > needed and os.access(SHM, os.W_OK) else None
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """The cyclic garbage collector in the hub process while the intervals run: what the hub
+    holds once it has started (modules, enrolled homes, the ledger) is frozen out of full
+    collections, as `serve` does (hub.server.app), and the youngest generation is collected
+    every YOUNG_GC_THRESHOLD allocations (by default every 2,000 on Python 3.14). Measured
+    over 2 days: 7.5 ms of collections an interval down to about 1 ms. Everything is put back
+    at the end, since a simulation may run inside another program (the tests)."""
+    thresholds = gc.get_threshold()
+    gc.collect()  # garbage frozen now would never be collected
+    gc.freeze()
+    gc.set_threshold(YOUNG_GC_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def upload_phase(index: int, config: SimConfig) -> int:
@@ -182,7 +203,8 @@ async def simulate(config: SimConfig, progress: Callable[[str], None] | None = N
                 f"{time.perf_counter() - started:.1f} s; the hub's database: {hub.db_path}"
             )
             run = _Run(config, calendar, homes, hub, workers, say)
-            await run.all_intervals()
+            with fewer_collections():
+                await run.all_intervals()
             results = workers.results()
             summary = _ledger_summary(hub)
         finally:
