@@ -15,11 +15,12 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from typing import Any, TypeVar
 
 from sqlalchemy import (
     Connection,
+    CursorResult,
     Row,
     and_,
     bindparam,
@@ -33,9 +34,11 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, RootTransaction, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.dml import UpdateBase
 
 from hub.protocol import errors
 from hub.protocol.canonical import canonical_json
@@ -800,6 +803,13 @@ _REPLACE_BID = (
     .values({name: bindparam(f"p_{name}") for name in _BID_FIELDS})
 )
 _INSERT_BID = insert(schema.bids)
+# Most bids are their home's first for the interval: inserted in one statement when new.
+_NEW_BID = {
+    name: insert_new(schema.bids).on_conflict_do_nothing(
+        index_elements=[_bids.home_id, _bids.interval_start]
+    )
+    for name, insert_new in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
+}
 
 
 def _accept_request(conn: Connection, request: RequestSequence) -> None:
@@ -908,13 +918,47 @@ def _stored_digests(conn: Connection, digests: list[str]) -> set[str]:
 
 
 def _save_bid(conn: Connection, bid: StoredBid, request: RequestSequence | None) -> bool:
+    """Insert the bid, or replace the home's bid for the interval (True) if it has one."""
     if request is not None:
         _accept_request(conn, request)
-    if not _advance_message_seq(conn, bid.key_id, bid.seq):
+    moved = _execute(conn, _ADVANCE_MESSAGE_SEQ, {"p_key_id": bid.key_id, "p_seq": bid.seq})
+    if moved.rowcount != 1:
         raise ProtocolError(
             errors.REPLAY, f"bid sequence {bid.seq} is not above the last accepted one"
         )
-    return _put_bid(conn, bid)
+    values = {
+        "key_id": bid.key_id,
+        "seq": bid.seq,
+        "ts": bid.ts,
+        "body": canonical_json(bid.body).decode(),
+        "digest": bid.digest,
+        "sig": bid.sig,
+        "received_at": bid.received_at,
+    }
+    where = {"home_id": bid.home_id, "interval_start": bid.interval_start}
+    if _execute(conn, _NEW_BID[conn.dialect.name], where | values).rowcount == 1:
+        return False
+    replacing = {f"p_{k}": v for k, v in (where | values).items()}
+    conn.execute(_REPLACE_BID, replacing)
+    return True
+
+
+def _execute(conn: Connection, statement: UpdateBase, params: dict[str, Any]) -> CursorResult[Any]:
+    """Run one of the request path's statements. On SQLite it goes to the driver as SQL compiled
+    once: SQLAlchemy's own work per execution costs more than SQLite's (~13 us against ~5 us a
+    statement, 200 bids an interval). The statements bind only plain integers and strings,
+    which need no conversion on the way."""
+    if conn.dialect.name != "sqlite":
+        return conn.execute(statement, params)
+    sql, names = _sqlite_sql(statement)
+    return conn.exec_driver_sql(sql, tuple(params[name] for name in names))
+
+
+@cache
+def _sqlite_sql(statement: UpdateBase) -> tuple[str, tuple[str, ...]]:
+    """The statement's SQLite text and the names of its positional parameters, in order."""
+    compiled = statement.compile(dialect=sqlite.dialect())
+    return str(compiled), tuple(compiled.positiontup or ())
 
 
 def _advance_message_seq(conn: Connection, key_id: str, seq: int) -> bool:

@@ -138,3 +138,20 @@ async def test_uncleared_bid_intervals_is_empty_once_everything_is_cleared(store
     await store.save_clearing(cleared(INTERVAL), [])
 
     assert await store.uncleared_bid_intervals(INTERVAL + 10 * QUARTER) == []
+
+
+async def test_an_in_memory_database_saves_replaces_and_refuses_bids_alike() -> None:
+    store = await Store.open("sqlite://")  # one connection, no group commit
+    try:
+        home = await enrol_home(store)
+        first = await store.save_bid(home.home_id, bid_message(home.home_key, 1), INTERVAL, NOW)
+        newer = bid_message(home.home_key, 2, price=35)
+        second = await store.save_bid(home.home_id, newer, INTERVAL, NOW)
+        with pytest.raises(ProtocolError) as err:
+            await store.save_bid(home.home_id, bid_message(home.home_key, 2), INTERVAL, NOW)
+
+        assert (first, second, err.value.reason) == (False, True, errors.REPLAY)
+        bid = await store.get_bid(home.home_id, INTERVAL)
+        assert bid is not None and bid.digest == newer.digest
+    finally:
+        await store.close()
