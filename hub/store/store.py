@@ -921,20 +921,11 @@ def _save_bid(conn: Connection, bid: StoredBid, request: RequestSequence | None)
     """Insert the bid, or replace the home's bid for the interval (True) if it has one."""
     if request is not None:
         _accept_request(conn, request)
-    moved = _execute(conn, _ADVANCE_MESSAGE_SEQ, {"p_key_id": bid.key_id, "p_seq": bid.seq})
-    if moved.rowcount != 1:
+    if not _advance_message_seq(conn, bid.key_id, bid.seq):
         raise ProtocolError(
             errors.REPLAY, f"bid sequence {bid.seq} is not above the last accepted one"
         )
-    values = {
-        "key_id": bid.key_id,
-        "seq": bid.seq,
-        "ts": bid.ts,
-        "body": canonical_json(bid.body).decode(),
-        "digest": bid.digest,
-        "sig": bid.sig,
-        "received_at": bid.received_at,
-    }
+    values = _bid_values(bid)
     where = {"home_id": bid.home_id, "interval_start": bid.interval_start}
     if _execute(conn, _NEW_BID[conn.dialect.name], where | values).rowcount == 1:
         return False
@@ -963,14 +954,13 @@ def _sqlite_sql(statement: UpdateBase) -> tuple[str, tuple[str, ...]]:
 
 def _advance_message_seq(conn: Connection, key_id: str, seq: int) -> bool:
     """Move the signing key's message sequence forward; False means a replay."""
-    moved = conn.execute(_ADVANCE_MESSAGE_SEQ, {"p_key_id": key_id, "p_seq": seq})
+    moved = _execute(conn, _ADVANCE_MESSAGE_SEQ, {"p_key_id": key_id, "p_seq": seq})
     return moved.rowcount == 1
 
 
-def _put_bid(conn: Connection, bid: StoredBid) -> bool:
-    """Insert or replace a home's bid for an interval (no sequence check: a derived bid).
-    True when it replaced one."""
-    values = {
+def _bid_values(bid: StoredBid) -> dict[str, Any]:
+    """A bid's stored columns besides its home and interval."""
+    return {
         "key_id": bid.key_id,
         "seq": bid.seq,
         "ts": bid.ts,
@@ -979,6 +969,12 @@ def _put_bid(conn: Connection, bid: StoredBid) -> bool:
         "sig": bid.sig,
         "received_at": bid.received_at,
     }
+
+
+def _put_bid(conn: Connection, bid: StoredBid) -> bool:
+    """Insert or replace a home's bid for an interval (no sequence check: a derived bid).
+    True when it replaced one."""
+    values = _bid_values(bid)
     where = {"p_home_id": bid.home_id, "p_interval_start": bid.interval_start}
     replaced = conn.execute(_REPLACE_BID, where | {f"p_{k}": v for k, v in values.items()})
     if replaced.rowcount:
