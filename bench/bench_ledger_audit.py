@@ -29,6 +29,7 @@ from hub.ledger import bls
 from hub.ledger.audit import Auditor, audit_export
 from hub.ledger.block import GENESIS_PREV_HASH, SignedHeader, signing_message
 from hub.ledger.chain import ChainBlock, encode, make_header
+from hub.ledger.entries import READING_FIELDS
 from hub.ledger.export import FORMAT, read_export, write_block
 from hub.ledger.params import LedgerParams
 from hub.ledger.settlement import split
@@ -43,8 +44,9 @@ INTERVAL = 900
 
 
 class Neighbourhood:
-    def __init__(self, homes: int, backend: bls.BlsBackend) -> None:
+    def __init__(self, homes: int, backend: bls.BlsBackend, entry_format: int = 2) -> None:
         self.backend = backend
+        self.entry_format = entry_format
         self.secret = bls.generate_secret_key(b"bench hub key seed 0000000000000")
         self.state = LedgerState(backend, check_meter_signatures=False)
         self.rng = random.Random(7)
@@ -73,7 +75,7 @@ class Neighbourhood:
         return ChainBlock(SignedHeader(header, 1, signature), raws, hashes)
 
     def genesis(self) -> list[ChainBlock]:
-        params = LedgerParams(chain_id="bench")
+        params = LedgerParams(chain_id="bench", entry_format=self.entry_format)
         validator = {
             "name": "hub",
             "public_key": self.backend.secret_to_public(self.secret).hex(),
@@ -109,6 +111,7 @@ class Neighbourhood:
 
     def readings(self, ts: int) -> list[dict[str, object]]:
         entries = []
+        by_home: list[list[list[object]]] = []
         for home in self.homes:
             rows = []
             for kind in ("grid", "pv"):
@@ -120,6 +123,10 @@ class Neighbourhood:
                 message = sign_reading(key, Registers(imp, exp), self.seq, ts * 1000)
                 rows.append([key.key_id, self.seq, ts * 1000, imp, exp, message.sig])
             entries.append({"kind": "readings", "home_id": home, "readings": sorted(rows)})
+            by_home.append(rows)
+        if self.entry_format == 2:
+            table = sorted(row for rows in by_home for row in rows)
+            return [{"kind": "meter_readings", "fields": list(READING_FIELDS), "rows": table}]
         return entries
 
     def interval(self, start: int) -> dict[str, object]:
@@ -198,8 +205,10 @@ class Neighbourhood:
         return ChainBlock(SignedHeader(header, 1, signature), list(raws), list(hashes))
 
 
-def generate(path: Path, homes: int, blocks: int, backend: bls.BlsBackend) -> tuple[int, int]:
-    hood = Neighbourhood(homes, backend)
+def generate(
+    path: Path, homes: int, blocks: int, backend: bls.BlsBackend, entry_format: int = 2
+) -> tuple[int, int]:
+    hood = Neighbourhood(homes, backend, entry_format)
     entries = 0
     with path.open("wb") as out:
         out.write(b'{"format": "' + FORMAT.encode() + b'"}\n')
@@ -239,6 +248,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=float, default=7)
     parser.add_argument("--homes", type=int, default=200)
+    parser.add_argument(
+        "--entry-format", type=int, default=2, choices=(1, 2), help="1: one entry per home"
+    )
     args = parser.parse_args()
     native_name = bls.available_backends()[0]
     native = bls.get_backend(native_name)
@@ -246,7 +258,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "chain.jsonl"
         started = time.perf_counter()
-        total_blocks, entries = generate(path, args.homes, blocks, native)
+        total_blocks, entries = generate(path, args.homes, blocks, native, args.entry_format)
         size = path.stat().st_size
         print(
             f"generated {total_blocks} blocks, {entries} entries, {size / 1e6:.0f} MB "

@@ -19,10 +19,20 @@ from typing import Any
 
 from hub.ledger.bls import BlsBackend, get_backend
 from hub.ledger.chain import ChainBlock, decode_entry
+from hub.ledger.entries import kind_marker
 from hub.ledger.errors import LedgerError
 from hub.ledger.export import read_export
-from hub.ledger.seals import SealChecker, SealProblem, SealProcess, first_problem
+from hub.ledger.seals import (
+    RULES,
+    STRUCTURE,
+    ReadingRules,
+    SealChecker,
+    SealProblem,
+    SealProcess,
+    first_problem,
+)
 from hub.ledger.state import LedgerState
+from hub.protocol import errors
 
 NOT_FINAL_LISTED = 20
 
@@ -63,7 +73,8 @@ class Auditor:
     """Feed blocks in chain order; stops at the first problem (see `report`).
 
     With `check_seals=False` only the entries' rules are replayed: the caller checks the seals
-    (hashes, Merkle roots, signatures) elsewhere, as `audit_export` does in a second process.
+    (hashes, Merkle roots, signatures) elsewhere, as `audit_export` does in a second process;
+    with `check_readings=False` readings are added unchecked (that process checks them).
     """
 
     def __init__(
@@ -72,9 +83,10 @@ class Auditor:
         check_meter_signatures: bool = True,
         batch_size: int = 256,
         check_seals: bool = True,
+        check_readings: bool = True,
     ) -> None:
         backend = backend or get_backend()
-        self.state = LedgerState(backend, check_meter_signatures=check_meter_signatures)
+        self.state = LedgerState(backend, check_meter_signatures, check_readings)
         self.report = AuditReport(self.state)
         self.seals = SealChecker(backend, batch_size) if check_seals else None
 
@@ -139,16 +151,20 @@ def audit_export(
     check_meter_signatures: bool = True,
     batch_size: int = 256,
 ) -> AuditReport:
-    """Audit an export file on two cores: the seals in a child process, the rules here.
+    """Audit an export file on two cores: the seals and the readings' rules in a child process,
+    every other rule here.
 
     Both passes read the file; the report names the earliest problem either found, as the
-    one-process `audit` would (at the same block a broken structure comes first, then the rules,
-    then the signature). Raises ExportError / OSError when the file cannot be read.
+    one-process `audit` would (at the same block a broken structure comes first, then the rules
+    in entry order, then the signature). Raises ExportError / OSError when the file cannot be
+    read.
     """
     backend = backend or get_backend()
-    seals = SealProcess(path, backend.name, batch_size)
+    seals = SealProcess(path, backend.name, batch_size, check_meter_signatures)
     try:
-        auditor = Auditor(backend, check_meter_signatures, batch_size, check_seals=False)
+        auditor = Auditor(
+            backend, check_meter_signatures, batch_size, check_seals=False, check_readings=False
+        )
         with _gc_paused():
             for block in read_export(path):
                 if not auditor.feed(block):
@@ -166,11 +182,16 @@ def audit_export(
 
 
 def _seal_problem_first(seal: SealProblem, report: AuditReport) -> bool:
+    """Whether the child's problem comes before the rules pass's (which is a RULES problem)."""
     if report.ok or report.bad_block is None:
         return True
     if seal.block != report.bad_block:
         return seal.block < report.bad_block
-    return seal.structural  # same block: structure before rules, rules before the signature
+    if seal.stage != RULES:  # same block: structure before rules, rules before the signature
+        return seal.stage == STRUCTURE
+    if seal.entry is None or report.bad_entry is None:
+        return report.bad_entry is None  # a problem with the whole block comes after its entries
+    return seal.entry <= report.bad_entry  # at the same entry the readings' own check speaks
 
 
 @contextmanager
@@ -192,6 +213,8 @@ def _rules_problem(block: ChainBlock, state: LedgerState) -> SealProblem | None:
     for index, raw in enumerate(block.entries):
         try:
             entry = decode_entry(raw)
+            if entry.get("kind") in ReadingRules.KINDS and not _canonical_kind(entry, raw):
+                raise LedgerError(errors.INVALID_ENTRY, "the entry is not canonical JSON")
             state.apply(entry, f"block {height} entry {index}")
         except LedgerError as err:
             return _rule(height, index, f"({_kind(raw)}) {err.reason}: {err.detail}")
@@ -202,8 +225,13 @@ def _rules_problem(block: ChainBlock, state: LedgerState) -> SealProblem | None:
     return None
 
 
+def _canonical_kind(entry: dict[str, Any], raw: bytes) -> bool:
+    """The entry names its kind as canonical JSON does (the seal child finds it by those bytes)."""
+    return kind_marker(str(entry["kind"])) in raw
+
+
 def _rule(block: int, entry: int | None, problem: str) -> SealProblem:
-    return SealProblem(block, entry, problem, structural=False)
+    return SealProblem(block, entry, problem, RULES)
 
 
 def _kind(raw: bytes) -> str:

@@ -18,10 +18,22 @@ exact bytes, so every verifier hashes what the hub hashed.
 | flex_award  | hub        | a flexibility token for a followed dispatch command               |
 | transfer    | a home     | flexibility tokens or certificates moved, signed by the home key  |
 | retire      | a home     | green certificates retired for a purpose, signed by the home key  |
+
+Entry format 2 (`LedgerParams.entry_format`, new chains) records the two kinds that make up most
+of a chain as tables instead, so a block holds a handful of entries rather than one per home:
+
+| kind                | replaces                          | holds                                  |
+|---------------------|-----------------------------------|----------------------------------------|
+| meter_readings      | readings (one per home)           | every accepted reading of the block    |
+| settled_interval    | settlement, mint, burn, flex_award| one interval's settlement, all homes   |
+
+A table is {"fields": [column names], "rows": [[values], ...]}; the columns are fixed below.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from hub.ledger.merkle import leaf_hash
@@ -39,6 +51,8 @@ BURN = "burn"
 FLEX_AWARD = "flex_award"
 TRANSFER = "transfer"
 RETIRE = "retire"
+METER_READINGS = "meter_readings"
+SETTLED_INTERVAL = "settled_interval"
 
 KINDS = (
     GENESIS,
@@ -53,10 +67,45 @@ KINDS = (
     FLEX_AWARD,
     TRANSFER,
     RETIRE,
+    METER_READINGS,
+    SETTLED_INTERVAL,
 )
+FORMAT_1_KINDS = frozenset({READINGS, SETTLEMENT, MINT, BURN, FLEX_AWARD})
+FORMAT_2_KINDS = frozenset({METER_READINGS, SETTLED_INTERVAL})
 SETTLEMENT_KINDS = frozenset({SETTLEMENT, MINT, BURN, FLEX_AWARD})
 HOME_SIGNED_KINDS = frozenset({TRANSFER, RETIRE})
 COMMUNITY = "community"  # the account flexibility tokens are spent into
+
+# The columns of the format-2 tables: each row holds what the format-1 entry of the same name
+# holds, less what the table entry already says (its kind and interval).
+READING_FIELDS = ("key_id", "seq", "ts", "import_wh", "export_wh", "sig")
+SETTLEMENT_FIELDS = (
+    "home_id",
+    "metered",
+    "start",
+    "end",
+    "taken_wh",
+    "delivered_wh",
+    "allocated_in_wh",
+    "allocated_out_wh",
+    "market_mminor",
+    "imbalance_wh",
+    "imbalance_mminor",
+    "amount_mminor",
+    "balance_mminor",
+    "amount_minor",
+    "balance_minor",
+)
+MINT_FIELDS = ("lot", "home_id", "meter_key_id", "meter_kind", "green", "tokens")
+BURN_FIELDS = ("home_id", "tokens", "lots")
+FLEX_AWARD_FIELDS = ("home_id", "device", "action", "tokens")
+# settled_interval's tables: (entry field, the format-1 kind of its rows, columns)
+SETTLEMENT_TABLES = (
+    ("settlements", SETTLEMENT, SETTLEMENT_FIELDS),
+    ("mints", MINT, MINT_FIELDS),
+    ("burns", BURN, BURN_FIELDS),
+    ("flex_awards", FLEX_AWARD, FLEX_AWARD_FIELDS),
+)
 
 
 Entry = dict[str, Any]
@@ -66,8 +115,29 @@ def encode_entry(entry: Entry) -> bytes:
     return canonical_json(entry)
 
 
+def kind_marker(kind: str) -> bytes:
+    """The bytes that name an entry's kind in its canonical JSON."""
+    return b'"kind":' + canonical_json(kind)
+
+
+def kinds_pattern(entry_kinds: Iterable[str]) -> re.Pattern[bytes]:
+    """Finds any of these kinds' markers in one scan of an entry's bytes (a hit may also be
+    text inside another entry: decode it to be sure)."""
+    return re.compile(b"|".join(re.escape(kind_marker(kind)) for kind in sorted(entry_kinds)))
+
+
 def entry_hash(raw: bytes) -> bytes:
     return leaf_hash(raw)
+
+
+def reading_rows(entry: Entry) -> list[list[Any]]:
+    """The (key_id, seq, ts, import_wh, export_wh, sig) rows of a readings entry of either
+    format; none for other entries."""
+    if entry.get("kind") == READINGS:
+        return list(entry["readings"])
+    if entry.get("kind") == METER_READINGS:
+        return list(entry["rows"])
+    return []
 
 
 def home_of(entry: Entry) -> str | None:

@@ -15,8 +15,9 @@ from typing import Any
 
 from hub.ledger.block import SignedHeader, signer_indexes, signing_message
 from hub.ledger.bls import BlsBackend, get_backend
-from hub.ledger.entries import Entry, encode_entry, entry_hash
+from hub.ledger.entries import SETTLEMENT, Entry, encode_entry, entry_hash
 from hub.ledger.merkle import root_from_proof
+from hub.ledger.settlement import expand
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,13 +27,25 @@ class ProofCheck:
     entry: Entry | None = None
     height: int | None = None
 
-    @property
-    def balance_minor(self) -> int | None:
-        """The home's balance as settled in the proven entry (settlement entries only)."""
-        if self.entry is None or self.entry.get("kind") != "settlement":
+    def settlement_of(self, home_id: str) -> Entry | None:
+        """The home's settlement in the proven entry: a format-1 settlement entry, or the home's
+        row of a format-2 `settled_interval` table."""
+        if self.entry is None:
             return None
-        value = self.entry.get("balance_minor")
-        return value if isinstance(value, int) else None
+        try:
+            parts = expand(self.entry)
+        except (KeyError, TypeError, ValueError):
+            return None
+        for part in parts:
+            if part.get("kind") == SETTLEMENT and part.get("home_id") == home_id:
+                return part
+        return None
+
+    def balance_minor_of(self, home_id: str) -> int | None:
+        """The home's balance as settled in the proven entry, if it holds the home's settlement."""
+        settlement = self.settlement_of(home_id)
+        value = None if settlement is None else settlement.get("balance_minor")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def check_inclusion(entry: Entry, index: int, proof: Sequence[str], signed: SignedHeader) -> bool:

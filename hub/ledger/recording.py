@@ -6,7 +6,16 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hub.ledger.entries import CLEARING, ENROL, READINGS, REVOKE, Entry
+from hub.ledger.entries import (
+    CLEARING,
+    ENROL,
+    METER_READINGS,
+    READING_FIELDS,
+    READINGS,
+    REVOKE,
+    Entry,
+)
+from hub.ledger.errors import LedgerError
 from hub.ledger.state import LedgerState
 
 
@@ -49,15 +58,30 @@ def revocation_entries(registry: Sequence[Mapping[str, Any]], state: LedgerState
     return found
 
 
-def readings_entries(rows: Sequence[Sequence[Any]]) -> list[Entry]:
-    """One `readings` entry per home: its new readings by meter, in sequence order.
+def readings_entries(
+    rows: Sequence[Sequence[Any]], state: LedgerState
+) -> tuple[list[Entry], list[tuple[list[Any], LedgerError]]]:
+    """(entries, refused readings). Format 2: one `meter_readings` table of the readings the
+    ledger accepts; format 1: one `readings` entry per home. Each meter's readings are in
+    sequence order.
 
     `rows` are (reading_id, home_id, key_id, seq, ts, import_wh, export_wh, sig).
     """
+    assert state.params is not None
+    if state.params.entry_format == 2:
+        table, refused = state.split_readings(
+            sorted(
+                [key_id, seq, ts, import_wh, export_wh, sig]
+                for _id, _home, key_id, seq, ts, import_wh, export_wh, sig in rows
+            )
+        )
+        if not table:
+            return [], refused
+        return [{"kind": METER_READINGS, "fields": list(READING_FIELDS), "rows": table}], refused
     by_home: dict[str, list[list[Any]]] = defaultdict(list)
     for _id, home_id, key_id, seq, ts, import_wh, export_wh, sig in rows:
         by_home[home_id].append([key_id, seq, ts, import_wh, export_wh, sig])
-    return [
+    entries: list[Entry] = [
         {
             "kind": READINGS,
             "home_id": home_id,
@@ -65,6 +89,7 @@ def readings_entries(rows: Sequence[Sequence[Any]]) -> list[Entry]:
         }
         for home_id, readings in sorted(by_home.items())
     ]
+    return entries, []
 
 
 def clearing_entry(cleared: Mapping[str, Any], priorities: Mapping[str, int]) -> Entry:

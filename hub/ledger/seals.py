@@ -5,7 +5,10 @@ Checked apart from the entries' rules, so an audit can run both on two cores at 
 - each block's height, its link to the previous block, its entry count, each recorded entry
   hash and its Merkle root;
 - the signers it names (the hub, validator 0, must be one; each must be active at that height)
-  and their aggregate BLS signature.
+  and their aggregate BLS signature;
+- in `check_export_seals` (the child process of `audit_export`), also the rules of the meter
+  readings (`ReadingRules`), which the rules pass then adds unchecked: that balances the two
+  processes' work.
 
 Validator keys come from the chain's own genesis and validator entries (the rules pass checks
 those entries' proofs of possession). Aggregate signatures are verified in batches, one random
@@ -26,11 +29,26 @@ from typing import Any
 from hub.ledger.block import signer_indexes, signing_message
 from hub.ledger.bls import BlsBackend, get_backend
 from hub.ledger.chain import ChainBlock, decode_entry, structure_problem
+from hub.ledger.entries import (
+    ENROL,
+    GENESIS,
+    METER_READINGS,
+    READINGS,
+    REVOKE,
+    VALIDATOR,
+    kinds_pattern,
+)
+from hub.ledger.errors import LedgerError
 from hub.ledger.export import read_export
+from hub.ledger.state import LedgerState
 
 # Entries that add validators. A substring test finds them without decoding every entry; a false
 # hit (the text inside some other entry) is decoded and skipped.
-_VALIDATOR_MARKERS = (b'"kind":"genesis"', b'"kind":"validator"')
+_VALIDATOR_KINDS = kinds_pattern((GENESIS, VALIDATOR))
+
+
+# What a check of one block looks at, in the order a reader checks a block in.
+STRUCTURE, RULES, SIGNATURE = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +56,45 @@ class SealProblem:
     block: int
     entry: int | None
     problem: str
-    structural: bool  # the block does not hang together (False: a signature problem)
+    stage: int  # STRUCTURE, RULES or SIGNATURE
+
+
+class ReadingRules:
+    """The rules of genesis, enrolment, revocation and readings entries, apart from the rest:
+    every reading comes from an enrolled, unrevoked meter key, in sequence, with registers that
+    never go down (and, optionally, a valid meter signature). Messages match `audit`'s."""
+
+    KINDS = frozenset({GENESIS, ENROL, REVOKE, READINGS, METER_READINGS})
+    # Only entries holding one of these are decoded; the rules pass refuses an entry of these
+    # kinds written without its marker (see `kind_marker`), so none can slip past unchecked.
+    PATTERN = kinds_pattern(KINDS)
+
+    def __init__(self, backend: BlsBackend, check_meter_signatures: bool) -> None:
+        self.state = LedgerState(backend, check_meter_signatures)
+
+    def check(self, block: ChainBlock) -> SealProblem | None:
+        height = block.header.height
+        state = self.state
+        state.height = height
+        for index, raw in enumerate(block.entries):
+            if self.PATTERN.search(raw) is None:
+                continue
+            try:
+                entry = decode_entry(raw)
+            except ValueError:
+                continue  # the rules pass names it
+            kind = entry.get("kind")
+            if kind not in self.KINDS:
+                continue
+            try:
+                state.apply(entry, f"block {height} entry {index}")
+            except LedgerError as err:
+                return SealProblem(height, index, f"({kind}) {err.reason}: {err.detail}", RULES)
+        if height % 64 == 0:
+            for timeline in state.timelines.values():  # only each meter's last reading matters
+                if timeline.times:
+                    timeline.prune_before(timeline.times[-1])
+        return None
 
 
 class _SignatureBatch:
@@ -118,7 +174,7 @@ class SealChecker:
 
     def _note_validators(self, block: ChainBlock) -> None:
         for raw in block.entries:
-            if not any(marker in raw for marker in _VALIDATOR_MARKERS):
+            if _VALIDATOR_KINDS.search(raw) is None:
                 continue
             try:
                 entry = decode_entry(raw)
@@ -133,18 +189,22 @@ class SealChecker:
 
 
 def _structural(block: int, entry: int | None, problem: str) -> SealProblem:
-    return SealProblem(block, entry, problem, structural=True)
+    return SealProblem(block, entry, problem, STRUCTURE)
 
 
 def _unsigned(block: int, problem: str) -> SealProblem:
-    return SealProblem(block, None, problem, structural=False)
+    return SealProblem(block, None, problem, SIGNATURE)
 
 
-def check_export_seals(path: Path, backend_name: str, batch_size: int) -> SealReport:
-    """Every seal of an export file: the blocks checked and the first problem."""
-    checker = SealChecker(get_backend(backend_name), batch_size)
+def check_export_seals(
+    path: Path, backend_name: str, batch_size: int, meter_signatures: bool
+) -> SealReport:
+    """Every seal and reading rule of an export file: the blocks checked and the first problem."""
+    backend = get_backend(backend_name)
+    checker = SealChecker(backend, batch_size)
+    readings = ReadingRules(backend, meter_signatures)
     for block in read_export(path):
-        problem = checker.feed(block)
+        problem = checker.structure(block) or readings.check(block) or checker.signature(block)
         if problem is not None:
             return SealReport(checker.blocks, first_problem(checker.flush(), problem))
     return SealReport(checker.blocks, checker.flush())
@@ -171,11 +231,21 @@ class SealProcess:
     (`python -m hub` has no `__main__` guard to hide behind) and needs nothing pickled.
     """
 
-    def __init__(self, path: Path, backend_name: str, batch_size: int) -> None:
+    def __init__(
+        self, path: Path, backend_name: str, batch_size: int, meter_signatures: bool
+    ) -> None:
         package_root = str(Path(__file__).resolve().parents[2])  # so the child imports this hub
         paths = [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]
         self._child = subprocess.Popen(
-            [sys.executable, "-m", "hub.ledger.seals", str(path), backend_name, str(batch_size)],
+            [
+                sys.executable,
+                "-m",
+                "hub.ledger.seals",
+                str(path),
+                backend_name,
+                str(batch_size),
+                "meter-signatures" if meter_signatures else "trust-meter-signatures",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)},
@@ -199,8 +269,10 @@ def first_problem(earlier: SealProblem | None, found: SealProblem) -> SealProble
 
 
 def main(argv: list[str]) -> int:
-    path, backend_name, batch_size = argv
-    report = check_export_seals(Path(path), backend_name, int(batch_size))
+    path, backend_name, batch_size, signatures = argv
+    report = check_export_seals(
+        Path(path), backend_name, int(batch_size), signatures == "meter-signatures"
+    )
     print(json.dumps(report.to_wire()))
     return 0
 

@@ -213,7 +213,10 @@ class LedgerService:
         for entry in recording.enrolment_entries(registry, state):
             add(entry)
         rows = await self.storage.unrecorded_readings(self.settings.readings_per_block)
-        for entry in recording.readings_entries(rows):
+        readings, refused = recording.readings_entries(rows, state)
+        for row, err in refused:
+            _LOGGER.error("ledger refused the reading %s seq %s: %s", row[0], row[1], err)
+        for entry in readings:
             add(entry)
         cleared_through = int(meta.get("cleared_through", "-1"))
         up_to = FAR_FUTURE if interval_start is None else interval_start

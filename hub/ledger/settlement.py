@@ -39,8 +39,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from hub.ledger.entries import BURN, FLEX_AWARD, MINT, SETTLEMENT, Entry
+from hub.ledger.entries import (
+    SETTLED_INTERVAL,
+    SETTLEMENT_FIELDS,
+    SETTLEMENT_TABLES,
+    Entry,
+)
 from hub.ledger.meters import MeterTimeline
 from hub.ledger.params import LedgerParams
 
@@ -69,7 +75,6 @@ class Clearing:
 
 
 Registers = tuple[int, int]  # (import_wh, export_wh)
-Boundaries = tuple[Registers | None, Registers | None]  # a meter's registers at start and end
 
 # home_id -> that home's active meters as (key_id, kind), sorted by key id
 MetersByHome = Mapping[str, Sequence[tuple[str, str]]]
@@ -92,59 +97,126 @@ def lot_id(interval_start: int, meter_key_id: str) -> str:
     return f"{interval_start}:{meter_key_id}"
 
 
+@dataclass(frozen=True, slots=True)
+class SettledInterval:
+    """Everything that settles one interval, as table rows (columns: hub.ledger.entries).
+
+    One computation serves both entry formats: format 1 writes one entry per row (`entries`),
+    format 2 one table entry (`table_entry`)."""
+
+    interval_start: int
+    settlements: list[list[Any]]
+    mints: list[list[Any]]
+    burns: list[list[Any]]
+    flex_awards: list[list[Any]]
+
+    def tables(self) -> tuple[list[list[Any]], ...]:
+        return self.settlements, self.mints, self.burns, self.flex_awards
+
+    def entries(self) -> list[Entry]:
+        """Format 1, in chain order: settlements, mints, burns, awards."""
+        start = self.interval_start
+        return [
+            {"kind": kind, "interval_start": start, **dict(zip(fields, row, strict=True))}
+            for (_name, kind, fields), rows in zip(SETTLEMENT_TABLES, self.tables(), strict=True)
+            for row in rows
+        ]
+
+    def table_entry(self) -> Entry:
+        """Format 2: the rows are this object's own lists (copy before changing them)."""
+        entry: Entry = {"kind": SETTLED_INTERVAL, "interval_start": self.interval_start}
+        for (name, _kind, fields), rows in zip(SETTLEMENT_TABLES, self.tables(), strict=True):
+            entry[name] = {"fields": list(fields), "rows": rows}
+        return entry
+
+    @classmethod
+    def from_table_entry(cls, entry: Entry) -> SettledInterval:
+        """The rows of a checked format-2 entry (to expand it into format-1 entries)."""
+        tables = (entry[name]["rows"] for name, _kind, _fields in SETTLEMENT_TABLES)
+        return cls(entry["interval_start"], *tables)
+
+
+def expand(entry: Entry) -> list[Entry]:
+    """A format-2 settlement as the format-1 entries it stands for; any other entry as itself."""
+    if entry.get("kind") == SETTLED_INTERVAL:
+        return SettledInterval.from_table_entry(entry).entries()
+    return [entry]
+
+
 def settle_interval(
     clearing: Clearing,
     meters: MetersByHome,
     timelines: Mapping[str, MeterTimeline],
     balances_mminor: Mapping[str, int],
     params: LedgerParams,
-) -> list[Entry]:
-    """Every entry that settles `clearing`, in chain order: settlements, mints, burns, awards."""
+) -> SettledInterval:
+    """Every row that settles `clearing`: settlements, mints, burns and awards, in chain order."""
     start_ms, end_ms = clearing.interval_start * 1000, clearing.interval_end * 1000
     gap = params.max_reading_gap_ms
-    boundaries: dict[str, Boundaries] = {}  # each meter's registers at start and end, or None
-    for alloc in clearing.allocations:
-        for key_id, _kind in meters.get(alloc.home_id, ()):
-            timeline = timelines.get(key_id)
-            boundaries[key_id] = (
-                (timeline.value_at(start_ms, gap), timeline.value_at(end_ms, gap))
-                if timeline
-                else (None, None)
-            )
-    deltas = {key: _delta(*values) for key, values in boundaries.items()}
-
-    settlements: list[Entry] = []
+    deltas: dict[str, Registers | None] = {}  # each meter's (imported, exported), or None
+    settlements: list[list[Any]] = []
     delivered_local: list[tuple[str, int]] = []
     taken_local: list[tuple[str, int]] = []
     for alloc in clearing.allocations:
-        entry = _settle_home(clearing, alloc, meters, boundaries, balances_mminor)
-        settlements.append(entry)
-        if entry["metered"]:
-            delivered_local.append((alloc.home_id, min(alloc.sold_local_wh, entry["delivered_wh"])))
-            taken_local.append((alloc.home_id, min(alloc.bought_local_wh, entry["taken_wh"])))
+        # The home's grid meters added up at each boundary: None without a grid meter or when
+        # one of them is unknown there. Every meter's own delta is kept for mints and awards.
+        grid = start_known = end_known = False
+        start_import = start_export = end_import = end_export = 0
+        for key_id, kind in meters.get(alloc.home_id, ()):
+            timeline = timelines.get(key_id)
+            first = last = None
+            if timeline is not None:
+                first, last = timeline.value_at(start_ms, gap), timeline.value_at(end_ms, gap)
+            deltas[key_id] = (
+                None if first is None or last is None else (last[0] - first[0], last[1] - first[1])
+            )
+            if kind == "grid":
+                if not grid:
+                    grid = start_known = end_known = True
+                if first is None:
+                    start_known = False
+                else:
+                    start_import, start_export = start_import + first[0], start_export + first[1]
+                if last is None:
+                    end_known = False
+                else:
+                    end_import, end_export = end_import + last[0], end_export + last[1]
+        start = (start_import, start_export) if start_known else None
+        end = (end_import, end_export) if end_known else None
+        before = balances_mminor.get(alloc.home_id, 0)
+        row = _settle_home(clearing, alloc, start, end, before)
+        settlements.append(row)
+        if row[_METERED]:
+            delivered_local.append((alloc.home_id, min(alloc.sold_local_wh, row[_DELIVERED])))
+            taken_local.append((alloc.home_id, min(alloc.bought_local_wh, row[_TAKEN])))
 
     flow = min(sum(w for _, w in delivered_local), sum(w for _, w in taken_local))
     tokens = flow // params.token_unit_wh
     mints = _mints(clearing, split(tokens, delivered_local), meters, deltas, params)
-    burns = _burns(clearing.interval_start, split(tokens, taken_local), mints)
+    burns = _burns(split(tokens, taken_local), mints)
     awards = [
         award
         for alloc in clearing.allocations
-        for award in _flex_awards(clearing.interval_start, alloc, meters, deltas, params)
+        if alloc.dispatch
+        for award in _flex_awards(alloc, meters, deltas, params)
     ]
-    return settlements + mints + burns + awards
+    return SettledInterval(clearing.interval_start, settlements, mints, burns, awards)
+
+
+_METERED = SETTLEMENT_FIELDS.index("metered")
+_TAKEN = SETTLEMENT_FIELDS.index("taken_wh")
+_DELIVERED = SETTLEMENT_FIELDS.index("delivered_wh")
 
 
 def _settle_home(
     clearing: Clearing,
     alloc: Allocation,
-    meters: MetersByHome,
-    boundaries: Mapping[str, Boundaries],
-    balances_mminor: Mapping[str, int],
-) -> Entry:
-    grid_keys = [key for key, kind in meters.get(alloc.home_id, ()) if kind == "grid"]
-    start = _sum_values([boundaries[key][0] for key in grid_keys])
-    end = _sum_values([boundaries[key][1] for key in grid_keys])
+    start: Registers | None,
+    end: Registers | None,
+    before: int,
+) -> list[Any]:
+    """One settlement row (columns: SETTLEMENT_FIELDS): `start` and `end` are the home's grid
+    registers at the boundaries, `before` its balance before the interval."""
     allocated_in = alloc.bought_local_wh + alloc.bought_grid_wh
     allocated_out = alloc.sold_local_wh + alloc.sold_grid_wh
     market = alloc.received_mminor - alloc.paid_mminor
@@ -156,46 +228,24 @@ def _settle_home(
         price = clearing.retail_price if imbalance > 0 else clearing.feed_in_price
         imbalance_mminor = -imbalance * price
     amount = market + imbalance_mminor
-    before = balances_mminor.get(alloc.home_id, 0)
     after = before + amount
-    return {
-        "kind": SETTLEMENT,
-        "interval_start": clearing.interval_start,
-        "home_id": alloc.home_id,
-        "metered": metered,
-        "start": list(start) if start is not None else None,
-        "end": list(end) if end is not None else None,
-        "taken_wh": taken,
-        "delivered_wh": delivered,
-        "allocated_in_wh": allocated_in,
-        "allocated_out_wh": allocated_out,
-        "market_mminor": market,
-        "imbalance_wh": imbalance,
-        "imbalance_mminor": imbalance_mminor,
-        "amount_mminor": amount,
-        "balance_mminor": after,
-        "amount_minor": after // 1000 - before // 1000,
-        "balance_minor": after // 1000,
-    }
-
-
-def _delta(first: Registers | None, last: Registers | None) -> Registers | None:
-    if first is None or last is None:
-        return None
-    return last[0] - first[0], last[1] - first[1]
-
-
-def _sum_values(values: Sequence[Registers | None]) -> Registers | None:
-    """The registers of several meters added up; None without meters or with one unknown."""
-    if not values:
-        return None
-    imported = exported = 0
-    for value in values:
-        if value is None:
-            return None
-        imported += value[0]
-        exported += value[1]
-    return imported, exported
+    return [
+        alloc.home_id,
+        metered,
+        list(start) if start is not None else None,
+        list(end) if end is not None else None,
+        taken,
+        delivered,
+        allocated_in,
+        allocated_out,
+        market,
+        imbalance,
+        imbalance_mminor,
+        amount,
+        after,
+        after // 1000 - before // 1000,
+        after // 1000,
+    ]
 
 
 def _mints(
@@ -204,9 +254,10 @@ def _mints(
     meters: MetersByHome,
     deltas: Mapping[str, tuple[int, int] | None],
     params: LedgerParams,
-) -> list[Entry]:
-    unit = params.token_unit_wh
-    mints: list[Entry] = []
+) -> list[list[Any]]:
+    """Mint rows (columns: MINT_FIELDS)."""
+    unit, start = params.token_unit_wh, clearing.interval_start
+    mints: list[list[Any]] = []
     for home_id in sorted(shares):
         left = shares[home_id]
         home_meters = meters.get(home_id, ())
@@ -217,34 +268,25 @@ def _mints(
                     continue
                 take = min(left, max(delta[1], 0) // unit)
                 if take:
-                    mints.append(
-                        _mint(clearing.interval_start, home_id, key_id, kind, take, params)
-                    )
+                    mints.append(_mint(start, home_id, key_id, kind, take, params))
                     left -= take
         if left:
             grid_key = next(key for key, kind in home_meters if kind == "grid")
-            mints.append(_mint(clearing.interval_start, home_id, grid_key, "grid", left, params))
+            mints.append(_mint(start, home_id, grid_key, "grid", left, params))
     return mints
 
 
 def _mint(
     interval_start: int, home_id: str, key_id: str, kind: str, tokens: int, params: LedgerParams
-) -> Entry:
-    return {
-        "kind": MINT,
-        "lot": lot_id(interval_start, key_id),
-        "interval_start": interval_start,
-        "home_id": home_id,
-        "meter_key_id": key_id,
-        "meter_kind": kind,
-        "green": kind in params.green_kinds,
-        "tokens": tokens,
-    }
+) -> list[Any]:
+    lot = lot_id(interval_start, key_id)
+    return [lot, home_id, key_id, kind, kind in params.green_kinds, tokens]
 
 
-def _burns(interval_start: int, shares: Mapping[str, int], mints: Sequence[Entry]) -> list[Entry]:
-    lots = [[mint["lot"], mint["tokens"]] for mint in mints]
-    burns: list[Entry] = []
+def _burns(shares: Mapping[str, int], mints: Sequence[list[Any]]) -> list[list[Any]]:
+    """Burn rows (columns: BURN_FIELDS): each consumer's units, lot by lot."""
+    lots = [[mint[0], mint[-1]] for mint in mints]
+    burns: list[list[Any]] = []
     position = 0
     for home_id in sorted(shares):
         need, taken = shares[home_id], []
@@ -257,26 +299,18 @@ def _burns(interval_start: int, shares: Mapping[str, int], mints: Sequence[Entry
             if lots[position][1] == 0:
                 position += 1
         if taken:
-            burns.append(
-                {
-                    "kind": BURN,
-                    "interval_start": interval_start,
-                    "home_id": home_id,
-                    "tokens": shares[home_id],
-                    "lots": taken,
-                }
-            )
+            burns.append([home_id, shares[home_id], taken])
     return burns
 
 
 def _flex_awards(
-    interval_start: int,
     alloc: Allocation,
     meters: MetersByHome,
     deltas: Mapping[str, tuple[int, int] | None],
     params: LedgerParams,
-) -> list[Entry]:
-    awards: list[Entry] = []
+) -> list[list[Any]]:
+    """Award rows (columns: FLEX_AWARD_FIELDS) for the home's followed dispatch commands."""
+    awards: list[list[Any]] = []
     for device, action, energy in alloc.dispatch:
         measured = [
             deltas.get(key) for key, kind in meters.get(alloc.home_id, ()) if kind == device
@@ -287,16 +321,7 @@ def _flex_awards(
         imported = sum(d[0] for d in known)
         exported = sum(d[1] for d in known)
         if _followed(device, action, energy, imported, exported, params):
-            awards.append(
-                {
-                    "kind": FLEX_AWARD,
-                    "interval_start": interval_start,
-                    "home_id": alloc.home_id,
-                    "device": device,
-                    "action": action,
-                    "tokens": 1,
-                }
-            )
+            awards.append([alloc.home_id, device, action, 1])
     return awards
 
 

@@ -9,16 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
 from hub.ledger import entries as kinds
 from hub.ledger.bls import BlsBackend, get_backend
-from hub.ledger.entries import COMMUNITY, SETTLEMENT_KINDS, Entry
+from hub.ledger.entries import (
+    COMMUNITY,
+    FORMAT_1_KINDS,
+    FORMAT_2_KINDS,
+    READING_FIELDS,
+    SETTLEMENT_FIELDS,
+    SETTLEMENT_KINDS,
+    Entry,
+)
 from hub.ledger.errors import LedgerError
 from hub.ledger.meters import MeterTimeline
 from hub.ledger.params import METER_KINDS, LedgerParams
-from hub.ledger.settlement import Allocation, Clearing, settle_interval
+from hub.ledger.settlement import Allocation, Clearing, SettledInterval, settle_interval
 from hub.ledger.transactions import signature_valid
 from hub.protocol import errors
 from hub.protocol.envelope import SignedMessage
@@ -122,6 +131,80 @@ def _copy_entry(entry: Entry) -> Entry:
     }
 
 
+def _key_problem(n: int, key_id: str, key: KeyInfo | None, home_id: str | None) -> tuple[str, str]:
+    if key is None:
+        return errors.UNKNOWN_KEY, f"reading {n}: key {key_id} is not enrolled"
+    if home_id is not None and key.home_id != home_id:
+        return errors.KEY_NOT_YOURS, f"reading {n}: key {key_id} belongs to another home"
+    if key.kind == "home":
+        return errors.WRONG_KEY_KIND, f"reading {n}: signed by a home key"
+    return errors.REVOKED_KEY, f"reading {n}: key {key_id} is revoked"
+
+
+def _order_problem(
+    n: int, values: tuple[int, int, int, int], last: tuple[int, int, int, int]
+) -> tuple[str, str]:
+    seq, ts = values[0], values[1]
+    if seq <= last[0]:
+        return errors.REPLAY, f"reading {n}: seq {seq} is not above {last[0]}"
+    if ts < last[1]:
+        return errors.TIME_WENT_BACKWARDS, f"reading {n}: time {ts} before {last[1]}"
+    return errors.REGISTER_DECREASED, f"reading {n}: a register went down"
+
+
+_BALANCE_MMINOR = SETTLEMENT_FIELDS.index("balance_mminor")
+_MINT_METER = 2  # MINT_FIELDS.index("meter_key_id")
+
+
+def _mint_meters(entry: Entry) -> list[str]:
+    """The meters a settled_interval entry mints for (as it claims; checked after)."""
+    mints = entry.get("mints")
+    rows = mints.get("rows") if isinstance(mints, dict) else None
+    if not isinstance(rows, list):
+        return []
+    return [row[_MINT_METER] for row in rows if isinstance(row, list) and len(row) > _MINT_METER]
+
+
+def table_difference(got: Entry, expected: Entry) -> str:
+    """Where a table entry first differs from the recomputed one: table, row, home and column."""
+    for name in sorted(set(got) | set(expected)):
+        found, wanted = got.get(name), expected.get(name)
+        if found == wanted:
+            continue
+        if not (isinstance(found, dict) and isinstance(wanted, dict) and "rows" in wanted):
+            return f"{name} is {found!r}, recomputed {wanted!r}"
+        if found.get("fields") != wanted["fields"]:
+            return f"{name}: fields are {found.get('fields')!r}, expected {wanted['fields']!r}"
+        rows, wanted_rows = found.get("rows"), wanted["rows"]
+        if not isinstance(rows, list):
+            return f"{name}: rows must be a list"
+        for index, (row, wanted_row) in enumerate(zip(rows, wanted_rows, strict=False)):
+            if row != wanted_row:
+                return f"{name} row {index}: {_row_difference(wanted['fields'], row, wanted_row)}"
+        return f"{name}: {len(rows)} rows, recomputed {len(wanted_rows)}"
+    return "no difference"
+
+
+def _row_difference(fields: list[str], row: Any, wanted: list[Any]) -> str:
+    if not isinstance(row, list) or len(row) != len(wanted):
+        return f"{row!r} is not a row of {len(wanted)} values, recomputed {wanted!r}"
+    for field_name, value, wanted_value in zip(fields, row, wanted, strict=True):
+        if value != wanted_value:
+            return (
+                f"{fields[0]} {wanted[0]}: {field_name} is {value!r}, recomputed {wanted_value!r}"
+            )
+    return "no difference"
+
+
+def _copy_json(value: Any) -> Any:
+    """A copy of a JSON value sharing no list or object with it."""
+    if type(value) is dict:
+        return {name: _copy_json(item) for name, item in value.items()}
+    if type(value) is list:
+        return [_copy_json(item) for item in value]
+    return value
+
+
 def first_difference(got: Entry, expected: Entry) -> str:
     for name in sorted(set(got) | set(expected)):
         if got.get(name) != expected.get(name):
@@ -131,10 +214,15 @@ def first_difference(got: Entry, expected: Entry) -> str:
 
 class LedgerState:
     def __init__(
-        self, backend: BlsBackend | None = None, check_meter_signatures: bool = True
+        self,
+        backend: BlsBackend | None = None,
+        check_meter_signatures: bool = True,
+        check_readings: bool = True,
     ) -> None:
         self.backend = backend or get_backend()
         self.check_meter_signatures = check_meter_signatures
+        # False: readings are added unchecked, for an audit that checks them in another process
+        self.check_readings = check_readings
         self.params: LedgerParams | None = None
         self.height = 0  # the block the next entries belong to
         self.entries_applied = 0
@@ -156,10 +244,12 @@ class LedgerState:
         self.retired_where: dict[tuple[str, str], str] = {}
         self.mints: dict[tuple[str, int], str] = {}  # (meter, interval) -> where it was minted
         self.tx_seq: dict[str, int] = {}
+        self._meters: dict[str, list[tuple[str, str]]] = {}  # meters_of, until a key changes
         self._batch: list[Entry] = []  # the settlement being applied, entry by entry
         self._batch_next = 0  # index in _batch of the entry expected next
         self._batch_interval: int | None = None
-        self._computed: tuple[int, int, list[Entry]] = (-1, -1, [])  # see settlement_batch
+        self._computed: tuple[int, int, SettledInterval | None] = (-1, -1, None)  # _settled
+        self._computed_entries: list[Entry] = []  # format 1: the entries of self._computed
         self._handlers: dict[str, Callable[[Entry, str], None]] = {
             kinds.GENESIS: self._genesis,
             kinds.VALIDATOR: self._validator,
@@ -169,6 +259,8 @@ class LedgerState:
             kinds.CLEARING: self._clearing,
             kinds.TRANSFER: self._transfer,
             kinds.RETIRE: self._retire,
+            kinds.METER_READINGS: self._meter_readings,
+            kinds.SETTLED_INTERVAL: self._settled_interval,
         }
 
     # -- applying ---------------------------------------------------------------------------
@@ -184,6 +276,8 @@ class LedgerState:
                 f"{kind} entry inside the settlement of interval {self._batch_interval}; "
                 f"{len(self._batch) - self._batch_next} settlement entries still missing",
             )
+        if kind in FORMAT_1_KINDS or kind in FORMAT_2_KINDS:
+            self._check_format(kind)
         try:
             if kind in SETTLEMENT_KINDS:
                 self._settlement_entry(entry, where)
@@ -200,6 +294,17 @@ class LedgerState:
     @property
     def in_settlement(self) -> bool:
         return self._batch_interval is not None
+
+    def _check_format(self, kind: str) -> None:
+        assert self.params is not None
+        chain_format = self.params.entry_format
+        entry_format = 2 if kind in FORMAT_2_KINDS else 1
+        if entry_format != chain_format:
+            raise _fail(
+                errors.INVALID_ENTRY,
+                f"{kind} entries belong to entry format {entry_format}; "
+                f"this chain uses format {chain_format}",
+            )
 
     def _genesis(self, entry: Entry, where: str) -> None:
         if self.params is not None or self.height != 0:
@@ -260,12 +365,14 @@ class LedgerState:
             new_keys[key_id] = KeyInfo(home_id, kind, public_key)
         self.homes[home_id] = HomeInfo(keys=sorted(new_keys))
         self.keys.update(new_keys)
+        self._meters.pop(home_id, None)
 
     def _revoke(self, entry: Entry, where: str) -> None:
         home_id = _str(entry, "home_id")
         home = self.homes.get(home_id)
         if home is None:
             raise _fail(errors.UNKNOWN_ACCOUNT, f"home {home_id} is not enrolled")
+        self._meters.pop(home_id, None)
         key_id = entry["key_id"]
         if key_id is None:
             if home.revoked:
@@ -282,55 +389,101 @@ class LedgerState:
         key.revoked = True
 
     def _readings(self, entry: Entry, where: str) -> None:
+        """Format 1: one home's readings."""
         home_id = _str(entry, "home_id")
-        checked: dict[str, tuple[int, int, int, int]] = {}  # key -> seq, ts, import, export
         rows = entry["readings"]
+        if self.check_readings:
+            self._check_readings(rows, home_id)
+        self._add_readings(rows)
+
+    def _meter_readings(self, entry: Entry, where: str) -> None:
+        """Format 2: a table of readings from any homes' meters."""
+        if entry["fields"] != list(READING_FIELDS):
+            raise _fail(errors.INVALID_ENTRY, f"meter_readings fields must be {READING_FIELDS}")
+        rows = entry["rows"]
+        if self.check_readings:
+            self._check_readings(rows, None)
+        self._add_readings(rows)
+
+    def split_readings(
+        self, rows: list[list[Any]]
+    ) -> tuple[list[list[Any]], list[tuple[list[Any], LedgerError]]]:
+        """(rows a readings entry may hold now, [(refused row, why)]): one bad reading must not
+        keep the rest of a block's readings out of the ledger."""
+        accepted: list[list[Any]] = []
+        refused: list[tuple[list[Any], LedgerError]] = []
+        checked: dict[str, tuple[int, int, int, int]] = {}
+        for row in rows:
+            try:
+                self._check_readings([row], None, checked)
+            except LedgerError as err:
+                refused.append((row, err))
+            except (ValueError, TypeError) as err:
+                refused.append((row, _fail(errors.INVALID_ENTRY, f"malformed reading: {err!r}")))
+            else:
+                accepted.append(row)
+        return accepted, refused
+
+    def _check_readings(
+        self,
+        rows: Any,
+        home_id: str | None,
+        checked: dict[str, tuple[int, int, int, int]] | None = None,
+    ) -> None:
+        """Every row (key_id, seq, ts, import_wh, export_wh, sig) is an enrolled meter's next
+        reading: sequence up, time not back, registers not down, signature valid (optional).
+        `checked` holds each meter's last reading checked so far (not yet in its timeline)."""
         if not isinstance(rows, list) or not rows:
             raise _fail(errors.INVALID_ENTRY, "readings must be a non-empty list")
+        keys, timelines, check_signatures = self.keys, self.timelines, self.check_meter_signatures
+        if checked is None:
+            checked = {}  # key -> seq, ts, import, export
         for n, row in enumerate(rows):
             key_id, seq, ts, import_wh, export_wh, sig = row
-            key = self.keys.get(key_id)
-            if key is None:
-                raise _fail(errors.UNKNOWN_KEY, f"reading {n}: key {key_id} is not enrolled")
-            if key.home_id != home_id:
-                raise _fail(
-                    errors.KEY_NOT_YOURS, f"reading {n}: key {key_id} belongs to another home"
-                )
-            if key.kind == "home":
-                raise _fail(errors.WRONG_KEY_KIND, f"reading {n}: signed by a home key")
-            if key.revoked:
-                raise _fail(errors.REVOKED_KEY, f"reading {n}: key {key_id} is revoked")
+            key = keys.get(key_id)
+            if (
+                key is None
+                or key.kind == "home"
+                or key.revoked
+                or (home_id is not None and key.home_id != home_id)
+            ):
+                raise _fail(*_key_problem(n, key_id, key, home_id))
             values = (seq, ts, import_wh, export_wh)
-            if not _all_natural(values):
+            if not (
+                type(seq) is int
+                and type(ts) is int
+                and type(import_wh) is int
+                and type(export_wh) is int
+                and min(values) >= 0
+            ):
                 raise _fail(errors.INVALID_ENTRY, f"reading {n}: {_first_unnatural(values)}")
-            last = checked.get(key_id) or self._last_reading(key_id)
-            if last is not None:
-                if seq <= last[0]:
-                    raise _fail(errors.REPLAY, f"reading {n}: seq {seq} is not above {last[0]}")
-                if ts < last[1]:
-                    raise _fail(
-                        errors.TIME_WENT_BACKWARDS, f"reading {n}: time {ts} before {last[1]}"
+            last = checked.get(key_id)
+            if last is None:
+                timeline = timelines.get(key_id)
+                if timeline is not None and timeline.last_seq is not None:
+                    last = (
+                        timeline.last_seq,
+                        timeline.times[-1],
+                        timeline.imports[-1],
+                        timeline.exports[-1],
                     )
-                if import_wh < last[2] or export_wh < last[3]:
-                    raise _fail(errors.REGISTER_DECREASED, f"reading {n}: a register went down")
-            if self.check_meter_signatures and not SignedMessage(
+            if last is not None and (
+                seq <= last[0] or ts < last[1] or import_wh < last[2] or export_wh < last[3]
+            ):
+                raise _fail(*_order_problem(n, values, last))
+            if check_signatures and not SignedMessage(
                 "reading", key_id, seq, ts, {"import_wh": import_wh, "export_wh": export_wh}, sig
             ).signature_valid(key.public_key):
                 raise _fail(errors.BAD_SIGNATURE, f"reading {n}: meter signature does not verify")
             checked[key_id] = values
+
+    def _add_readings(self, rows: list[list[Any]]) -> None:
         timelines = self.timelines
         for key_id, seq, ts, import_wh, export_wh, _sig in rows:
             timeline = timelines.get(key_id)
             if timeline is None:
                 timeline = timelines[key_id] = MeterTimeline()
             timeline.add(seq, ts, import_wh, export_wh)
-
-    def _last_reading(self, key_id: str) -> tuple[int, int, int, int] | None:
-        timeline = self.timelines.get(key_id)
-        if timeline is None or timeline.last is None or timeline.last_seq is None:
-            return None
-        ts, import_wh, export_wh = timeline.last
-        return timeline.last_seq, ts, import_wh, export_wh
 
     def _clearing(self, entry: Entry, where: str) -> None:
         start, end = _int(entry, "interval_start"), _int(entry, "interval_end")
@@ -341,7 +494,7 @@ class LedgerState:
             )
         if end <= start:
             raise _fail(errors.INVALID_ENTRY, "interval_end must be after interval_start")
-        allocations = tuple(self._allocation(raw) for raw in entry["allocations"])
+        allocations = self._allocations(entry["allocations"])
         homes = [a.home_id for a in allocations]
         if homes != sorted(set(homes)):
             raise _fail(errors.INVALID_ENTRY, "allocations must be sorted by home id, one per home")
@@ -366,6 +519,48 @@ class LedgerState:
         else:
             self.settled.add(start)
 
+    def _allocations(self, raws: Any) -> tuple[Allocation, ...]:
+        """Every allocation, checked a column at a time where the values allow it (a clearing
+        holds one per home); any doubt goes through `_allocation`, which names the problem."""
+        if type(raws) is not list:
+            raise _fail(errors.INVALID_ENTRY, "allocations must be a list")
+        energies = [_allocation_energies(raw) for raw in raws]
+        money = [_allocation_money(raw) for raw in raws]
+        if raws and not (
+            _all_natural(tuple(chain.from_iterable(energies)))
+            and _all_int(tuple(chain.from_iterable(money)))
+        ):
+            return tuple(self._allocation(raw) for raw in raws)
+        homes, keys = self.homes, self.keys
+        allocations = []
+        for raw, (bought_local, sold_local, bought_grid, sold_grid, _seq), (paid, got, _p) in zip(
+            raws, energies, money, strict=True
+        ):
+            home_id, bid_key, digest = (
+                raw["home_id"],
+                keys.get(raw["bid_key_id"]),
+                raw["bid_digest"],
+            )
+            dispatch = raw["dispatch"]
+            if (
+                type(home_id) is str
+                and home_id in homes
+                and bid_key is not None
+                and bid_key.home_id == home_id
+                and bid_key.kind == "home"
+                and type(digest) is str
+                and digest
+                and dispatch == []
+            ):
+                allocations.append(
+                    Allocation(
+                        home_id, bought_local, sold_local, bought_grid, sold_grid, paid, got, ()
+                    )
+                )
+            else:
+                allocations.append(self._allocation(raw))
+        return tuple(allocations)
+
     def _allocation(self, raw: Entry) -> Allocation:
         home_id = _str(raw, "home_id")
         if home_id not in self.homes:
@@ -388,33 +583,57 @@ class LedgerState:
 
     # -- settlement ---------------------------------------------------------------------------
 
+    def _all_meters(self) -> dict[str, list[tuple[str, str]]]:
+        """meters_of for every home (kept until a key changes)."""
+        if len(self._meters) != len(self.homes):
+            for home_id in self.homes:
+                self.meters_of(home_id)
+        return self._meters
+
     def meters_of(self, home_id: str) -> list[tuple[str, str]]:
-        home = self.homes.get(home_id)
-        if home is None:
-            return []
-        return [
-            (key_id, self.keys[key_id].kind)
-            for key_id in home.keys
-            if self.keys[key_id].kind != "home" and not self.keys[key_id].revoked
-        ]
+        """The home's active meters as (key_id, kind), by key id (do not change the list)."""
+        meters = self._meters.get(home_id)
+        if meters is None:
+            home = self.homes.get(home_id)
+            if home is None:
+                return []
+            meters = self._meters[home_id] = [
+                (key_id, self.keys[key_id].kind)
+                for key_id in home.keys
+                if self.keys[key_id].kind != "home" and not self.keys[key_id].revoked
+            ]
+        return meters
 
     def settlement_batch(self, interval_start: int) -> list[Entry]:
-        """The entries that settle a cleared interval, computed from the state as it is now.
+        """The entries that settle a cleared interval, computed from the state as it is now:
+        one `settled_interval` (format 2) or one entry per row (format 1).
 
-        The hub computes a batch and then applies it: the first entry applied reuses the batch
-        computed here, as long as no entry was applied in between (the state is unchanged)."""
+        The hub computes a batch and then applies it: applying it reuses the computation made
+        here, as long as no entry was applied in between (the state is unchanged)."""
+        assert self.params is not None
+        settled = self._settled(interval_start)
+        if self.params.entry_format == 1:
+            return [_copy_entry(entry) for entry in self._format_1_entries(settled)]
+        return [_copy_json(settled.table_entry())]  # the caller may change its copy
+
+    def _settled(self, interval_start: int) -> SettledInterval:
+        """The interval's settlement as the current state computes it (computed once)."""
+        applied, interval, settled = self._computed
+        if settled is not None and applied == self.entries_applied and interval == interval_start:
+            return settled
         assert self.params is not None
         clearing = self.clearings[interval_start]
-        meters = {a.home_id: self.meters_of(a.home_id) for a in clearing.allocations}
-        batch = settle_interval(clearing, meters, self.timelines, self.balances, self.params)
-        self._computed = (self.entries_applied, interval_start, batch)
-        return [_copy_entry(entry) for entry in batch]  # the caller may change its copies
+        settled = settle_interval(
+            clearing, self._all_meters(), self.timelines, self.balances, self.params
+        )
+        self._computed = (self.entries_applied, interval_start, settled)
+        self._computed_entries = []
+        return settled
 
-    def _batch_for(self, interval_start: int) -> list[Entry]:
-        applied, interval, batch = self._computed
-        if applied == self.entries_applied and interval == interval_start:
-            return batch
-        return self.settlement_batch(interval_start)
+    def _format_1_entries(self, settled: SettledInterval) -> list[Entry]:
+        if not self._computed_entries:
+            self._computed_entries = settled.entries()
+        return self._computed_entries
 
     def settlement_ready(self, interval_start: int, now_ms: int, deadline_ms: int) -> bool:
         """Every participant's meters have reported past the interval, or the deadline passed."""
@@ -430,26 +649,18 @@ class LedgerState:
         return True
 
     def _settlement_entry(self, entry: Entry, where: str) -> None:
+        """Format 1: the next entry of an interval's settlement, as recomputed."""
         kind = entry["kind"]
         if kind == kinds.MINT:
-            meter, interval = entry["meter_key_id"], entry["interval_start"]
-            if (meter, interval) in self.mints:
-                raise _fail(
-                    errors.DOUBLE_MINT,
-                    f"meter {meter} already minted for interval {interval} "
-                    f"({self.mints[(meter, interval)]})",
-                )
+            self._check_not_minted(entry["meter_key_id"], entry["interval_start"])
         if self._batch_interval is None:
-            interval = entry.get("interval_start")
             if kind != kinds.SETTLEMENT:
                 raise _fail(
                     errors.INVALID_ENTRY, f"{kind} entry outside the settlement of its interval"
                 )
-            if interval in self.settled:
-                raise _fail(errors.ALREADY_SETTLED, f"interval {interval} is already settled")
-            if interval not in self.clearings:
-                raise _fail(errors.INVALID_ENTRY, f"interval {interval} has not been cleared")
-            batch, position = self._batch_for(interval), 0
+            interval = entry["interval_start"]
+            self._check_settleable(interval)
+            batch, position = self._format_1_entries(self._settled(interval)), 0
         else:
             batch, position, interval = self._batch, self._batch_next, self._batch_interval
         expected = batch[position]
@@ -467,40 +678,95 @@ class LedgerState:
                 errors.INVALID_ENTRY,
                 f"settlement of interval {interval}: {what}: {first_difference(entry, expected)}",
             )
-        self._apply_settlement_effect(expected, where)
+        self._apply_row(expected["kind"], expected, expected["interval_start"], where)
         self._batch, self._batch_next, self._batch_interval = batch, position + 1, interval
         if position + 1 == len(batch):
             self._batch = []
             self._finish_settlement(interval)
 
-    def _apply_settlement_effect(self, entry: Entry, where: str) -> None:
-        kind, home_id = entry["kind"], entry["home_id"]
-        if kind == kinds.SETTLEMENT:
-            self.balances[home_id] = entry["balance_mminor"]
-        elif kind == kinds.MINT:
-            tokens = entry["tokens"]
-            self.lots[entry["lot"]] = Lot(
-                home_id,
-                entry["meter_key_id"],
-                entry["meter_kind"],
-                entry["green"],
-                entry["interval_start"],
-                tokens,
-                tokens,
+    def _settled_interval(self, entry: Entry, where: str) -> None:
+        """Format 2: an interval's whole settlement in one entry, compared with the recomputed
+        one in a single step."""
+        interval = entry["interval_start"]
+        for meter in _mint_meters(entry):
+            self._check_not_minted(meter, interval)
+        self._check_settleable(interval)
+        expected = self._settled(interval)
+        expected_entry = expected.table_entry()
+        if entry != expected_entry:
+            raise _fail(
+                errors.INVALID_ENTRY,
+                f"settlement of interval {interval}: {table_difference(entry, expected_entry)}",
             )
-            self.mints[(entry["meter_key_id"], entry["interval_start"])] = where
-            self.utility[home_id] = self.utility.get(home_id, 0) + tokens
-            self.minted[home_id] = self.minted.get(home_id, 0) + tokens
+        self._apply_rows(expected, where)
+        self._finish_settlement(interval)
+
+    def _check_not_minted(self, meter: str, interval: int) -> None:
+        if (meter, interval) in self.mints:
+            raise _fail(
+                errors.DOUBLE_MINT,
+                f"meter {meter} already minted for interval {interval} "
+                f"({self.mints[(meter, interval)]})",
+            )
+
+    def _check_settleable(self, interval: Any) -> None:
+        if interval in self.settled:
+            raise _fail(errors.ALREADY_SETTLED, f"interval {interval} is already settled")
+        if interval not in self.clearings:
+            raise _fail(errors.INVALID_ENTRY, f"interval {interval} has not been cleared")
+
+    def _apply_rows(self, settled: SettledInterval, where: str) -> None:
+        """What a checked interval settlement changes, row by row (columns: hub.ledger.entries)."""
+        start = settled.interval_start
+        balances = self.balances
+        for row in settled.settlements:
+            balances[row[0]] = row[_BALANCE_MMINOR]
+        for lot, home_id, meter, meter_kind, green, tokens in settled.mints:
+            self._mint(lot, home_id, meter, meter_kind, green, tokens, start, where)
+        for home_id, tokens, lots in settled.burns:
+            self._burn(home_id, tokens, lots)
+        for home_id, _device, _action, tokens in settled.flex_awards:
+            self.flex[home_id] = self.flex.get(home_id, 0) + tokens
+
+    def _apply_row(self, kind: str, row: Entry, interval_start: int, where: str) -> None:
+        """What one checked format-1 settlement, mint, burn or award entry changes."""
+        home_id = row["home_id"]
+        if kind == kinds.SETTLEMENT:
+            self.balances[home_id] = row["balance_mminor"]
+        elif kind == kinds.MINT:
+            meter, meter_kind, tokens = row["meter_key_id"], row["meter_kind"], row["tokens"]
+            lot = row["lot"]
+            self._mint(lot, home_id, meter, meter_kind, row["green"], tokens, interval_start, where)
         elif kind == kinds.BURN:
-            held = self.certificates.setdefault(home_id, {})
-            for lot_name, units in entry["lots"]:
-                lot = self.lots[lot_name]
-                lot.unburned -= units
-                self.utility[lot.home_id] -= units
-                held[lot_name] = held.get(lot_name, 0) + units
-            self.burned[home_id] = self.burned.get(home_id, 0) + entry["tokens"]
+            self._burn(home_id, row["tokens"], row["lots"])
         else:
-            self.flex[home_id] = self.flex.get(home_id, 0) + entry["tokens"]
+            self.flex[home_id] = self.flex.get(home_id, 0) + row["tokens"]
+
+    def _mint(
+        self,
+        lot: str,
+        home_id: str,
+        meter: str,
+        meter_kind: str,
+        green: bool,
+        tokens: int,
+        interval_start: int,
+        where: str,
+    ) -> None:
+        self.lots[lot] = Lot(home_id, meter, meter_kind, green, interval_start, tokens, tokens)
+        self.mints[(meter, interval_start)] = where
+        self.utility[home_id] = self.utility.get(home_id, 0) + tokens
+        self.minted[home_id] = self.minted.get(home_id, 0) + tokens
+
+    def _burn(self, home_id: str, tokens: int, lots: list[list[Any]]) -> None:
+        """The consumer burns units lot by lot and receives their certificates."""
+        held = self.certificates.setdefault(home_id, {})
+        for lot_name, units in lots:
+            lot = self.lots[lot_name]
+            lot.unburned -= units
+            self.utility[lot.home_id] -= units
+            held[lot_name] = held.get(lot_name, 0) + units
+        self.burned[home_id] = self.burned.get(home_id, 0) + tokens
 
     def _finish_settlement(self, interval: int) -> None:
         clearing = self.clearings.pop(interval)

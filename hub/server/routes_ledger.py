@@ -162,7 +162,7 @@ async def home_account(request: web.Request) -> web.Response:
     final_height = await store.latest_final()
     settlement = None
     if final_height is not None:
-        for found in await store.home_entries(home_id, "settlement", 500):
+        for found in await store.settlement_entries(home_id, 500):
             if found["height"] is not None and found["height"] <= final_height:
                 settlement = await _proof(request, found)
                 break

@@ -10,13 +10,14 @@ transaction sequence, whatever the process that tries.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.ledger.settlement import expand
 from hub.protocol import errors
 from hub.protocol.errors import ProtocolError
 from hub.store import schema
@@ -365,16 +366,18 @@ class LedgerStore:
 
     # -- reads for the API -------------------------------------------------------------------
 
-    async def home_entries(
-        self, home_id: str, kind: str | None, limit: int
-    ) -> list[dict[str, Any]]:
-        e = schema.ledger_entries.c
-        query = select(e.height, e.idx, e.hash, e.data).where(e.home_id == home_id)
-        if kind is not None:
-            query = query.where(e.kind == kind)
+    async def settlement_entries(self, home_id: str, limit: int) -> list[dict[str, Any]]:
+        """The entries that hold a home's latest settlements (either format), newest first."""
+        e, s = schema.ledger_entries.c, schema.ledger_settlements.c
+        query = (
+            select(e.height, e.idx, e.hash, e.data)
+            .join_from(schema.ledger_settlements, schema.ledger_entries, e.hash == s.entry_hash)
+            .where(s.home_id == home_id)
+            .order_by(s.interval_start.desc())
+            .limit(limit)
+        )
         async with self._read() as conn:
-            rows = await conn.execute(query.order_by(e.entry_id.desc()).limit(limit))
-            return [row._asdict() for row in rows]
+            return [row._asdict() for row in await conn.execute(query)]
 
     async def find_entry(self, entry_hash: str) -> dict[str, Any] | None:
         e = schema.ledger_entries.c
@@ -473,7 +476,7 @@ class LedgerStore:
 async def _write_guards(conn: AsyncConnection, rows: Iterable[EntryRow]) -> None:
     mints, settlements = [], []
     credits: dict[tuple[str, str, str], int] = {}  # holdings added, written in two batches
-    for entry, _data, hash_ in rows:
+    for entry, hash_ in _expanded(rows):
         kind = entry["kind"]
         if kind == "mint":
             mints.append(
@@ -517,6 +520,14 @@ async def _write_guards(conn: AsyncConnection, rows: Iterable[EntryRow]) -> None
             raise ProtocolError(
                 errors.ALREADY_SETTLED, "the database already holds one of these settlements"
             ) from err
+
+
+def _expanded(rows: Iterable[EntryRow]) -> Iterator[tuple[dict[str, Any], str]]:
+    """(entry, hash) with each format-2 settlement table as the format-1 entries it stands for,
+    all under the table's hash (the entry a home's inclusion proof points at)."""
+    for entry, _data, hash_ in rows:
+        for part in expand(entry):
+            yield part, hash_
 
 
 def _settlement_row(entry: dict[str, Any], hash_: str) -> dict[str, Any]:

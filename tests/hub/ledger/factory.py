@@ -15,7 +15,16 @@ from typing import Any
 from hub.ledger.block import GENESIS_PREV_HASH, SignedHeader, signing_message
 from hub.ledger.bls import BlsBackend, generate_secret_key, get_backend
 from hub.ledger.chain import ChainBlock, encode, make_header
-from hub.ledger.entries import CLEARING, ENROL, GENESIS, READINGS, VALIDATOR, Entry
+from hub.ledger.entries import (
+    CLEARING,
+    ENROL,
+    GENESIS,
+    METER_READINGS,
+    READING_FIELDS,
+    READINGS,
+    VALIDATOR,
+    Entry,
+)
 from hub.ledger.params import LedgerParams
 from hub.ledger.state import LedgerState
 from hub.ledger.transactions import build_retirement, build_transfer
@@ -40,6 +49,9 @@ class Home:
 
 
 class ChainBuilder:
+    """Entry format 1 unless `entry_format=2` is given: most tamper tests edit format 1's
+    per-home entries by hand; tests/hub/ledger/test_format_2.py covers the table format."""
+
     def __init__(
         self,
         backend: BlsBackend | None = None,
@@ -57,6 +69,7 @@ class ChainBuilder:
         self.blocks: list[ChainBlock] = []
         self.pending: list[Entry] = []
         self.homes: dict[str, Home] = {}
+        params.setdefault("entry_format", 1)
         self.params = LedgerParams(chain_id="test-chain", threshold=threshold, **params)
         self.add(
             {
@@ -152,6 +165,9 @@ class ChainBuilder:
                 key, Registers(import_wh, export_wh), home.next_seq(), ts_s * 1000
             )
             rows.append([key.key_id, message.seq, message.ts, import_wh, export_wh, message.sig])
+        if self.params.entry_format == 2:
+            table = {"kind": METER_READINGS, "fields": list(READING_FIELDS), "rows": sorted(rows)}
+            return self.add(table)
         return self.add({"kind": READINGS, "home_id": home_id, "readings": sorted(rows)})
 
     def clearing(

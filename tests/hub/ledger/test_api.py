@@ -4,6 +4,7 @@ transactions, statements, the export, and refusals in the usual {"error", "detai
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 from collections.abc import Iterator
@@ -90,34 +91,31 @@ async def test_a_settled_trade_is_in_final_blocks_a_light_client_can_check(
     assert [b["height"] for b in blocks] == [0, 1, 2] and all(b["final"] for b in blocks)
     block = (await hub.raw("GET", "/api/v1/ledger/blocks/2")).body
     kinds = [json.loads(e["data"])["kind"] for e in block["entries"]]
-    assert kinds == [
-        "readings",
-        "readings",
-        "clearing",
-        "settlement",
-        "settlement",
-        "mint",
-        "burn",
-        "flex_award",
-    ]
+    assert kinds == ["meter_readings", "clearing", "settled_interval"]  # entry format 2
 
     answer = (await hub.raw("GET", f"/api/v1/ledger/homes/{buyer.home_id}")).body
     assert answer["account"]["green_certificates"] == 6
     trusted = {v["index"]: bytes.fromhex(v["public_key"]) for v in head["validators"]}
     checked = check_entry_proof(answer["settlement"], trusted, threshold=1)
     assert checked.ok, checked.reason
-    settled = answer["settlement"]["entry"]
+    settled = checked.settlement_of(buyer.home_id)
+    assert settled is not None
     assert (settled["taken_wh"], settled["allocated_in_wh"], settled["imbalance_wh"]) == (
         900,
         600,
         300,
     )
     assert settled["imbalance_mminor"] == -300 * 30  # the extra 300 Wh at the retail price
-    assert checked.balance_minor == answer["account"]["balance_minor"] == settled["balance_minor"]
-    altered = {
-        **answer["settlement"],
-        "entry": {**answer["settlement"]["entry"], "balance_minor": 100},
-    }
+    assert (
+        checked.balance_minor_of(buyer.home_id)
+        == answer["account"]["balance_minor"]
+        == settled["balance_minor"]
+    )
+    assert checked.balance_minor_of("no-such-home") is None
+    altered = copy.deepcopy(answer["settlement"])
+    rows = altered["entry"]["settlements"]["rows"]
+    [buyer_row] = [row for row in rows if row[0] == buyer.home_id]
+    buyer_row[-1] = 100  # balance_minor, the last column
     assert not check_entry_proof(altered, trusted, threshold=1).ok
     assert not check_entry_proof(answer["settlement"], trusted, threshold=2).ok
 

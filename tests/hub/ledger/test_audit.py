@@ -21,6 +21,7 @@ from hub.ledger import bls
 from hub.ledger.audit import AuditReport
 from hub.ledger.block import SignedHeader, signing_message
 from hub.ledger.chain import ChainBlock, encode, make_header
+from hub.ledger.entries import entry_hash
 from hub.ledger.export import write_export
 from hub.ledger.transactions import build_retirement
 from tests.hub.ledger.factory import T0, ChainBuilder, replace_entry, trade_chain
@@ -265,3 +266,40 @@ def test_every_installed_backend_audits_the_same_chain_alike(
     hub_only = SignedHeader(block.header, 0b1, chain.blocks[1].signed.signature)
     report = audit([*chain.blocks[:2], dataclasses.replace(block, signed=hub_only)], backend)
     assert (report.bad_block, report.problem) == (2, "aggregate signature does not verify")
+
+
+def smuggled_reading(chain: ChainBuilder) -> bytes:
+    key = chain.homes["seller"].meters["pv"].key_id
+    fake = {
+        "kind": "readings",
+        "home_id": "seller",
+        "readings": [[key, 999, (T0 + 2000) * 1000, 0, 99_999, "AAAA"]],
+    }
+    return encode(fake)[0]
+
+
+def second_clearing(chain: ChainBuilder) -> bytes:
+    clearing = next(raw for raw in chain.blocks[2].entries if b'"kind":"clearing"' in raw)
+    return clearing  # interval T0 again
+
+
+def test_of_two_bad_entries_in_a_block_the_first_is_named(chain: ChainBuilder) -> None:
+    # The readings' rules and the other rules may be checked by different processes: the
+    # report still names the block's first bad entry.
+    report = audit(appended(chain, [second_clearing(chain), smuggled_reading(chain)]))
+    assert (report.bad_block, report.bad_entry) == (4, 0)
+    assert f"interval {T0} was already cleared" in report.message
+    report = audit(appended(chain, [smuggled_reading(chain), second_clearing(chain)]))
+    assert (report.bad_block, report.bad_entry) == (4, 0)
+    assert "bad_signature: reading 0" in report.message
+
+
+def test_a_readings_entry_not_in_canonical_json_is_refused(chain: ChainBuilder) -> None:
+    # Spelled with an escape, the kind still decodes as "readings": it must not slip past the
+    # readings' checks by hiding from the process that looks for their canonical bytes.
+    disguised = smuggled_reading(chain).replace(b'"kind":"readings"', b'"kind":"read\\u0069ngs"')
+    blocks = appended(chain, [disguised])
+    blocks[-1] = dataclasses.replace(blocks[-1], hashes=[entry_hash(disguised).hex()])
+    report = audit(blocks)
+    assert (report.bad_block, report.bad_entry) == (4, 0)
+    assert "(readings) invalid_entry: the entry is not canonical JSON" in report.message

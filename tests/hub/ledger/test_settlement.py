@@ -88,7 +88,7 @@ def settle_one(
     meters = {allocation.home_id: [("g", "grid")] if grid else []}
     [settlement, *_] = settle_interval(
         clearing, meters, {"g": grid} if grid else {}, {allocation.home_id: balance}, PARAMS
-    )
+    ).entries()
     return settlement
 
 
@@ -170,7 +170,7 @@ def test_tokens_follow_the_smaller_of_delivered_and_taken_local_energy() -> None
     clearing = Clearing(START, END, 30, 8, (buyer_, seller))
     meters = {"s": [("sg", "grid")], "b": [("bg", "grid")]}
     timelines = {"sg": grid_over_interval(0, 850), "bg": grid_over_interval(999, 0)}
-    entries = settle_interval(clearing, meters, timelines, {}, PARAMS)
+    entries = settle_interval(clearing, meters, timelines, {}, PARAMS).entries()
     kinds = [e["kind"] for e in entries]
     assert kinds == ["settlement", "settlement", "mint", "burn"]
     mint, burn = entries[2], entries[3]
@@ -188,7 +188,7 @@ def test_pv_energy_mints_green_lots_first_and_the_rest_comes_from_the_grid_meter
         "pv": timeline((START * 1000, 0, 0), (END * 1000, 0, 640)),
         "bg": grid_over_interval(1000, 0),
     }
-    entries = settle_interval(clearing, meters, timelines, {}, PARAMS)
+    entries = settle_interval(clearing, meters, timelines, {}, PARAMS).entries()
     mints = [e for e in entries if e["kind"] == "mint"]
     assert [(m["meter_kind"], m["green"], m["tokens"]) for m in mints] == [
         ("pv", True, 6),

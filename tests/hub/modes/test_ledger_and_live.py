@@ -16,6 +16,7 @@ import pytest
 from hub.config import HubConfig
 from hub.ledger import commands
 from hub.ledger.settings import LedgerSettings
+from hub.ledger.settlement import expand
 from hub.server import routes_ledger
 from hub.server.runtime import CLEARING
 from hub.store.ledger_store import all_holdings
@@ -80,9 +81,8 @@ async def test_the_ledger_records_settles_and_seals_either_mode(
     assert sorted(
         (a["home_id"], a["bought_local_wh"], a["sold_local_wh"]) for a in clearing["allocations"]
     ) == sorted([(seller.home_id, 0, 600), (buyer.home_id, 600, 0)])
-    settled = [
-        e for e in entries if e.get("interval_start") == interval and e["kind"] != "clearing"
-    ]
+    [table] = [e for e in entries if e["kind"] == "settled_interval"]  # entry format 2
+    settled = [e for e in expand(table) if e.get("interval_start") == interval]
     assert sorted(e["kind"] for e in settled) == [
         "burn",
         "flex_award",

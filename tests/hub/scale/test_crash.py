@@ -30,6 +30,7 @@ import pytest
 from sqlalchemy import select
 
 from hub.client import HubClient, HubError, HubUnreachable, Meter
+from hub.ledger.entries import reading_rows
 from hub.protocol.envelope import SignedMessage
 from hub.protocol.keys import SigningKey
 from hub.store import Store, schema
@@ -149,9 +150,8 @@ async def check_the_database(db: str, houses: list[House]) -> None:
         async for _block, entries in LedgerStore(store).iter_chain():
             for _hash, data in entries:
                 entry = json.loads(data)
-                if entry["kind"] == "readings":
-                    readings += [(r[0], r[1]) for r in entry["readings"]]
-                elif entry["kind"] == "clearing":
+                readings += [(r[0], r[1]) for r in reading_rows(entry)]
+                if entry["kind"] == "clearing":
                     clearings.append(entry["interval_start"])
         assert len(readings) == len(set(readings)) == len(stored), "each reading recorded once"
         assert len(clearings) == len(set(clearings)), "no interval's clearing recorded twice"

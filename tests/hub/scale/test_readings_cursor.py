@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from hub.ledger.entries import reading_rows
 from hub.ledger.service import LedgerService
 from hub.ledger.settings import LedgerSettings
 from hub.protocol.envelope import SignedMessage
@@ -44,8 +45,7 @@ async def readings_in_chain(store: Store) -> list[tuple[str, int]]:
     async for _block, entries in LedgerStore(store).iter_chain():
         for _hash, data in entries:
             entry = json.loads(data)
-            if entry["kind"] == "readings":
-                found += [(key_id, seq) for key_id, seq, *_rest in entry["readings"]]
+            found += [(key_id, seq) for key_id, seq, *_rest in reading_rows(entry)]
     return found
 
 

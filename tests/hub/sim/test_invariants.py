@@ -12,6 +12,7 @@ from collections import defaultdict
 import numpy as np
 
 from hub.ledger.commands import verify_rows
+from hub.ledger.settlement import expand
 from hub.sim import SimResult
 from hub.sim.metrics import compute
 from hub.store import Store
@@ -19,10 +20,14 @@ from hub.store.ledger_store import LedgerStore, all_holdings
 
 
 def entries(result: SimResult, kind: str) -> list[dict[str, object]]:
+    """The chain's entries of a format-1 kind, with settlement tables expanded into them."""
     assert result.db_path is not None
     with sqlite3.connect(result.db_path) as db:
-        rows = db.execute("SELECT data FROM ledger_entries WHERE kind = ?", (kind,)).fetchall()
-    return [json.loads(data) for (data,) in rows]
+        rows = db.execute(
+            "SELECT data FROM ledger_entries WHERE kind IN (?, 'settled_interval')", (kind,)
+        ).fetchall()
+    found = [part for (data,) in rows for part in expand(json.loads(data))]
+    return [entry for entry in found if entry["kind"] == kind]
 
 
 def allocations(result: SimResult) -> list[sqlite3.Row]:
