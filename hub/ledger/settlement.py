@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from hub.ledger.entries import (
@@ -82,7 +83,7 @@ MetersByHome = Mapping[str, Sequence[tuple[str, str]]]
 
 def split(total: int, weights: Sequence[tuple[str, int]]) -> dict[str, int]:
     """Split `total` pro rata to weights by largest remainder; ties go to the smaller key."""
-    weight_sum = sum(weight for _, weight in weights)
+    weight_sum = sum(map(itemgetter(1), weights))
     if total <= 0 or weight_sum <= 0:
         return {}
     shares = {key: total * weight // weight_sum for key, weight in weights}
@@ -190,7 +191,7 @@ def settle_interval(
             delivered_local.append((alloc.home_id, min(alloc.sold_local_wh, row[_DELIVERED])))
             taken_local.append((alloc.home_id, min(alloc.bought_local_wh, row[_TAKEN])))
 
-    flow = min(sum(w for _, w in delivered_local), sum(w for _, w in taken_local))
+    flow = min(sum(map(itemgetter(1), delivered_local)), sum(map(itemgetter(1), taken_local)))
     tokens = flow // params.token_unit_wh
     mints = _mints(clearing, split(tokens, delivered_local), meters, deltas, params)
     burns = _burns(split(tokens, taken_local), mints)

@@ -34,6 +34,7 @@ from hub.protocol.envelope import SignedMessage
 from hub.protocol.keys import key_id_of
 
 KEY_KINDS = ("home", *METER_KINDS)
+PRUNE_EVERY = 16  # settled intervals between two prunings of the meter timelines
 
 
 @dataclass(slots=True)
@@ -483,7 +484,10 @@ class LedgerState:
             timeline = timelines.get(key_id)
             if timeline is None:
                 timeline = timelines[key_id] = MeterTimeline()
-            timeline.add(seq, ts, import_wh, export_wh)
+            timeline.last_seq = seq  # MeterTimeline.add, inlined: a block holds hundreds
+            timeline.times.append(ts)
+            timeline.imports.append(import_wh)
+            timeline.exports.append(export_wh)
 
     def _clearing(self, entry: Entry, where: str) -> None:
         start, end = _int(entry, "interval_start"), _int(entry, "interval_end")
@@ -772,6 +776,9 @@ class LedgerState:
         clearing = self.clearings.pop(interval)
         self.settled.add(interval)
         self._batch_interval = None
+        if len(self.settled) % PRUNE_EVERY:
+            return
+        # Only to free memory: a boundary's value comes out the same from a longer timeline.
         oldest = min(self.clearings, default=clearing.interval_end)
         cutoff = min(oldest, clearing.interval_end) * 1000
         for timeline in self.timelines.values():
