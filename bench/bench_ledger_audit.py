@@ -15,7 +15,7 @@ every witness).
 Target: one year in at most 60 s with the native backend.
 
     .venv/bin/python bench/bench_ledger_audit.py [--days 7] [--homes 200] [--entry-format 2]
-        [--skip-full]
+        [--skip-full] [--chain FILE [--generate-only]]
 """
 
 from __future__ import annotations
@@ -255,19 +255,28 @@ def main() -> int:
     parser.add_argument(
         "--skip-full", action="store_true", help="skip the audit that re-checks meter signatures"
     )
+    parser.add_argument(
+        "--chain", type=Path, help="keep the generated chain here; audit it as is if it exists"
+    )
+    parser.add_argument("--generate-only", action="store_true", help="with --chain: no audit")
     args = parser.parse_args()
     native_name = bls.available_backends()[0]
     native = bls.get_backend(native_name)
     blocks = int(args.days * 96)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "chain.jsonl"
-        started = time.perf_counter()
-        total_blocks, entries = generate(path, args.homes, blocks, native, args.entry_format)
-        size = path.stat().st_size
-        print(
-            f"generated {total_blocks} blocks, {entries} entries, {size / 1e6:.0f} MB "
-            f"({args.homes} homes, {args.days:g} days) in {time.perf_counter() - started:.1f} s"
-        )
+        path = args.chain or Path(tmp) / "chain.jsonl"
+        if args.chain is None or not path.exists():
+            started = time.perf_counter()
+            total_blocks, entries = generate(path, args.homes, blocks, native, args.entry_format)
+            print(
+                f"generated {total_blocks} blocks, {entries} entries, "
+                f"{path.stat().st_size / 1e6:.0f} MB ({args.homes} homes, {args.days:g} days) "
+                f"in {time.perf_counter() - started:.1f} s"
+            )
+        else:
+            print(f"auditing {path} as it is ({path.stat().st_size / 1e6:.0f} MB)")
+        if args.generate_only:
+            return 0
         results = {}
         runs = [
             ("one process (baseline)", False, timed_audit),

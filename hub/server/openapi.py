@@ -718,6 +718,11 @@ LEDGER_PATHS: dict[str, Any] = {
     "/api/v1/ledger/homes/{home_id}": {
         "get": {
             "summary": "A home's balances and its latest settlement in a final block, with proof",
+            "description": (
+                "settlement.entry is the home's format-1 settlement entry, or on an entry-format-2"
+                " chain the interval's settled_interval entry, whose settlements table holds one"
+                " row per home (hub.ledger.light_client.ProofCheck.settlement_of reads it)."
+            ),
             "parameters": [
                 {
                     "name": "home_id",
