@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import json
 import logging
 from collections.abc import Iterator
@@ -15,8 +16,9 @@ import pytest
 from sqlalchemy import text
 
 from hub.cli import main
-from hub.ledger import bls
+from hub.ledger import bls, service
 from hub.ledger.light_client import check_entry_proof
+from hub.ledger.params import LedgerParams
 from hub.ledger.transactions import build_retirement, build_transfer
 from hub.ledger.witness import Witness
 from hub.server.routes_ledger import LEDGER
@@ -118,6 +120,33 @@ async def test_a_settled_trade_is_in_final_blocks_a_light_client_can_check(
     buyer_row[-1] = 100  # balance_minor, the last column
     assert not check_entry_proof(altered, trusted, threshold=1).ok
     assert not check_entry_proof(answer["settlement"], trusted, threshold=2).ok
+
+
+async def test_a_chain_begun_in_entry_format_1_keeps_it_and_its_proofs_still_check(
+    make_ledger_hub: MakeLedgerHub, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A hub upgraded in place keeps writing the format its chain's genesis names.
+    monkeypatch.setattr(service, "LedgerParams", functools.partial(LedgerParams, entry_format=1))
+    hub = await make_ledger_hub()
+    _seller, buyer, _interval = await trade(hub, clock)
+    block = (await hub.raw("GET", "/api/v1/ledger/blocks/2")).body
+    kinds = [json.loads(e["data"])["kind"] for e in block["entries"]]
+    assert kinds == [
+        "readings",
+        "readings",
+        "clearing",
+        "settlement",
+        "settlement",
+        "mint",
+        "burn",
+        "flex_award",
+    ]
+    head = (await hub.raw("GET", "/api/v1/ledger/head")).body
+    answer = (await hub.raw("GET", f"/api/v1/ledger/homes/{buyer.home_id}")).body
+    trusted = {v["index"]: bytes.fromhex(v["public_key"]) for v in head["validators"]}
+    checked = check_entry_proof(answer["settlement"], trusted, threshold=1)
+    assert checked.ok and checked.entry is not None and checked.entry["kind"] == "settlement"
+    assert checked.balance_minor_of(buyer.home_id) == answer["account"]["balance_minor"] < 0
 
 
 async def test_homes_retire_green_certificates_once_and_spend_flexibility_tokens(
