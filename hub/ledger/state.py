@@ -540,11 +540,8 @@ class LedgerState:
         for raw, (bought_local, sold_local, bought_grid, sold_grid, _seq), (paid, got, _p) in zip(
             raws, energies, money, strict=True
         ):
-            home_id, bid_key, digest = (
-                raw["home_id"],
-                keys.get(raw["bid_key_id"]),
-                raw["bid_digest"],
-            )
+            home_id, bid_key_id, digest = raw["home_id"], raw["bid_key_id"], raw["bid_digest"]
+            bid_key = keys.get(bid_key_id) if type(bid_key_id) is str else None
             dispatch = raw["dispatch"]
             if (
                 type(home_id) is str

@@ -302,3 +302,57 @@ def test_local_energy_in_a_clearing_must_balance() -> None:
     chain.clearing(T0, [])
     with pytest.raises(LedgerError, match="already cleared"):
         chain.clearing(T0, [])
+
+
+@pytest.mark.parametrize(
+    ("change", "reason", "match"),
+    [
+        ({"home_id": "nobody"}, "unknown_account", "allocation for unknown home nobody"),
+        ({"bid_key_id": "a-key"}, "key_not_yours", "home b: bid not signed by its home key"),
+        ({"bid_key_id": ["not", "a", "string"]}, "invalid_entry", "bid_key_id must be"),
+        ({"sold_grid_wh": -1}, "invalid_entry", "sold_grid_wh must be >= 0"),
+        ({"paid_mminor": True}, "invalid_entry", "paid_mminor must be an integer"),
+        ({"bid_digest": ""}, "invalid_entry", "bid_digest must be a non-empty string"),
+        ({"dispatch": None}, "invalid_entry", "malformed clearing"),
+    ],
+)
+def test_a_clearing_with_a_bad_allocation_is_refused_with_its_reason(
+    change: dict[str, object], reason: str, match: str
+) -> None:
+    chain = ChainBuilder()
+    chain.enrol("a")
+    chain.enrol("b")
+    entry = {
+        "kind": "clearing",
+        "interval_start": T0,
+        "interval_end": T0 + 900,
+        "price": None,
+        "volume_wh": 0,
+        "retail_price": 30,
+        "feed_in_price": 8,
+        "fee_per_kwh": 0,
+        "k_percent": 50,
+        "allocations": [allocation(chain, "a"), {**allocation(chain, "b"), **change}],
+    }
+    if change.get("bid_key_id") == "a-key":
+        entry["allocations"][1]["bid_key_id"] = chain.homes["a"].key.key_id  # type: ignore[index]
+    refused(chain, entry, reason, match)
+    assert T0 not in chain.state.cleared
+
+
+def allocation(chain: ChainBuilder, home_id: str) -> dict[str, object]:
+    return {
+        "home_id": home_id,
+        "bought_local_wh": 0,
+        "sold_local_wh": 0,
+        "bought_grid_wh": 0,
+        "sold_grid_wh": 0,
+        "paid_mminor": 0,
+        "received_mminor": 0,
+        "fees_mminor": 0,
+        "bid_key_id": chain.homes[home_id].key.key_id,
+        "bid_seq": 1,
+        "bid_digest": "ab" * 32,
+        "priority": 0,
+        "dispatch": [],
+    }
