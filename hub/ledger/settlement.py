@@ -40,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from hub.ledger.entries import (
     SETTLED_INTERVAL,
@@ -54,8 +54,10 @@ from hub.ledger.params import LedgerParams
 SOURCE_ORDER = ("pv", "battery", "ev")
 
 
-@dataclass(frozen=True, slots=True)
-class Allocation:
+class Allocation(NamedTuple):
+    """One home's allocation in a clearing (a tuple: a clearing builds one per home, and a
+    frozen dataclass costs several times more to build)."""
+
     home_id: str
     bought_local_wh: int
     sold_local_wh: int
@@ -264,8 +266,10 @@ def _mints(
         home_meters = meters.get(home_id, ())
         for kind in SOURCE_ORDER:
             for key_id, meter_kind in home_meters:
+                if meter_kind != kind or left == 0:
+                    continue
                 delta = deltas.get(key_id)
-                if meter_kind != kind or left == 0 or delta is None:
+                if delta is None:
                     continue
                 take = min(left, max(delta[1], 0) // unit)
                 if take:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -34,7 +33,6 @@ from hub.protocol.envelope import SignedMessage
 from hub.protocol.keys import key_id_of
 
 KEY_KINDS = ("home", *METER_KINDS)
-PRUNE_EVERY = 16  # settled intervals between two prunings of the meter timelines
 
 
 @dataclass(slots=True)
@@ -112,7 +110,18 @@ _ALLOCATION_ENERGIES = (
 _ALLOCATION_SIGNED = ("paid_mminor", "received_mminor", "priority")
 _allocation_energies = itemgetter(*_ALLOCATION_ENERGIES)
 _allocation_money = itemgetter(*_ALLOCATION_SIGNED)
+# An allocation's columns in the order `_columns_valid` takes them.
+_allocation_columns = itemgetter(
+    "home_id",
+    *_ALLOCATION_ENERGIES,
+    *_ALLOCATION_SIGNED,
+    "bid_key_id",
+    "bid_digest",
+    "dispatch",
+)
 _INT_ONLY = {int}
+_STR_ONLY = {str}
+_LIST_ONLY = {list}
 
 
 def _str(entry: Entry, name: str) -> str:
@@ -246,6 +255,7 @@ class LedgerState:
         self.mints: dict[tuple[str, int], str] = {}  # (meter, interval) -> where it was minted
         self.tx_seq: dict[str, int] = {}
         self._meters: dict[str, list[tuple[str, str]]] = {}  # meters_of, until a key changes
+        self._owners_of: dict[str, str] | None = None  # _home_key_owners, until a home enrols
         self._batch: list[Entry] = []  # the settlement being applied, entry by entry
         self._batch_next = 0  # index in _batch of the entry expected next
         self._batch_interval: int | None = None
@@ -367,6 +377,7 @@ class LedgerState:
         self.homes[home_id] = HomeInfo(keys=sorted(new_keys))
         self.keys.update(new_keys)
         self._meters.pop(home_id, None)
+        self._owners_of = None
 
     def _revoke(self, entry: Entry, where: str) -> None:
         home_id = _str(entry, "home_id")
@@ -524,43 +535,62 @@ class LedgerState:
             self.settled.add(start)
 
     def _allocations(self, raws: Any) -> tuple[Allocation, ...]:
-        """Every allocation, checked a column at a time where the values allow it (a clearing
-        holds one per home); any doubt goes through `_allocation`, which names the problem."""
+        """Every allocation, checked a column at a time (a clearing holds one per home); on any
+        doubt each is checked on its own by `_allocation`, which names the first problem."""
         if type(raws) is not list:
             raise _fail(errors.INVALID_ENTRY, "allocations must be a list")
-        energies = [_allocation_energies(raw) for raw in raws]
-        money = [_allocation_money(raw) for raw in raws]
-        if raws and not (
-            _all_natural(tuple(chain.from_iterable(energies)))
-            and _all_int(tuple(chain.from_iterable(money)))
-        ):
-            return tuple(self._allocation(raw) for raw in raws)
-        homes, keys = self.homes, self.keys
-        allocations = []
-        for raw, (bought_local, sold_local, bought_grid, sold_grid, _seq), (paid, got, _p) in zip(
-            raws, energies, money, strict=True
-        ):
-            home_id, bid_key_id, digest = raw["home_id"], raw["bid_key_id"], raw["bid_digest"]
-            bid_key = keys.get(bid_key_id) if type(bid_key_id) is str else None
-            dispatch = raw["dispatch"]
-            if (
-                type(home_id) is str
-                and home_id in homes
-                and bid_key is not None
-                and bid_key.home_id == home_id
-                and bid_key.kind == "home"
-                and type(digest) is str
-                and digest
-                and dispatch == []
-            ):
-                allocations.append(
-                    Allocation(
-                        home_id, bought_local, sold_local, bought_grid, sold_grid, paid, got, ()
-                    )
-                )
-            else:
-                allocations.append(self._allocation(raw))
-        return tuple(allocations)
+        if not raws:
+            return ()
+        try:
+            columns = tuple(zip(*map(_allocation_columns, raws), strict=True))
+        except (KeyError, TypeError):
+            columns = ()
+        if not columns or not self._columns_valid(*columns):
+            return tuple(map(self._allocation, raws))
+        homes, bought, sold, bought_grid, sold_grid, _seqs, paid, got, *_rest, dispatch = columns
+        commands = (
+            tuple(self._allocation(raw).dispatch for raw in raws)
+            if any(dispatch)
+            else ((),) * len(raws)
+        )
+        return tuple(
+            map(Allocation, homes, bought, sold, bought_grid, sold_grid, paid, got, commands)
+        )
+
+    def _columns_valid(
+        self,
+        homes: tuple[Any, ...],
+        bought: tuple[Any, ...],
+        sold: tuple[Any, ...],
+        bought_grid: tuple[Any, ...],
+        sold_grid: tuple[Any, ...],
+        seqs: tuple[Any, ...],
+        paid: tuple[Any, ...],
+        got: tuple[Any, ...],
+        priorities: tuple[Any, ...],
+        bid_keys: tuple[Any, ...],
+        digests: tuple[Any, ...],
+        dispatch: tuple[Any, ...],
+    ) -> bool:
+        """What `_allocation` checks, over whole columns in C: energies natural, money integral,
+        each bid signed by a home key of its own (enrolled) home, digests non-empty strings."""
+        owners = self._home_key_owners()
+        return (
+            _all_natural(bought + sold + bought_grid + sold_grid + seqs)
+            and _all_int(paid + got + priorities)
+            and set(map(type, homes + bid_keys + digests)) == _STR_ONLY
+            and "" not in digests
+            and list(map(owners.get, bid_keys)) == list(homes)
+            and set(map(type, dispatch)) == _LIST_ONLY
+        )
+
+    def _home_key_owners(self) -> dict[str, str]:
+        """Home key id -> its home, for every enrolled home (kept until a home enrols)."""
+        if self._owners_of is None:
+            self._owners_of = {
+                key_id: key.home_id for key_id, key in self.keys.items() if key.kind == "home"
+            }
+        return self._owners_of
 
     def _allocation(self, raw: Entry) -> Allocation:
         home_id = _str(raw, "home_id")
@@ -773,9 +803,6 @@ class LedgerState:
         clearing = self.clearings.pop(interval)
         self.settled.add(interval)
         self._batch_interval = None
-        if len(self.settled) % PRUNE_EVERY:
-            return
-        # Only to free memory: a boundary's value comes out the same from a longer timeline.
         oldest = min(self.clearings, default=clearing.interval_end)
         cutoff = min(oldest, clearing.interval_end) * 1000
         for timeline in self.timelines.values():
