@@ -33,6 +33,7 @@ from hub.ledger.chain import ChainBlock, encode, make_header
 from hub.ledger.entries import READING_FIELDS
 from hub.ledger.export import FORMAT, read_export, write_block
 from hub.ledger.params import LedgerParams
+from hub.ledger.recording import allocation_table
 from hub.ledger.settlement import split
 from hub.ledger.state import LedgerState
 from hub.protocol.keys import SigningKey
@@ -176,7 +177,7 @@ class Neighbourhood:
             "feed_in_price": 8,
             "fee_per_kwh": 0,
             "k_percent": 50,
-            "allocations": allocations,
+            "allocations": allocation_table(allocations) if self.entry_format == 2 else allocations,
         }
 
     def block(self, k: int) -> ChainBlock:

@@ -27,6 +27,8 @@ of a chain as tables instead, so a block holds a handful of entries rather than 
 | meter_readings      | readings (one per home)           | every accepted reading of the block    |
 | settled_interval    | settlement, mint, burn, flex_award| one interval's settlement, all homes   |
 
+and a format-2 `clearing` holds its allocations as a table too (columns: ALLOCATION_FIELDS).
+
 A table is {"fields": [column names], "rows": [[values], ...]}; the columns are fixed below.
 """
 
@@ -96,6 +98,21 @@ SETTLEMENT_FIELDS = (
     "amount_minor",
     "balance_minor",
 )
+ALLOCATION_FIELDS = (
+    "home_id",
+    "bought_local_wh",
+    "sold_local_wh",
+    "bought_grid_wh",
+    "sold_grid_wh",
+    "paid_mminor",
+    "received_mminor",
+    "fees_mminor",
+    "bid_key_id",
+    "bid_seq",
+    "bid_digest",
+    "priority",
+    "dispatch",
+)
 MINT_FIELDS = ("lot", "home_id", "meter_key_id", "meter_kind", "green", "tokens")
 BURN_FIELDS = ("home_id", "tokens", "lots")
 FLEX_AWARD_FIELDS = ("home_id", "device", "action", "tokens")
@@ -138,6 +155,14 @@ def reading_rows(entry: Entry) -> list[list[Any]]:
     if entry.get("kind") == METER_READINGS:
         return list(entry["rows"])
     return []
+
+
+def allocations_of(clearing: Entry) -> list[Entry]:
+    """A clearing entry's allocations as one object per home, whichever the format."""
+    allocations = clearing["allocations"]
+    if isinstance(allocations, dict):  # format 2: a table
+        return [dict(zip(allocations["fields"], row, strict=True)) for row in allocations["rows"]]
+    return list(allocations)
 
 
 def home_of(entry: Entry) -> str | None:

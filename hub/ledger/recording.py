@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hub.ledger.entries import (
+    ALLOCATION_FIELDS,
     CLEARING,
     ENROL,
     METER_READINGS,
@@ -92,8 +93,24 @@ def readings_entries(
     return entries, []
 
 
-def clearing_entry(cleared: Mapping[str, Any], priorities: Mapping[str, int]) -> Entry:
-    """The `clearing` entry of one stored interval with its allocations and bid digests."""
+def clearing_entry(
+    cleared: Mapping[str, Any], priorities: Mapping[str, int], entry_format: int
+) -> Entry:
+    """The `clearing` entry of one stored interval with its allocations and bid digests (as a
+    table in entry format 2)."""
+    entry = _clearing_entry(cleared, priorities)
+    if entry_format == 2:
+        entry["allocations"] = allocation_table(entry["allocations"])
+    return entry
+
+
+def allocation_table(allocations: Sequence[Mapping[str, Any]]) -> Entry:
+    """Format 2's allocations: a table with one row per home (columns: ALLOCATION_FIELDS)."""
+    rows = [[a[name] for name in ALLOCATION_FIELDS] for a in allocations]
+    return {"fields": list(ALLOCATION_FIELDS), "rows": rows}
+
+
+def _clearing_entry(cleared: Mapping[str, Any], priorities: Mapping[str, int]) -> Entry:
     return {
         "kind": CLEARING,
         "interval_start": cleared["interval_start"],

@@ -222,7 +222,8 @@ class LedgerService:
         up_to = FAR_FUTURE if interval_start is None else interval_start
         for cleared in await self.storage.cleared_after(cleared_through, up_to):
             start = cleared["interval_start"]
-            add(recording.clearing_entry(cleared, self._priorities.pop(start, {})))
+            priorities = self._priorities.pop(start, {})
+            add(recording.clearing_entry(cleared, priorities, self.params.entry_format))
             cleared_through = start
         now_ms = int(self._clock() * 1000)
         deadline_ms = self.settings.settlement_deadline_seconds * 1000

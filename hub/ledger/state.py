@@ -15,6 +15,7 @@ from typing import Any
 from hub.ledger import entries as kinds
 from hub.ledger.bls import BlsBackend, get_backend
 from hub.ledger.entries import (
+    ALLOCATION_FIELDS,
     COMMUNITY,
     FORMAT_1_KINDS,
     FORMAT_2_KINDS,
@@ -111,7 +112,7 @@ _ALLOCATION_SIGNED = ("paid_mminor", "received_mminor", "priority")
 _allocation_energies = itemgetter(*_ALLOCATION_ENERGIES)
 _allocation_money = itemgetter(*_ALLOCATION_SIGNED)
 # An allocation's columns in the order `_columns_valid` takes them.
-_allocation_columns = itemgetter(
+_ALLOCATION_COLUMN_NAMES = (
     "home_id",
     *_ALLOCATION_ENERGIES,
     *_ALLOCATION_SIGNED,
@@ -119,6 +120,8 @@ _allocation_columns = itemgetter(
     "bid_digest",
     "dispatch",
 )
+_allocation_columns = itemgetter(*_ALLOCATION_COLUMN_NAMES)
+_row_columns = itemgetter(*(ALLOCATION_FIELDS.index(name) for name in _ALLOCATION_COLUMN_NAMES))
 _INT_ONLY = {int}
 _STR_ONLY = {str}
 _LIST_ONLY = {list}
@@ -204,6 +207,16 @@ def _row_difference(fields: list[str], row: Any, wanted: list[Any]) -> str:
                 f"{fields[0]} {wanted[0]}: {field_name} is {value!r}, recomputed {wanted_value!r}"
             )
     return "no difference"
+
+
+@dataclass(frozen=True, slots=True)
+class _TableRows:
+    """A format-2 clearing's allocation rows (checked to be lists of the right length)."""
+
+    rows: list[list[Any]]
+
+    def objects(self) -> list[Entry]:
+        return [dict(zip(ALLOCATION_FIELDS, row, strict=True)) for row in self.rows]
 
 
 def _copy_json(value: Any) -> Any:
@@ -509,7 +522,7 @@ class LedgerState:
             )
         if end <= start:
             raise _fail(errors.INVALID_ENTRY, "interval_end must be after interval_start")
-        allocations = self._allocations(entry["allocations"])
+        allocations = self._allocations(self._allocation_rows(entry["allocations"]))
         homes = [a.home_id for a in allocations]
         if homes != sorted(set(homes)):
             raise _fail(errors.INVALID_ENTRY, "allocations must be sorted by home id, one per home")
@@ -534,24 +547,45 @@ class LedgerState:
         else:
             self.settled.add(start)
 
+    def _allocation_rows(self, allocations: Any) -> Any:
+        """Format 1: a list of objects. Format 2: a table, as rows of values in the order of
+        `_allocation_columns` (so either way `_allocations` takes a column at a time)."""
+        assert self.params is not None
+        if self.params.entry_format == 1:
+            return allocations
+        if type(allocations) is not dict or allocations.get("fields") != list(ALLOCATION_FIELDS):
+            raise _fail(errors.INVALID_ENTRY, f"allocations must be a table of {ALLOCATION_FIELDS}")
+        rows = allocations["rows"]
+        if type(rows) is not list or set(map(type, rows)) - _LIST_ONLY:
+            raise _fail(errors.INVALID_ENTRY, "allocation rows must be lists")
+        if set(map(len, rows)) - {len(ALLOCATION_FIELDS)}:
+            raise _fail(
+                errors.INVALID_ENTRY, f"an allocation row holds {len(ALLOCATION_FIELDS)} values"
+            )
+        return _TableRows(rows)
+
     def _allocations(self, raws: Any) -> tuple[Allocation, ...]:
         """Every allocation, checked a column at a time (a clearing holds one per home); on any
         doubt each is checked on its own by `_allocation`, which names the first problem."""
-        if type(raws) is not list:
+        objects: Callable[[], list[Entry]]
+        if isinstance(raws, _TableRows):
+            objects = raws.objects  # built only when needed
+            columns = tuple(zip(*map(_row_columns, raws.rows), strict=True))
+        elif type(raws) is not list:
             raise _fail(errors.INVALID_ENTRY, "allocations must be a list")
-        if not raws:
-            return ()
-        try:
-            columns = tuple(zip(*map(_allocation_columns, raws), strict=True))
-        except (KeyError, TypeError):
-            columns = ()
+        else:
+            objects = raws.copy
+            try:
+                columns = tuple(zip(*map(_allocation_columns, raws), strict=True))
+            except (KeyError, TypeError):
+                columns = ()
         if not columns or not self._columns_valid(*columns):
-            return tuple(map(self._allocation, raws))
+            return tuple(map(self._allocation, objects()))
         homes, bought, sold, bought_grid, sold_grid, _seqs, paid, got, *_rest, dispatch = columns
         commands = (
-            tuple(self._allocation(raw).dispatch for raw in raws)
+            tuple(self._allocation(raw).dispatch for raw in objects())
             if any(dispatch)
-            else ((),) * len(raws)
+            else ((),) * len(homes)
         )
         return tuple(
             map(Allocation, homes, bought, sold, bought_grid, sold_grid, paid, got, commands)

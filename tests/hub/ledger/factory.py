@@ -26,6 +26,7 @@ from hub.ledger.entries import (
     Entry,
 )
 from hub.ledger.params import LedgerParams
+from hub.ledger.recording import allocation_table
 from hub.ledger.state import LedgerState
 from hub.ledger.transactions import build_retirement, build_transfer
 from hub.protocol.keys import SigningKey
@@ -209,7 +210,9 @@ class ChainBuilder:
                 "feed_in_price": feed_in,
                 "fee_per_kwh": 0,
                 "k_percent": 50,
-                "allocations": allocs,
+                "allocations": allocation_table(allocs)
+                if self.params.entry_format == 2
+                else allocs,
             }
         )
 

@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from hub.cli import main
 from hub.ledger import bls, service
+from hub.ledger.entries import allocations_of
 from hub.ledger.light_client import check_entry_proof
 from hub.ledger.params import LedgerParams
 from hub.ledger.transactions import build_retirement, build_transfer
@@ -221,7 +222,7 @@ async def test_flexibility_tokens_become_the_homes_priority_in_clearing(
     [clearing] = [
         json.loads(e["data"]) for e in block["entries"] if '"kind":"clearing"' in e["data"]
     ]
-    assert {a["home_id"]: a["priority"] for a in clearing["allocations"]} == {
+    assert {a["home_id"]: a["priority"] for a in allocations_of(clearing)} == {
         seller.home_id: 1,
         buyer.home_id: 0,
     }

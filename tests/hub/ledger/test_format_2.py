@@ -18,6 +18,7 @@ import pytest
 from hub.cli import main
 from hub.ledger.audit import AuditReport, audit, audit_export
 from hub.ledger.chain import ChainBlock, encode
+from hub.ledger.entries import allocations_of
 from hub.ledger.errors import LedgerError
 from hub.ledger.export import write_export
 from hub.ledger.settlement import expand
@@ -51,7 +52,7 @@ def settlement_raw(chain: ChainBuilder) -> bytes:
 
 def test_a_block_holds_one_readings_table_and_one_settlement_table(chain: ChainBuilder) -> None:
     kinds = [[json.loads(raw)["kind"] for raw in block.entries] for block in chain.blocks]
-    assert kinds[2] == ["clearing", "meter_readings", "meter_readings"]
+    assert kinds[2] == ["clearing", "meter_readings", "meter_readings"]  # the factory's order
     assert kinds[3] == ["settled_interval", "retire"]
     [table] = [json.loads(raw) for raw in chain.blocks[3].entries[:1]]
     assert table["settlements"]["fields"][:2] == ["home_id", "metered"]
@@ -256,3 +257,36 @@ async def test_the_database_refuses_a_second_mint_from_a_settlement_table(
         assert err.value.reason == "double_mint"
     finally:
         await store.close()
+
+
+def clearing_table(chain: ChainBuilder) -> dict[str, Any]:
+    return next(json.loads(raw) for raw in chain.blocks[2].entries if b'"kind":"clearing"' in raw)
+
+
+def test_a_clearing_holds_its_allocations_as_a_table(chain: ChainBuilder) -> None:
+    clearing = clearing_table(chain)
+    assert clearing["allocations"]["fields"][:3] == ["home_id", "bought_local_wh", "sold_local_wh"]
+    assert [a["home_id"] for a in allocations_of(clearing)] == ["buyer", "seller"]
+    assert allocations_of(clearing)[0]["bought_local_wh"] == 600
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda t: t["rows"][1].__setitem__(8, t["rows"][0][8]), "bid not signed by its home key"),
+        (lambda t: t["rows"][0].__setitem__(1, -600), "bought_local_wh must be >= 0"),
+        (lambda t: t["rows"][0].pop(), "an allocation row holds 13 values"),
+        (lambda t: t["fields"].reverse(), "allocations must be a table of"),
+        (lambda t: t["rows"].reverse(), "allocations must be sorted by home id"),
+    ],
+)
+def test_a_bad_allocation_row_is_named_as_in_format_1(
+    chain: ChainBuilder, change: Any, problem: str
+) -> None:
+    clearing = clearing_table(chain)
+    clearing["interval_start"] = clearing["interval_end"] = T0 + 10 * INTERVAL
+    clearing["interval_end"] += INTERVAL
+    change(clearing["allocations"])
+    report = audit(appended(chain, [encode(clearing)[0]]))
+    assert (report.bad_block, report.bad_entry) == (4, 0)
+    assert problem in report.message

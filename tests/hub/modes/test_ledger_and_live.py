@@ -15,6 +15,7 @@ import pytest
 
 from hub.config import HubConfig
 from hub.ledger import commands
+from hub.ledger.entries import allocations_of
 from hub.ledger.settings import LedgerSettings
 from hub.ledger.settlement import expand
 from hub.server import routes_ledger
@@ -79,7 +80,7 @@ async def test_the_ledger_records_settles_and_seals_either_mode(
         entries += [json.loads(e["data"]) for e in block["entries"]]
     [clearing] = [e for e in entries if e["kind"] == "clearing" and e["interval_start"] == interval]
     assert sorted(
-        (a["home_id"], a["bought_local_wh"], a["sold_local_wh"]) for a in clearing["allocations"]
+        (a["home_id"], a["bought_local_wh"], a["sold_local_wh"]) for a in allocations_of(clearing)
     ) == sorted([(seller.home_id, 0, 600), (buyer.home_id, 600, 0)])
     [table] = [e for e in entries if e["kind"] == "settled_interval"]  # entry format 2
     settled = [e for e in expand(table) if e.get("interval_start") == interval]
