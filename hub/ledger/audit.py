@@ -11,7 +11,7 @@ always names the first bad block, and the first bad entry when an entry is to bl
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +30,9 @@ from hub.ledger.seals import (
     SealProblem,
     SealProcess,
     first_problem,
+    readings_checked_here,
 )
-from hub.ledger.state import LedgerState
+from hub.ledger.state import LedgerState, every_block
 from hub.protocol import errors
 
 NOT_FINAL_LISTED = 20
@@ -74,7 +75,8 @@ class Auditor:
 
     With `check_seals=False` only the entries' rules are replayed: the caller checks the seals
     (hashes, Merkle roots, signatures) elsewhere, as `audit_export` does in a second process;
-    with `check_readings=False` readings are added unchecked (that process checks them).
+    readings of the blocks `check_readings` refuses are added unchecked (that process checks
+    them).
     """
 
     def __init__(
@@ -83,7 +85,7 @@ class Auditor:
         check_meter_signatures: bool = True,
         batch_size: int = 256,
         check_seals: bool = True,
-        check_readings: bool = True,
+        check_readings: Callable[[int], bool] = every_block,
     ) -> None:
         backend = backend or get_backend()
         self.state = LedgerState(backend, check_meter_signatures, check_readings)
@@ -152,7 +154,7 @@ def audit_export(
     batch_size: int = 256,
 ) -> AuditReport:
     """Audit an export file on two cores: the seals and the readings' rules in a child process,
-    every other rule here.
+    every other rule here (with meter signatures, the readings of every other block here too).
 
     Both passes read the file; the report names the earliest problem either found, as the
     one-process `audit` would (at the same block a broken structure comes first, then the rules
@@ -163,7 +165,11 @@ def audit_export(
     seals = SealProcess(path, backend.name, batch_size, check_meter_signatures)
     try:
         auditor = Auditor(
-            backend, check_meter_signatures, batch_size, check_seals=False, check_readings=False
+            backend,
+            check_meter_signatures,
+            batch_size,
+            check_seals=False,
+            check_readings=readings_checked_here(check_meter_signatures, child=False),
         )
         with _gc_paused():
             for block in read_export(path):

@@ -303,3 +303,30 @@ def test_a_readings_entry_not_in_canonical_json_is_refused(chain: ChainBuilder) 
     report = audit(blocks)
     assert (report.bad_block, report.bad_entry) == (4, 0)
     assert "(readings) invalid_entry: the entry is not canonical JSON" in report.message
+
+
+def two_more_blocks(chain: ChainBuilder, fifth: Sequence[bytes]) -> list[ChainBlock]:
+    """Block 4 enrols a new home; block 5 (odd: with meter signatures on, the rules process
+    checks its readings rather than the seal process) holds `fifth`."""
+    enrol = {"kind": "enrol", "home_id": "newcomer", "bus": None, "keys": []}
+    blocks = appended(chain, [encode(enrol)[0]])
+    last = blocks[-1].header
+    return [*blocks, signed_block(chain, last.height + 1, last.hash, fifth)]
+
+
+@pytest.mark.parametrize("height", [4, 5])
+def test_bad_readings_are_named_alike_in_even_and_odd_blocks(
+    chain: ChainBuilder, height: int
+) -> None:
+    malformed = encode({"kind": "readings", "home_id": "seller", "readings": "x"})[0]
+    for raw, problem, bad_when_trusted in (
+        (smuggled_reading(chain), "bad_signature: reading 0: meter signature does not verify", 0),
+        (malformed, "invalid_entry: readings must be a non-empty list", 1),
+    ):
+        blocks = appended(chain, [raw]) if height == 4 else two_more_blocks(chain, [raw])
+        report = audit(blocks)
+        assert (report.bad_block, report.bad_entry) == (height, 0), report.message
+        assert problem in report.message
+        trusted = audit(blocks, check_meter_signatures=False)
+        assert trusted.ok != bool(bad_when_trusted)
+        assert bad_when_trusted == 0 or problem in trusted.message
