@@ -124,7 +124,8 @@ _ALLOCATION_COLUMN_NAMES = (
     "bid_digest",
     "dispatch",
 )
-_allocation_columns = itemgetter(*_ALLOCATION_COLUMN_NAMES)
+_object_columns = itemgetter(*_ALLOCATION_COLUMN_NAMES)
+Columns = tuple[tuple[Any, ...], ...]  # a table read a column at a time
 _row_columns = itemgetter(*(ALLOCATION_FIELDS.index(name) for name in _ALLOCATION_COLUMN_NAMES))
 _INT_ONLY = {int}
 _STR_ONLY = {str}
@@ -211,16 +212,6 @@ def _row_difference(fields: list[str], row: Any, wanted: list[Any]) -> str:
                 f"{fields[0]} {wanted[0]}: {field_name} is {value!r}, recomputed {wanted_value!r}"
             )
     return "no difference"
-
-
-@dataclass(frozen=True, slots=True)
-class _TableRows:
-    """A format-2 clearing's allocation rows (checked to be lists of the right length)."""
-
-    rows: list[list[Any]]
-
-    def objects(self) -> list[Entry]:
-        return [dict(zip(ALLOCATION_FIELDS, row, strict=True)) for row in self.rows]
 
 
 def _copy_json(value: Any) -> Any:
@@ -527,7 +518,7 @@ class LedgerState:
             )
         if end <= start:
             raise _fail(errors.INVALID_ENTRY, "interval_end must be after interval_start")
-        allocations = self._allocations(self._allocation_rows(entry["allocations"]))
+        allocations = self._allocations(*self._allocation_columns(entry["allocations"]))
         homes = [a.home_id for a in allocations]
         if homes != sorted(set(homes)):
             raise _fail(errors.INVALID_ENTRY, "allocations must be sorted by home id, one per home")
@@ -552,12 +543,18 @@ class LedgerState:
         else:
             self.settled.add(start)
 
-    def _allocation_rows(self, allocations: Any) -> Any:
-        """Format 1: a list of objects. Format 2: a table, as rows of values in the order of
-        `_allocation_columns` (so either way `_allocations` takes a column at a time)."""
+    def _allocation_columns(self, allocations: Any) -> tuple[Columns, Callable[[], list[Entry]]]:
+        """(the allocations' columns in the order `_columns_valid` takes them, or none when they
+        cannot be read that way; a function giving one object per allocation, for `_allocation`).
+        Format 1 holds a list of objects, format 2 a table."""
         assert self.params is not None
         if self.params.entry_format == 1:
-            return allocations
+            if type(allocations) is not list:
+                raise _fail(errors.INVALID_ENTRY, "allocations must be a list")
+            try:
+                return tuple(zip(*map(_object_columns, allocations), strict=True)), allocations.copy
+            except (KeyError, TypeError):
+                return (), allocations.copy
         if type(allocations) is not dict or allocations.get("fields") != list(ALLOCATION_FIELDS):
             raise _fail(errors.INVALID_ENTRY, f"allocations must be a table of {ALLOCATION_FIELDS}")
         rows = allocations["rows"]
@@ -567,24 +564,18 @@ class LedgerState:
             raise _fail(
                 errors.INVALID_ENTRY, f"an allocation row holds {len(ALLOCATION_FIELDS)} values"
             )
-        return _TableRows(rows)
 
-    def _allocations(self, raws: Any) -> tuple[Allocation, ...]:
+        def objects() -> list[Entry]:
+            return [dict(zip(ALLOCATION_FIELDS, row, strict=True)) for row in rows]
+
+        return tuple(zip(*map(_row_columns, rows), strict=True)), objects
+
+    def _allocations(
+        self, columns: Columns, objects: Callable[[], list[Entry]]
+    ) -> tuple[Allocation, ...]:
         """Every allocation, checked a column at a time (a clearing holds one per home); on any
         doubt each is checked on its own by `_allocation`, which names the first problem."""
-        objects: Callable[[], list[Entry]]
-        if isinstance(raws, _TableRows):
-            objects = raws.objects  # built only when needed
-            columns = tuple(zip(*map(_row_columns, raws.rows), strict=True))
-        elif type(raws) is not list:
-            raise _fail(errors.INVALID_ENTRY, "allocations must be a list")
-        else:
-            objects = raws.copy
-            try:
-                columns = tuple(zip(*map(_allocation_columns, raws), strict=True))
-            except (KeyError, TypeError):
-                columns = ()
-        if not columns or not self._columns_valid(*columns):
+        if not columns or not self._columns_valid(columns):
             return tuple(map(self._allocation, objects()))
         homes, bought, sold, bought_grid, sold_grid, _seqs, paid, got, *_rest, dispatch = columns
         commands = (
@@ -596,23 +587,11 @@ class LedgerState:
             map(Allocation, homes, bought, sold, bought_grid, sold_grid, paid, got, commands)
         )
 
-    def _columns_valid(
-        self,
-        homes: tuple[Any, ...],
-        bought: tuple[Any, ...],
-        sold: tuple[Any, ...],
-        bought_grid: tuple[Any, ...],
-        sold_grid: tuple[Any, ...],
-        seqs: tuple[Any, ...],
-        paid: tuple[Any, ...],
-        got: tuple[Any, ...],
-        priorities: tuple[Any, ...],
-        bid_keys: tuple[Any, ...],
-        digests: tuple[Any, ...],
-        dispatch: tuple[Any, ...],
-    ) -> bool:
+    def _columns_valid(self, columns: Columns) -> bool:
         """What `_allocation` checks, over whole columns in C: energies natural, money integral,
         each bid signed by a home key of its own (enrolled) home, digests non-empty strings."""
+        homes, bought, sold, bought_grid, sold_grid, seqs, paid, got, priorities, *rest = columns
+        bid_keys, digests, dispatch = rest
         owners = self._home_key_owners()
         return (
             _all_natural(bought + sold + bought_grid + sold_grid + seqs)

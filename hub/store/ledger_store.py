@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.ledger.entries import SETTLEMENT_FIELDS
 from hub.ledger.settlement import expand
 from hub.protocol import errors
 from hub.protocol.errors import ProtocolError
@@ -530,24 +531,15 @@ def _expanded(rows: Iterable[EntryRow]) -> Iterator[tuple[dict[str, Any], str]]:
             yield part, hash_
 
 
+# ledger_settlements' columns: a settlement's fields but its boundary registers, and its interval
+_SETTLEMENT_COLUMNS = (
+    "interval_start",
+    *(name for name in SETTLEMENT_FIELDS if name not in ("start", "end")),
+)
+
+
 def _settlement_row(entry: dict[str, Any], hash_: str) -> dict[str, Any]:
-    names = (
-        "home_id",
-        "interval_start",
-        "metered",
-        "taken_wh",
-        "delivered_wh",
-        "allocated_in_wh",
-        "allocated_out_wh",
-        "market_mminor",
-        "imbalance_wh",
-        "imbalance_mminor",
-        "amount_mminor",
-        "balance_mminor",
-        "amount_minor",
-        "balance_minor",
-    )
-    return {**{name: entry[name] for name in names}, "entry_hash": hash_}
+    return {**{name: entry[name] for name in _SETTLEMENT_COLUMNS}, "entry_hash": hash_}
 
 
 async def _credit_all(conn: AsyncConnection, credits: dict[tuple[str, str, str], int]) -> None:
