@@ -15,8 +15,8 @@ serve: bootstrap
 
 lint: bootstrap
 	.venv/bin/ruff check .
-	.venv/bin/ruff format --check hub bench
-	.venv/bin/mypy --strict hub
+	.venv/bin/ruff format --check hub home bench
+	.venv/bin/mypy --strict hub home/gridcoop_home
 
 test: bootstrap-all
 	scripts/test

@@ -21,11 +21,10 @@ import time
 from pathlib import Path
 
 import aiohttp
-
-from hub.client import HubClient, Meter
-from hub.protocol.canonical import canonical_json
-from hub.protocol.envelope import SignedMessage, now_ms
-from hub.protocol.keys import SigningKey, verify
+from gridcoop_home.client.hub import HubClient, Meter
+from gridcoop_home.protocol.canonical import canonical_json
+from gridcoop_home.protocol.envelope import SignedMessage, now_ms
+from gridcoop_home.protocol.keys import SigningKey, verify
 
 TARGET_READINGS_PER_S = 3000
 

@@ -23,10 +23,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_ledger_audit import Neighbourhood
+from gridcoop_home.ledger import bls
 
-from hub.ledger import bls
-from hub.ledger.chain import ChainBlock, encode
-from hub.ledger.service import block_row
+from hub.ledger.chain.chain import ChainBlock, encode
+from hub.ledger.service.sealer import block_row
 from hub.store import Store
 from hub.store.ledger_store import LedgerStore
 

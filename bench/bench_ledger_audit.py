@@ -26,18 +26,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from hub.ledger import bls
-from hub.ledger.audit import Auditor, audit_export
-from hub.ledger.block import GENESIS_PREV_HASH, SignedHeader, signing_message
-from hub.ledger.chain import ChainBlock, encode, make_header
-from hub.ledger.entries import READING_FIELDS
-from hub.ledger.export import FORMAT, read_export, write_block
-from hub.ledger.params import LedgerParams
-from hub.ledger.recording import allocation_table
-from hub.ledger.settlement import split
-from hub.ledger.state import LedgerState
-from hub.protocol.keys import SigningKey
-from hub.protocol.readings import Registers, sign_reading
+from gridcoop_home.ledger import bls
+from gridcoop_home.ledger.block import GENESIS_PREV_HASH, SignedHeader, signing_message
+from gridcoop_home.ledger.entries import READING_FIELDS
+from gridcoop_home.protocol.keys import SigningKey
+from gridcoop_home.protocol.readings import Registers, sign_reading
+
+from hub.ledger.accounts.params import LedgerParams
+from hub.ledger.accounts.recording import allocation_table
+from hub.ledger.accounts.settlement import split
+from hub.ledger.accounts.state import LedgerState
+from hub.ledger.chain.audit import Auditor, audit_export
+from hub.ledger.chain.chain import ChainBlock, encode, make_header
+from hub.ledger.chain.export import FORMAT, read_export, write_block
 
 YEAR_BLOCKS = 35_040
 TARGET_S = 60.0

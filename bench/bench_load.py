@@ -6,7 +6,8 @@ Default: 1,000 homes against one SQLite hub for 10 minutes, with 30 s intervals 
 are enrolled first through the admin API (invite) and POST /api/v1/enrol, each with its home key
 and a grid meter key; then each home, on its own random phase, uploads one signed reading every
 `--reading-period` seconds and one signed bid per interval (for the next open interval, at a
-random moment before its gate closes), through hub.client.HubClient over a bounded pool of
+random moment before its gate closes), through gridcoop_home.client.hub.HubClient over a bounded
+pool of
 `--connections` keep-alive connections driven by asyncio from this process.
 
 Printed: requests/s and readings/s, p50/p99/max latency per endpoint, errors by reason, the
@@ -57,11 +58,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
+from gridcoop_home.client.hub import HubClient, HubError, HubUnreachable, Meter
+from gridcoop_home.protocol.bids import BidCurves, BidStep
+from gridcoop_home.protocol.keys import SigningKey
 
-from hub.client import HubClient, HubError, HubUnreachable, Meter
 from hub.config import HubConfig
-from hub.protocol.bids import BidCurves, BidStep
-from hub.protocol.keys import SigningKey
 
 TARGET_P99_MS = 200.0
 ADMIN_TOKEN = "gcadm_bench-load-token"  # a throwaway hub; only its SHA-256 goes to the hub

@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hub.planner import EV, Battery, DeferrableLoad, PlanRequest, Site, Tariffs, plan
-from hub.planner.model import solve
-from hub.planner.problem import build_problem
+from gridcoop_home.planner import EV, Battery, DeferrableLoad, PlanRequest, Site, Tariffs, plan
+from gridcoop_home.planner.model import solve
+from gridcoop_home.planner.problem import build_problem
 
 RUNS = 7
 TARGET_S = 0.200

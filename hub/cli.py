@@ -163,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "verify":
             return _verify(args)
         elif args.command == "witness":
-            from hub.ledger.commands import run_witness
+            from hub.ledger.service.commands import run_witness
 
             return asyncio.run(
                 run_witness(args.hub, args.key, args.home_key, args.name, args.poll, args.backend)
@@ -180,7 +180,7 @@ def _bus_error(config_path: Path | None, bus: int) -> str | None:
     """Why `bus` cannot be given to a home (None when it can); with --config, checked against
     the configured feeder."""
     from hub.grid import FeederError
-    from hub.server.network import validate_bus
+    from hub.service.network import validate_bus
 
     config = load_config(config_path) if config_path is not None else HubConfig()
     try:
@@ -191,7 +191,7 @@ def _bus_error(config_path: Path | None, bus: int) -> str | None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from hub.ledger import commands
+    from hub.ledger.service import commands
 
     meter_signatures = not args.skip_meter_signatures
     if args.export is not None:
@@ -200,7 +200,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 async def _verify_db(db_url: str, backend: str, meter_signatures: bool) -> int:
-    from hub.ledger import commands
+    from hub.ledger.service import commands
     from hub.store.ledger_store import LedgerStore, all_holdings
 
     store = await Store.open(db_url)

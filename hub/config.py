@@ -37,13 +37,14 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from gridcoop_home.protocol.bids import BidLimits
+from gridcoop_home.protocol.reading_rules import ReadingWindow
+
 from hub.grid import Feeder, FeederError, load_feeder
-from hub.ledger.settings import LedgerSettings, LedgerSettingsError
+from hub.ledger.service.settings import LedgerSettings, LedgerSettingsError
 from hub.market.network import NetworkOptions
 from hub.market.tariff import Tariff, TariffPeriod
 from hub.market.types import MarketRules
-from hub.protocol.bids import BidLimits
-from hub.protocol.reading_rules import ReadingWindow
 
 MINUTE_MS = 60_000
 DAY_MS = 24 * 60 * MINUTE_MS

@@ -6,7 +6,8 @@ the WebSocket for their allocation and dispatch. One demo interval stands for 15
 simulated day, so the sun rises and sets within a few minutes.
 
 Demo homes bid with a simple rule (cover the deficit at retail, sell surplus PV near feed-in, a
-battery sells dear and buys cheap); the real planner (hub.planner) is what Home Assistant runs.
+battery sells dear and buys cheap); the real planner (gridcoop_home.planner) is what Home Assistant
+runs.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from gridcoop_home.client.hub import HubClient, HubError, HubUnreachable, Meter
+from gridcoop_home.protocol.bids import BidCurves, BidStep
+from gridcoop_home.protocol.keys import SigningKey
 
-from hub.client import HubClient, HubError, HubUnreachable, Meter
 from hub.config import HubConfig
-from hub.ledger.settings import LedgerSettings
-from hub.protocol.bids import BidCurves, BidStep
-from hub.protocol.keys import SigningKey
+from hub.ledger.service.settings import LedgerSettings
 from hub.server.admin import new_admin_token, token_sha256
 from hub.server.app import create_app
 from hub.store import Store

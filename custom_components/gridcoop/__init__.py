@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from gridcoop_home.protocol.keys import SigningKey
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
@@ -14,8 +15,6 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.typing import ConfigType
-
-from hub.protocol.keys import SigningKey
 
 from . import hub_link
 from .book import AllocationBook

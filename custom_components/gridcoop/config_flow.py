@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import voluptuous as vol
+from gridcoop_home.client.hub import HubError, HubUnreachable, Meter
+from gridcoop_home.protocol.keys import SigningKey
 from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
@@ -18,9 +20,6 @@ from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import selector
 from homeassistant.util import slugify
-
-from hub.client import HubError, HubUnreachable, Meter
-from hub.protocol.keys import SigningKey
 
 from . import hub_link
 from .const import (

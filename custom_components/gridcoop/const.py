@@ -64,7 +64,7 @@ CONF_TARGET_SOC: Final = "target_soc"
 CONF_LOAD_POWER_W: Final = "load_power_w"
 CONF_DURATION_MIN: Final = "duration_min"
 
-# Strategy profiles (the planner's hub.planner.Profile values)
+# Strategy profiles (the planner's gridcoop_home.planner.Profile values)
 PROFILES: Final = ("max_income", "min_carbon", "stable_bill")
 
 SIGNAL_DISPATCH: Final = "gridcoop_dispatch_{}"  # formatted with the subentry id

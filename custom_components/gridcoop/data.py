@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gridcoop_home.client.hub import HubClient
 from homeassistant.config_entries import ConfigEntry
-
-from hub.client import HubClient
 
 from .book import AllocationBook
 from .devices import DeviceConfig

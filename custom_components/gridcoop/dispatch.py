@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from gridcoop_home.devices.sunspec import SunSpecError
+from gridcoop_home.protocol.dispatch import DispatchCommand
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
-
-from hub.devices.sunspec import SunSpecError
-from hub.protocol.dispatch import DispatchCommand
 
 from .const import (
     BATTERY,

@@ -17,7 +17,7 @@ from .money import price_major
 
 PARALLEL_UPDATES = 0
 
-# What a device can be told to do (hub.protocol.dispatch), per kind.
+# What a device can be told to do (gridcoop_home.protocol.dispatch), per kind.
 ACTIONS_BY_KIND = {
     BATTERY: ["charge", "discharge", "idle"],
     EV_CHARGER: ["charge", "pause"],

@@ -3,7 +3,8 @@
 Base load = what the house used that no planned device explains:
 grid import - grid export + PV produced + battery discharged - battery charged - EV charged,
 per hour from the recorder's hourly statistics ("change" of each energy counter), over the last
-four weeks. The planner (hub.planner.forecast) turns these samples into same-weekday profiles,
+four weeks. The planner (gridcoop_home.planner.forecast) turns these samples into same-weekday
+profiles,
 falling back to a mean daily profile and then to a flat value while history is short.
 """
 
@@ -14,14 +15,13 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from gridcoop_home.planner.forecast import HISTORY_WEEKS
 from homeassistant.components.recorder import get_instance
 from homeassistant.components.recorder.statistics import statistics_during_period
 from homeassistant.const import UnitOfEnergy
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
-
-from hub.planner.forecast import HISTORY_WEEKS
 
 from .const import (
     BATTERY,

@@ -11,15 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from gridcoop_home.client.hub import HubClient, HubError, HubUnreachable
+from gridcoop_home.planner import Plan, PlannerInputError, plan
+from gridcoop_home.protocol.dispatch import DispatchCommand
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
-
-from hub.client import HubClient, HubError, HubUnreachable
-from hub.planner import Plan, PlannerInputError, plan
-from hub.protocol.dispatch import DispatchCommand
 
 from .const import (
     BATTERY,

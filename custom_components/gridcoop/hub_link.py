@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from gridcoop_home.client.hub import HubClient
+from gridcoop_home.client.ledger import LedgerClient
+from gridcoop_home.protocol.keys import SigningKey
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-
-from hub.client import HubClient
-from hub.ledger.client import LedgerClient
-from hub.protocol.keys import SigningKey
 
 
 def make_client(hass: HomeAssistant, url: str, home_key: SigningKey | None = None) -> HubClient:

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from gridcoop_home.client.hub import HubError, HubUnreachable
+from gridcoop_home.client.ledger import Account, LedgerClient, LedgerDisabled
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
-
-from hub.client import HubError, HubUnreachable
-from hub.ledger.client import Account, LedgerClient, LedgerDisabled
 
 from .const import DOMAIN, LOGGER
 

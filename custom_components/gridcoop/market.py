@@ -6,15 +6,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from gridcoop_home.client.hub import HubClient, HubError, HubUnreachable
+from gridcoop_home.protocol.dispatch import DispatchCommand
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
-
-from hub.client import HubClient, HubError, HubUnreachable
-from hub.protocol.dispatch import DispatchCommand
 
 from .book import AllocationBook
 from .const import (

@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from gridcoop_home.client.hub import HubClient, Meter
+from gridcoop_home.protocol.envelope import parse_signed_message
+from gridcoop_home.protocol.keys import SigningKey
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
-
-from hub.client import HubClient, Meter
-from hub.protocol.envelope import parse_signed_message
-from hub.protocol.keys import SigningKey
 
 from .const import DOMAIN, LOGGER
 from .devices import DeviceConfig

@@ -1,6 +1,7 @@
 """Build the planner's request from the home as Home Assistant sees it.
 
-The planner (hub.planner) is Home Assistant free and plans in 15-minute slots; this module only
+The planner (gridcoop_home.planner) is Home Assistant free and plans in 15-minute slots; this
+module only
 translates devices, readings, settings and prices into its inputs.
 """
 
@@ -10,9 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from homeassistant.util import dt as dt_util
-
-from hub.planner import (
+from gridcoop_home.planner import (
     EV,
     Battery,
     DeferrableLoad,
@@ -23,7 +22,8 @@ from hub.planner import (
     Strategy,
     Tariffs,
 )
-from hub.protocol.bids import BidCurves, BidStep
+from gridcoop_home.protocol.bids import BidCurves, BidStep
+from homeassistant.util import dt as dt_util
 
 from .const import (
     BATTERY,

@@ -7,6 +7,15 @@ from datetime import datetime
 from typing import Any
 
 import voluptuous as vol
+from gridcoop_home.client.hub import HubError, HubUnreachable
+from gridcoop_home.client.ledger import (
+    LedgerDisabled,
+    NotEnoughCertificates,
+    Submitted,
+    TransactionsIncomplete,
+    certificates_for,
+)
+from gridcoop_home.ledger.entries import COMMUNITY
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import (
@@ -20,16 +29,6 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
-
-from hub.client import HubError, HubUnreachable
-from hub.ledger.client import (
-    LedgerDisabled,
-    NotEnoughCertificates,
-    Submitted,
-    TransactionsIncomplete,
-    certificates_for,
-)
-from hub.ledger.entries import COMMUNITY
 
 from .const import CONF_HOME_ID, DOMAIN, FLEXIBLE_LOAD
 from .ledger import LedgerCoordinator
@@ -47,7 +46,7 @@ ATTR_MEMO = "memo"
 ASSET_FLEX = "flexibility_tokens"
 ASSET_CERTIFICATES = "green_certificates"
 # Utility tokens stay with the meter that earned them: the ledger transfers only flexibility
-# tokens and certificates (hub.ledger.transactions.ASSETS).
+# tokens and certificates (gridcoop_home.ledger.transactions.ASSETS).
 TRANSFER_ASSETS = (ASSET_FLEX, ASSET_CERTIFICATES)
 
 ENTRY_SCHEMA = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gridcoop_home.devices.sunspec import SunSpecDevice, SunSpecError
 from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
     STATE_ON,
@@ -15,8 +16,6 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util.unit_conversion import EnergyConverter, PowerConverter
-
-from hub.devices.sunspec import SunSpecDevice, SunSpecError
 
 from .const import (
     BATTERY,

@@ -9,8 +9,7 @@ import asyncio
 import json
 
 import aiohttp
-
-from hub.client import HubClient, HubError, HubUnreachable
+from gridcoop_home.client.hub import HubClient, HubError, HubUnreachable
 
 from .const import LOGGER
 from .market import MarketCoordinator

@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import voluptuous as vol
-from homeassistant.config_entries import SOURCE_RECONFIGURE, ConfigSubentryFlow, SubentryFlowResult
-from homeassistant.const import CONF_NAME
-from homeassistant.helpers import selector
-
-from hub.devices.sunspec import (
+from gridcoop_home.devices.sunspec import (
     DeviceUnreachableError,
     ModelChainError,
     NoSunSpecMarkerError,
     SunSpecDevice,
     SunSpecError,
 )
+from homeassistant.config_entries import SOURCE_RECONFIGURE, ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.const import CONF_NAME
+from homeassistant.helpers import selector
 
 from .const import (
     BATTERY,

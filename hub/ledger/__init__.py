@@ -1,6 +1,12 @@
 """The neighbourhood ledger: entries grouped into BLS co-signed blocks, tokens, certificates,
-settlement and the audit that recomputes all of it (see README: Ledger).
+settlement and the audit that recomputes all of it (docs/ledger.md).
 
-Pure logic: imports the protocol package but never the server, the store or Home Assistant. The
-hub talks to storage through the small ports in `hub.ledger.ports`.
+- `chain/`: blocks bound to their entries and signers, the export format, the audit;
+- `accounts/`: the state machine that applies entries (balances, tokens, settlement);
+- `service/`: what runs it: the hub's sealer, its storage ports and settings, the witness and the
+  `verify`/`witness` commands.
+
+The formats a home also needs (entries, blocks, Merkle trees, BLS, transactions, light client)
+live in `gridcoop_home.ledger`. Pure logic below `service/`: never the server, the store or
+Home Assistant.
 """

@@ -25,13 +25,14 @@ from aiohttp import web
 from hub.config import HubConfig
 from hub.grid.errors import FeederError
 from hub.server.context import CLOCK, CONFIG, STORE, now_ms
-from hub.server.dashboard import queries, settings
 from hub.server.dashboard.openapi import ADMIN_PATHS
 from hub.server.dashboard.routes import online_window_seconds
 from hub.server.errors import error_response
-from hub.server.network import validate_bus
 from hub.server.params import json_body
 from hub.server.runtime import CLEARING
+from hub.service import dashboard_queries as queries
+from hub.service import settings
+from hub.service.network import validate_bus
 
 __all__ = [
     "ADMIN_PATHS",

@@ -14,17 +14,18 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from hub.config import HubConfig
-from hub.ledger.service import LedgerService
+from hub.ledger.service.sealer import LedgerService
 from hub.server import routes_home, routes_ledger, routes_orders, routes_public, websocket
-from hub.server.broadcast import Broadcaster, Publisher
-from hub.server.clearing import ClearingService
-from hub.server.context import CLOCK, CONFIG, STORE, Clock
+from hub.server.broadcast import Broadcaster
+from hub.server.context import CLOCK, CONFIG, STORE
 from hub.server.dashboard import setup_dashboard
 from hub.server.errors import error_middleware
 from hub.server.leader import ELECTION, Election, Leadership, leader_middleware, leader_routes
 from hub.server.limits import Limits, limits_middleware
-from hub.server.notify import EventRelay, OutboxPublisher
 from hub.server.runtime import BROADCASTER, CLEARING
+from hub.service.clearing import ClearingService
+from hub.service.notify import EventRelay, OutboxPublisher
+from hub.service.ports import Clock, Publisher
 from hub.store import Store
 from hub.store.ledger_store import LedgerStore
 
@@ -179,7 +180,7 @@ async def _poll(step: object, seconds: float = 2.0) -> None:
 async def _apply_stored_settings(app: web.Application) -> None:
     """The admin area's settings as the previous leader left them."""
     from hub.server.admin import apply_runtime_config
-    from hub.server.dashboard import settings
+    from hub.service import settings
 
     config = settings.apply_stored(app[CONFIG], await app[STORE].get_settings())
     if config != app[CONFIG]:

@@ -1,4 +1,4 @@
-"""Authenticate a request signed with a home key (see hub.protocol.requests).
+"""Authenticate a request signed with a home key (see gridcoop_home.protocol.requests).
 
 Two steps. `verify_request` checks what needs no write: the key, the signature and the clock
 window. Then the request's sequence is accepted, which refuses replays and revoked homes or keys
@@ -18,11 +18,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from aiohttp import web
+from gridcoop_home.protocol import errors
+from gridcoop_home.protocol.errors import ProtocolError
+from gridcoop_home.protocol.freshness import check_timestamp
+from gridcoop_home.protocol.requests import parse_request_signature
 
-from hub.protocol import errors
-from hub.protocol.errors import ProtocolError
-from hub.protocol.freshness import check_timestamp
-from hub.protocol.requests import parse_request_signature
 from hub.server.context import CONFIG, STORE, now_ms
 from hub.store.records import HomeRecord, KeyIdentity, KeyRecord, RequestSequence
 from hub.store.store import RequestRefused

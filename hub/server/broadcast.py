@@ -1,8 +1,9 @@
 """WebSocket fan-out: public market news to everyone, allocations and dispatch to their home.
 
-The market code talks to a `Publisher`. In one process that is the `Broadcaster` itself; with
-several workers on PostgreSQL it is hub.server.notify.OutboxPublisher, which hands each message
-to every worker's Broadcaster through the database (LISTEN/NOTIFY).
+The market code talks to a `hub.service.ports.Publisher`. In one process that is the
+`Broadcaster` itself; with several workers on PostgreSQL it is
+hub.service.notify.OutboxPublisher, which hands each message to every worker's Broadcaster
+through the database (LISTEN/NOTIFY).
 """
 
 from __future__ import annotations
@@ -10,16 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 
 _LOGGER = logging.getLogger(__name__)
-
-
-class Publisher(Protocol):
-    async def publish(self, message: dict[str, Any]) -> None: ...
-    async def send_to_home(self, home_id: str, message: dict[str, Any]) -> None: ...
 
 
 class Broadcaster:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from aiohttp import web
 
 from hub.config import HubConfig
+from hub.service.ports import Clock
 from hub.store import Store
-
-Clock = Callable[[], float]  # UTC seconds since the epoch
 
 CONFIG = web.AppKey("config", HubConfig)
 STORE = web.AppKey("store", Store)

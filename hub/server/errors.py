@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-
-from hub.protocol import errors
-from hub.protocol.errors import ProtocolError
+from gridcoop_home.protocol import errors
+from gridcoop_home.protocol.errors import ProtocolError
 
 STATUS_BY_REASON = {
     errors.MALFORMED: 400,

@@ -22,9 +22,9 @@ from collections.abc import Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+from gridcoop_home.protocol.requests import HEADER_KEY_ID
 
 from hub.config import LimitSettings
-from hub.protocol.requests import HEADER_KEY_ID
 from hub.server.auth import AUTHENTICATED_KEY
 from hub.server.errors import Handler, error_response
 

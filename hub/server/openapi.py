@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gridcoop_home.protocol.schema import SCHEMAS, Schema
+
 import hub
-from hub.protocol.schema import SCHEMAS, Schema
 from hub.server.dashboard.openapi import ADMIN_PATHS, ADMIN_SECURITY_SCHEMES, DASHBOARD_PATHS
 
 SIGNED: list[dict[str, list[str]]] = [{"homeSignature": []}]
@@ -547,7 +548,8 @@ VALIDATOR_SCHEMA: Schema = {
 TRANSACTION_SCHEMA: Schema = {
     "type": "object",
     "required": ["kind", "home_id", "units", "key_id", "seq", "ts", "sig"],
-    "description": "a transfer or retirement signed by the home key (hub.ledger.transactions)",
+    "description": "a transfer or retirement signed by the home key"
+    " (gridcoop_home.ledger.transactions)",
     "properties": {
         "kind": {"enum": ["transfer", "retire"]},
         "home_id": {"type": "string"},
@@ -721,7 +723,8 @@ LEDGER_PATHS: dict[str, Any] = {
             "description": (
                 "settlement.entry is the home's format-1 settlement entry, or on an entry-format-2"
                 " chain the interval's settled_interval entry, whose settlements table holds one"
-                " row per home (hub.ledger.light_client.ProofCheck.settlement_of reads it)."
+                " row per home (gridcoop_home.ledger.light_client.ProofCheck.settlement_of"
+                " reads it)."
             ),
             "parameters": [
                 {
@@ -873,7 +876,7 @@ LEDGER_PATHS: dict[str, Any] = {
             "summary": "The whole chain as JSON lines (`python -m hub verify --export FILE`)",
             "responses": {
                 "200": {
-                    "description": "hub.ledger.export format",
+                    "description": "hub.ledger.chain.export format",
                     "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
                 }
             },

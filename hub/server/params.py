@@ -6,8 +6,7 @@ import json
 from typing import Any
 
 from aiohttp import web
-
-from hub.protocol.errors import MALFORMED, ProtocolError
+from gridcoop_home.protocol.errors import MALFORMED, ProtocolError
 
 
 def int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:

@@ -6,16 +6,16 @@ import asyncio
 from typing import Any
 
 from aiohttp import web
+from gridcoop_home.protocol import errors
+from gridcoop_home.protocol.bids import parse_bid
+from gridcoop_home.protocol.envelope import SignedMessage, parse_signed_message
+from gridcoop_home.protocol.errors import ProtocolError
+from gridcoop_home.protocol.reading_rules import ACCEPTED, DUPLICATE, REJECTED
 
-from hub.protocol import errors
-from hub.protocol.bids import parse_bid
-from hub.protocol.envelope import SignedMessage, parse_signed_message
-from hub.protocol.errors import ProtocolError
-from hub.protocol.reading_rules import ACCEPTED, DUPLICATE, REJECTED
 from hub.server.auth import Caller, authenticate, sequence_spent, verify_request
 from hub.server.context import CLOCK, CONFIG, STORE, now_ms
-from hub.server.continuous import check_gate_open
 from hub.server.params import int_param, interval_path_param, json_body
+from hub.service.continuous import check_gate_open
 from hub.store import Store
 
 routes = web.RouteTableDef()

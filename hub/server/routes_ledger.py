@@ -8,14 +8,14 @@ import json
 from typing import Any
 
 from aiohttp import web
+from gridcoop_home.ledger.errors import LedgerError
+from gridcoop_home.ledger.merkle import merkle_proof
+from gridcoop_home.protocol import errors
 
-from hub.ledger.chain import ChainBlock
-from hub.ledger.errors import LedgerError
-from hub.ledger.export import FORMAT, write_block
-from hub.ledger.merkle import merkle_proof
-from hub.ledger.service import LedgerService, signed_header_of
-from hub.ledger.statements import month_bounds, statement, statement_csv
-from hub.protocol import errors
+from hub.ledger.accounts.statements import month_bounds, statement, statement_csv
+from hub.ledger.chain.chain import ChainBlock
+from hub.ledger.chain.export import FORMAT, write_block
+from hub.ledger.service.sealer import LedgerService, signed_header_of
 from hub.server.auth import authenticate
 from hub.server.context import CONFIG
 from hub.server.params import int_param, json_body
@@ -171,7 +171,7 @@ async def home_account(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/ledger/transactions")
 async def submit_transaction(request: web.Request) -> web.Response:
-    """A home's signed transfer or retirement (see hub.ledger.transactions)."""
+    """A home's signed transfer or retirement (see gridcoop_home.ledger.transactions)."""
     caller = await authenticate(request)
     entry, entry_hash = await _ledger(request).submit_transaction(
         json_body(caller.body), caller.home.home_id

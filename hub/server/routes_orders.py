@@ -1,6 +1,7 @@
 """Continuous mode: homes submit and cancel limit orders (signed with the home key).
 
-POST /api/v1/orders takes a signed "order" message (hub.protocol.orders) and answers with what
+POST /api/v1/orders takes a signed "order" message (gridcoop_home.protocol.orders) and answers with
+what
 happened at once: the order's trades, what rests in the book, how many crossing orders the
 network would not let it trade with. DELETE /api/v1/orders/{order_id} withdraws what is left.
 A hub in periodic mode refuses both with 409 `wrong_market_mode`.
@@ -9,16 +10,16 @@ A hub in periodic mode refuses both with 409 `wrong_market_mode`.
 from __future__ import annotations
 
 from aiohttp import web
+from gridcoop_home.protocol import errors
+from gridcoop_home.protocol.envelope import parse_signed_message
+from gridcoop_home.protocol.errors import ProtocolError
+from gridcoop_home.protocol.orders import parse_order
 
-from hub.protocol import errors
-from hub.protocol.envelope import parse_signed_message
-from hub.protocol.errors import ProtocolError
-from hub.protocol.orders import parse_order
 from hub.server.auth import authenticate
 from hub.server.context import CONFIG
-from hub.server.continuous import ContinuousMarket
 from hub.server.params import json_body
 from hub.server.runtime import CLEARING
+from hub.service.continuous import ContinuousMarket
 
 routes = web.RouteTableDef()
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from aiohttp import web
+from gridcoop_home.protocol.enrolment import parse_enrolment
+from gridcoop_home.protocol.envelope import PROTOCOL_VERSION
+from gridcoop_home.protocol.errors import MALFORMED, NOT_CONFIGURED, ProtocolError
 
 import hub
-from hub.protocol.enrolment import parse_enrolment
-from hub.protocol.envelope import PROTOCOL_VERSION
-from hub.protocol.errors import MALFORMED, NOT_CONFIGURED, ProtocolError
 from hub.server.context import CLOCK, CONFIG, STORE, now_ms
-from hub.server.network import grid_summary
 from hub.server.openapi import openapi_document
 from hub.server.params import int_param, interval_path_param, json_body
+from hub.service.network import grid_summary
 
 routes = web.RouteTableDef()
 MAX_RANGE_SECONDS = 31 * 24 * 3600

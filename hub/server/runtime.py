@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.server.broadcast import Broadcaster
-from hub.server.clearing import ClearingService
+from hub.service.clearing import ClearingService
 
 BROADCASTER = web.AppKey("broadcaster", Broadcaster)
 CLEARING = web.AppKey("clearing", ClearingService)

@@ -7,8 +7,8 @@ signed request (home key) also gets that home's "allocation" messages with dispa
 from __future__ import annotations
 
 from aiohttp import WSMsgType, web
+from gridcoop_home.protocol.requests import HEADER_SIGNATURE
 
-from hub.protocol.requests import HEADER_SIGNATURE
 from hub.server.auth import authenticate
 from hub.server.context import CLOCK
 from hub.server.runtime import BROADCASTER

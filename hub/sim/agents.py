@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+from gridcoop_home.client.hub import Meter
+from gridcoop_home.protocol.bids import BidCurves
+from gridcoop_home.protocol.envelope import SignedMessage
 
-from hub.client import Meter
-from hub.protocol.bids import BidCurves
-from hub.protocol.envelope import SignedMessage
 from hub.sim.bidding import bid_for
 from hub.sim.calendar import Calendar
 from hub.sim.config import SLOTS_PER_DAY

@@ -1,9 +1,11 @@
 """A home's bid for one interval, derived cheaply from its plan (no what-if solves).
 
 The planner's own bids come from reservation prices found by re-solving the plan with each asset
-pinned (hub.planner.reservation): 0.1-1 s per home and interval, far beyond a 200-home month.
+pinned (gridcoop_home.planner.reservation): 0.1-1 s per home and interval, far beyond a 200-home
+month.
 Here the reservation prices are estimated from the plan's expected prices instead, and the real
-`hub.planner.bidding.build_bids` turns them into curves, so the curves keep its guarantees:
+`gridcoop_home.planner.bidding.build_bids` turns them into curves, so the curves keep its
+guarantees:
 monotone, not crossing, and clearing exactly the plan's slot at the expected price.
 
 Estimates (p = the plan's expected price per slot, the next 24 h):
@@ -21,10 +23,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from gridcoop_home.planner.bidding import build_bids
+from gridcoop_home.planner.reservation import Reservation
+from gridcoop_home.protocol.bids import BidCurves, BidStep
 
-from hub.planner.bidding import build_bids
-from hub.planner.reservation import Reservation
-from hub.protocol.bids import BidCurves, BidStep
 from hub.sim.appliances import Job
 from hub.sim.config import SLOTS_PER_DAY
 from hub.sim.devices import (

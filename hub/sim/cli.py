@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "log_level", "info") == "info":
         # The clearing service logs every interval it clears: 2,880 lines a month of simulated
         # time. The progress lines say enough; warnings (a fallback to the grid) still show.
-        logging.getLogger("hub.server.clearing").setLevel(logging.WARNING)
+        logging.getLogger("hub.service.clearing").setLevel(logging.WARNING)
 
     from hub.config import load_config
     from hub.sim.config import SimConfig

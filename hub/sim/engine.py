@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from gridcoop_home.protocol.envelope import SignedMessage
 
-from hub.protocol.envelope import SignedMessage
 from hub.sim.agents import FIELDS
 from hub.sim.calendar import Calendar
 from hub.sim.config import SLOTS_PER_DAY, SimConfig

@@ -36,21 +36,21 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from gridcoop_home.ledger.transactions import build_retirement
+from gridcoop_home.protocol import errors
+from gridcoop_home.protocol.bids import BidCurves, BidStep, parse_bid
+from gridcoop_home.protocol.enrolment import Enrolment, MeterKey
+from gridcoop_home.protocol.envelope import SignedMessage, sign_message
+from gridcoop_home.protocol.errors import ProtocolError
+from gridcoop_home.protocol.orders import OrderBody
+
 import hub.store.store as store_module
 from hub.config import HubConfig
 from hub.grid import load_feeder
-from hub.ledger.service import LedgerService
-from hub.ledger.settings import LedgerSettings
-from hub.ledger.transactions import build_retirement
-from hub.protocol import errors
-from hub.protocol.bids import BidCurves, BidStep, parse_bid
-from hub.protocol.enrolment import Enrolment, MeterKey
-from hub.protocol.envelope import SignedMessage, sign_message
-from hub.protocol.errors import ProtocolError
-from hub.protocol.orders import OrderBody
-from hub.server.broadcast import Broadcaster
-from hub.server.clearing import ClearingService
-from hub.server.continuous import check_gate_open
+from hub.ledger.service.sealer import LedgerService
+from hub.ledger.service.settings import LedgerSettings
+from hub.service.clearing import ClearingService
+from hub.service.continuous import check_gate_open
 from hub.sim.config import SimConfig
 from hub.sim.keys import sim_key
 from hub.sim.population import HomeSpec
@@ -108,12 +108,14 @@ class Timings:
     retirements: float = 0.0
 
 
-class Inbox(Broadcaster):
-    """The hub's WebSocket fan-out with every home listening: keeps each allocation message."""
+class Inbox:
+    """The hub's publisher with every home listening: keeps each allocation message."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.allocations: list[AllocationRecord] = []
+
+    async def publish(self, message: dict[str, Any]) -> None:
+        """Public market news: the simulated homes do not need it."""
 
     async def send_to_home(self, home_id: str, message: dict[str, Any]) -> None:
         if message.get("type") == "allocation":

@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-from hub.protocol.keys import SigningKey
+from gridcoop_home.protocol.keys import SigningKey
 
 
 def sim_key(seed: int, home_index: int, name: str) -> SigningKey:

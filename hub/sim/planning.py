@@ -1,4 +1,5 @@
-"""The real planner (hub.planner.plan) for one home: the request from its state, the plan kept.
+"""The real planner (gridcoop_home.planner.plan) for one home: the request from its state, the plan
+kept.
 
 Each home plans once a day at its own time of day (homes are spread over the day, so the work
 is too) and again when its EV arrives, 24 h ahead, with `market_outputs=False`: the schedule
@@ -13,8 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+from gridcoop_home.planner import (
+    EV,
+    Battery,
+    DeferrableLoad,
+    History,
+    PlanRequest,
+    Site,
+    Tariffs,
+    plan,
+)
 
-from hub.planner import EV, Battery, DeferrableLoad, History, PlanRequest, Site, Tariffs, plan
 from hub.sim.appliances import EV_TARGET_SHARE
 from hub.sim.calendar import Calendar
 from hub.sim.config import SLOTS_PER_DAY

@@ -375,7 +375,8 @@ ASSUMPTIONS = [
     "heater for 40 % (2 kWh/day, interruptible, in a window each home set once: opening "
     "08:00-10:00, 7-9 h long). Half the EV owners retire green "
     "certificates for their sessions.",
-    "- Planning: each home runs the real planner (hub.planner.plan, HiGHS) once a day at its "
+    "- Planning: each home runs the real planner (gridcoop_home.planner.plan, HiGHS) once a day"
+    " at its "
     "own time of day and when its EV arrives, 24 h ahead, schedule only (market_outputs=False). "
     "Appliance windows that reach past a plan's horizon are planned by the next one. The Home "
     "Assistant integration plans again every interval with fresh state; that would be two "

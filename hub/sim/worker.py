@@ -20,9 +20,9 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
+from gridcoop_home.protocol.bids import Bid
+from gridcoop_home.protocol.envelope import SignedMessage, sign_message
 
-from hub.protocol.bids import Bid
-from hub.protocol.envelope import SignedMessage, sign_message
 from hub.sim.agents import IslandHome, MarketHome, Shared
 from hub.sim.calendar import Calendar
 from hub.sim.config import SLOTS_PER_DAY, SimConfig

@@ -13,14 +13,14 @@ import json
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
+from gridcoop_home.ledger.entries import SETTLEMENT_FIELDS
+from gridcoop_home.ledger.tables import expand
+from gridcoop_home.protocol import errors
+from gridcoop_home.protocol.errors import ProtocolError
 from sqlalchemy import and_, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.ledger.entries import SETTLEMENT_FIELDS
-from hub.ledger.settlement import expand
-from hub.protocol import errors
-from hub.protocol.errors import ProtocolError
 from hub.store import schema
 from hub.store.store import Store
 

@@ -106,7 +106,8 @@ class IntervalRecord:
     grid_import_wh: int
     grid_export_wh: int
     participants: int
-    # How it was cleared (see hub.protocol.schema.CLEARING_METHODS) and, on a feeder, what the
+    # How it was cleared (see gridcoop_home.protocol.schema.CLEARING_METHODS) and, on a feeder,
+    # what the
     # network did; the per-bus details are an IntervalNetwork, stored and served separately.
     method: str = "uniform_price"
     fallback_reason: str | None = None

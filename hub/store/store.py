@@ -18,6 +18,19 @@ from dataclasses import dataclass
 from functools import cache, partial
 from typing import Any, TypeVar
 
+from gridcoop_home.protocol import errors
+from gridcoop_home.protocol.canonical import canonical_json
+from gridcoop_home.protocol.enrolment import Enrolment
+from gridcoop_home.protocol.envelope import SignedMessage
+from gridcoop_home.protocol.errors import ProtocolError
+from gridcoop_home.protocol.keys import key_id_of
+from gridcoop_home.protocol.reading_rules import (
+    ACCEPTED,
+    MeterState,
+    ReadingWindow,
+    Verdict,
+    judge_batch,
+)
 from sqlalchemy import (
     Connection,
     CursorResult,
@@ -40,19 +53,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import UpdateBase
 
-from hub.protocol import errors
-from hub.protocol.canonical import canonical_json
-from hub.protocol.enrolment import Enrolment
-from hub.protocol.envelope import SignedMessage
-from hub.protocol.errors import ProtocolError
-from hub.protocol.keys import key_id_of
-from hub.protocol.reading_rules import (
-    ACCEPTED,
-    MeterState,
-    ReadingWindow,
-    Verdict,
-    judge_batch,
-)
 from hub.store import migrations, schema
 from hub.store.records import (
     AllocationRecord,

@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-
-from hub.client import HubClient, Meter
-from hub.protocol.keys import SigningKey
+from gridcoop_home.client.hub import HubClient, Meter
+from gridcoop_home.protocol.keys import SigningKey
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"

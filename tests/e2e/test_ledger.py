@@ -16,8 +16,8 @@ from hub.config import HubConfig
 from tests.e2e.conftest import open_dashboard
 from tests.e2e.harness import SCREENSHOTS, DemoHub, HubProcess, get_json
 
-merkle = pytest.importorskip("hub.ledger.merkle", reason="this hub has no ledger (hub.ledger)")
-canonical = pytest.importorskip("hub.protocol.canonical")
+merkle = pytest.importorskip("gridcoop_home.ledger.merkle", reason="no ledger (hub.ledger)")
+canonical = pytest.importorskip("gridcoop_home.protocol.canonical")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """Processes for the real Home Assistant end-to-end test: a hub (`python -m hub serve`), Home
 Assistant (`hass -c CONFIG_DIR` from .venv-ha) and a neighbour home that sells cheap through
-`hub.client`. Everything listens on loopback only and is stopped by the test's fixtures."""
+`gridcoop_home.client.hub`. Everything listens on loopback only and is stopped by the test's
+fixtures."""
 
 from __future__ import annotations
 
@@ -21,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-
-from hub.client import HubClient, HubError, HubUnreachable, Meter
-from hub.protocol.bids import BidCurves, BidStep
-from hub.protocol.keys import SigningKey
+from gridcoop_home.client.hub import HubClient, HubError, HubUnreachable, Meter
+from gridcoop_home.protocol.bids import BidCurves, BidStep
+from gridcoop_home.protocol.keys import SigningKey
 
 REPO = Path(__file__).resolve().parents[2]
 HASS_VENV = REPO / ".venv-ha"
@@ -133,7 +133,8 @@ def hub_command(*args: str) -> list[str]:
 
 
 class Neighbour:
-    """A second home (hub.client, in a thread) that offers cheap PV energy for every interval
+    """A second home (gridcoop_home.client.hub, in a thread) that offers cheap PV energy for every
+    interval
     whose gate is still open, so the Home Assistant home has someone to buy from."""
 
     def __init__(self, url: str, join_code: str, price: int = 1, energy_wh: int = 2000) -> None:

@@ -1,4 +1,5 @@
-"""hub.ledger.client against the real hub app (HTTP on a loopback socket, fake clock): balances,
+"""gridcoop_home.client.ledger against the real hub app (HTTP on a loopback socket, fake clock):
+balances,
 retiring green certificates across lots, transfers, statements, proofs, and a hub without a
 ledger. Home Assistant free: runs in the hub's own venv."""
 
@@ -9,11 +10,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-
-from hub import client as hub_client
-from hub.client import HubError
-from hub.config import HubConfig
-from hub.ledger.client import (
+from gridcoop_home.client import hub as hub_client
+from gridcoop_home.client.hub import HubError
+from gridcoop_home.client.ledger import (
     Account,
     LedgerClient,
     LedgerDisabled,
@@ -21,7 +20,9 @@ from hub.ledger.client import (
     TransactionsIncomplete,
     certificates_for,
 )
-from hub.ledger.light_client import check_entry_proof
+from gridcoop_home.ledger.light_client import check_entry_proof
+
+from hub.config import HubConfig
 from hub.server.routes_ledger import LEDGER
 from hub.server.runtime import CLEARING
 from hub.store import Store

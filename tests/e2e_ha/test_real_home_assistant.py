@@ -6,7 +6,8 @@ first start) run on free loopback ports. The test onboards Home Assistant over H
 through the config flow with a join code from `python -m hub invite`, adds a battery, a grid meter
 and a dishwasher (template and input entities) as device subentries, and waits until the market
 clears and dispatches to the home: automations in configuration.yaml, triggered by GridCoop's
-event entities, switch input_booleans on. A neighbour home (hub.client) sells cheap PV energy.
+event entities, switch input_booleans on. A neighbour home (gridcoop_home.client.hub) sells cheap
+PV energy.
 
 Run: .venv/bin/python -m pytest tests/e2e_ha -m e2e_ha -v   (about 1-2 minutes; the very first
 start of a fresh .venv-ha installs Home Assistant's core packages and takes ~90 s more)

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from gridcoop_home.client.hub import HubClient, HubError, Meter
+from gridcoop_home.protocol.enrolment import build_enrolment, parse_enrolment
+from gridcoop_home.protocol.keys import SigningKey
 
 from hub.cli import main
-from hub.client import HubClient, HubError, Meter
 from hub.config import HubConfig
-from hub.protocol.enrolment import build_enrolment, parse_enrolment
-from hub.protocol.keys import SigningKey
 from hub.store import Store
 from tests.hub.server.support import conformance_problems, start_hub
 

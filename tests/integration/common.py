@@ -11,6 +11,9 @@ from typing import Any
 from unittest.mock import patch
 
 import pytest
+from gridcoop_home.client.hub import HubError
+from gridcoop_home.client.ledger import Account, LedgerDisabled, NotEnoughCertificates, Submitted
+from gridcoop_home.protocol.keys import SigningKey
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -32,9 +35,6 @@ from custom_components.gridcoop.const import (
     MODE_HUB,
     MODE_ISLAND,
 )
-from hub.client import HubError
-from hub.ledger.client import Account, LedgerDisabled, NotEnoughCertificates, Submitted
-from hub.protocol.keys import SigningKey
 
 HUB_URL = "http://hub.test:8080"
 HOME_ID = "a1b2c3d4e5f60718"
@@ -205,7 +205,8 @@ class FakeHub:
 
 
 class FakeLedger:
-    """Stands in for hub.ledger.client.LedgerClient. Off (the hub keeps no ledger) by default."""
+    """Stands in for gridcoop_home.client.ledger.LedgerClient. Off (the hub keeps no ledger) by
+    default."""
 
     def __init__(self, hub: FakeHub) -> None:
         self.hub = hub

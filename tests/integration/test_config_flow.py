@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from gridcoop_home.client.hub import HubError, HubUnreachable
+from gridcoop_home.protocol.keys import SigningKey
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -17,8 +19,6 @@ from custom_components.gridcoop.const import (
     MODE_HUB,
     MODE_ISLAND,
 )
-from hub.client import HubError, HubUnreachable
-from hub.protocol.keys import SigningKey
 
 from .common import HOME_ID, HUB_URL, FakeHub, hub_entry, info, island_entry
 

@@ -11,8 +11,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
 from custom_components.gridcoop.const import SOURCE_ENTITIES, SOURCE_MODBUS
-from tests.hub.devices.conftest import serve
-from tests.hub.devices.register_maps import BATTERY, INVERTER, NO_SUNSPEC, meter
+from tests.home.devices.conftest import serve
+from tests.home.devices.register_maps import BATTERY, INVERTER, NO_SUNSPEC, meter
 
 from .common import FakeHub, hub_entry, island_entry, setup_entry, subentry
 
@@ -164,7 +164,7 @@ async def test_modbus_form_errors(hass: HomeAssistant, socket_enabled: None) -> 
 async def test_sunspec_battery_write_on_dispatch(
     hass: HomeAssistant, socket_enabled: None, fake_hub: FakeHub
 ) -> None:
-    from hub.protocol.dispatch import DispatchCommand
+    from gridcoop_home.protocol.dispatch import DispatchCommand
 
     async with serve(BATTERY) as device:
         battery = subentry(

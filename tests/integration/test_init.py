@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from gridcoop_home.client.hub import HubError, HubUnreachable
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
@@ -13,7 +14,6 @@ from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.gridcoop.const import DOMAIN
-from hub.client import HubError, HubUnreachable
 
 from .common import (
     ALL_SUBS,

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from gridcoop_home.client.hub import HubError, HubUnreachable
+from gridcoop_home.client.ledger import LedgerDisabled, Submitted, TransactionsIncomplete
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -17,8 +19,6 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.gridcoop.const import DOMAIN
 from custom_components.gridcoop.services import session_purpose
-from hub.client import HubError, HubUnreachable
-from hub.ledger.client import LedgerDisabled, Submitted, TransactionsIncomplete
 
 from .common import (
     CURRENT,

@@ -6,12 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from gridcoop_home.client.hub import HubError, HubUnreachable
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 
 from custom_components.gridcoop.const import DOMAIN
-from hub.client import HubError, HubUnreachable
 
 from .common import (
     ALL_SUBS,

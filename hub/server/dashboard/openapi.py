@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.server.dashboard.settings import MARKET_MODES
+from hub.service.settings import MARKET_MODES
 
 Schema = dict[str, Any]
 

@@ -13,14 +13,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from gridcoop_home.protocol.errors import MALFORMED, ProtocolError
 
 from hub.config import HubConfig
-from hub.protocol.errors import MALFORMED, ProtocolError
 from hub.server.context import CLOCK, CONFIG, STORE
-from hub.server.dashboard import queries
-from hub.server.dashboard.orderbook import order_book
-from hub.server.dashboard.settings import market_mode
 from hub.server.params import interval_path_param
+from hub.service import dashboard_queries as queries
+from hub.service.orderbook import order_book
+from hub.service.settings import market_mode
 from hub.store.records import IntervalRecord
 
 routes = web.RouteTableDef()

@@ -9,8 +9,8 @@ from typing import Protocol
 
 import aiohttp
 import pytest
+from gridcoop_home.client import hub as hub_client
 
-from hub import client as hub_client
 from hub.config import HubConfig
 from hub.server.admin import ADMIN_TOKEN_ENV
 from tests.hub.dashboard.support import ADMIN_TOKEN_SHA256, DashHub, start_dashboard_hub

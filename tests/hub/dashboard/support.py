@@ -13,11 +13,11 @@ from typing import Any, NamedTuple
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from gridcoop_home.client.hub import HubClient, Meter
+from gridcoop_home.protocol.bids import BidCurves, BidStep
+from gridcoop_home.protocol.keys import SigningKey
 
-from hub.client import HubClient, Meter
 from hub.config import HubConfig
-from hub.protocol.bids import BidCurves, BidStep
-from hub.protocol.keys import SigningKey
 from hub.server.app import create_app
 from hub.server.dashboard import (
     setup_dashboard,

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from gridcoop_home.client.hub import HubError
 from sqlalchemy import func, select
 
-from hub.client import HubError
 from hub.server.admin import (
     ADMIN_TOKEN_ENV,
     admin_token_text,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from hub.server.dashboard import queries
+from hub.service import dashboard_queries as queries
 from hub.store import Store, schema
 from hub.store.records import IntervalRecord
 from tests.hub.databases import BACKENDS, throwaway_postgres

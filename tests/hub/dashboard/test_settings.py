@@ -6,8 +6,8 @@ import pytest
 
 from hub.config import HubConfig
 from hub.market.tariff import Tariff, TariffPeriod
-from hub.server.dashboard import settings
-from hub.server.dashboard.settings import SettingsError
+from hub.service import settings
+from hub.service.settings import SettingsError
 
 
 def test_tariffs_round_trip_and_sort_by_start() -> None:

@@ -12,10 +12,10 @@ from typing import Any, NamedTuple
 
 import aiohttp
 import pytest
+from gridcoop_home.client import hub as hub_client
 
-from hub import client as hub_client
 from hub.config import HubConfig
-from hub.ledger.settings import LedgerSettings
+from hub.ledger.service.settings import LedgerSettings
 from hub.server.openapi import openapi_document
 from hub.store import Store
 from tests.hub.fuzz.harness import FuzzHub

@@ -27,10 +27,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from gridcoop_home.protocol.enrolment import build_enrolment
+from gridcoop_home.protocol.envelope import SequenceCounter
+from gridcoop_home.protocol.keys import SigningKey
+
 from hub.config import HubConfig
-from hub.protocol.enrolment import build_enrolment
-from hub.protocol.envelope import SequenceCounter
-from hub.protocol.keys import SigningKey
 
 REPO = Path(__file__).resolve().parents[3]
 ADMIN_TOKEN_ENV = "GRIDCOOP_ADMIN_TOKEN_SHA256"  # hub.server.admin.ADMIN_TOKEN_ENV

@@ -2,7 +2,8 @@
 
 `HomeSigner` is a `requests` auth object: it runs on the prepared request, after the body has been
 serialised, so it signs exactly the bytes that go on the wire with the enrolled home key and a
-fresh, increasing request sequence (hub.protocol.requests). Schemathesis's auth probes strip
+fresh, increasing request sequence (gridcoop_home.protocol.requests). Schemathesis's auth probes
+strip
 the `auth` keyword before re-sending, so `ignored_auth` still sees the hub refuse unsigned and
 wrongly signed requests.
 
@@ -19,11 +20,11 @@ import time
 from typing import Any
 
 import requests
+from gridcoop_home.ledger.transactions import build_retirement, build_transfer
+from gridcoop_home.protocol.envelope import sign_message
+from gridcoop_home.protocol.keys import SigningKey
+from gridcoop_home.protocol.requests import sign_request
 
-from hub.ledger.transactions import build_retirement, build_transfer
-from hub.protocol.envelope import sign_message
-from hub.protocol.keys import SigningKey
-from hub.protocol.requests import sign_request
 from tests.hub.fuzz.harness import Credentials
 
 INT64 = 2**63

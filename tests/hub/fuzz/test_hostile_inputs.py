@@ -9,11 +9,11 @@ import json
 from collections.abc import AsyncIterator
 
 import pytest
+from gridcoop_home.protocol.enrolment import build_enrolment
+from gridcoop_home.protocol.envelope import sign_message
+from gridcoop_home.protocol.keys import SigningKey
+from gridcoop_home.protocol.requests import HEADER_SEQ, HEADER_TIMESTAMP
 
-from hub.protocol.enrolment import build_enrolment
-from hub.protocol.envelope import sign_message
-from hub.protocol.keys import SigningKey
-from hub.protocol.requests import HEADER_SEQ, HEADER_TIMESTAMP
 from tests.hub.fuzz.conftest import Answer, LocalHub, conformance_problems
 
 MIB = 1024 * 1024
@@ -267,7 +267,7 @@ async def test_bid_prices_and_energies_beyond_64_bits_are_422_out_of_bounds(
 
 
 def _curves(step: dict[str, int]) -> object:
-    from hub.protocol.bids import BidCurves, BidStep
+    from gridcoop_home.protocol.bids import BidCurves, BidStep
 
     return BidCurves(buy=(BidStep(step["price"], step["energy_wh"], "base"),), sell=())
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from gridcoop_home.protocol.envelope import sign_message
 
 from hub.config import HubConfig
-from hub.protocol.envelope import sign_message
 from hub.server.routes_ledger import LEDGER
 from hub.store import Store
 from tests.hub.fuzz.conftest import Answer, LocalHub, conformance_problems

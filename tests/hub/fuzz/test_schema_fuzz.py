@@ -33,9 +33,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from gridcoop_home.protocol.envelope import now_ms
+from gridcoop_home.protocol.requests import sign_request
 
-from hub.protocol.envelope import now_ms
-from hub.protocol.requests import sign_request
 from tests.hub.fuzz.harness import REPO, FuzzHub, http_json
 from tests.hub.fuzz.runner import fuzz_command, fuzz_env
 

@@ -9,11 +9,11 @@ from typing import Protocol
 
 import aiohttp
 import pytest
+from gridcoop_home.client import hub as hub_client
 from jsonschema import Draft202012Validator
 
-from hub import client as hub_client
 from hub.config import HubConfig
-from hub.ledger.settings import LedgerSettings
+from hub.ledger.service.settings import LedgerSettings
 from hub.server.openapi import openapi_document
 from hub.store import Store
 from tests.hub.databases import BACKENDS, fresh_database

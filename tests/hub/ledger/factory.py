@@ -12,10 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.ledger.block import GENESIS_PREV_HASH, SignedHeader, signing_message
-from hub.ledger.bls import BlsBackend, generate_secret_key, get_backend
-from hub.ledger.chain import ChainBlock, encode, make_header
-from hub.ledger.entries import (
+from gridcoop_home.ledger.block import GENESIS_PREV_HASH, SignedHeader, signing_message
+from gridcoop_home.ledger.bls import BlsBackend, generate_secret_key, get_backend
+from gridcoop_home.ledger.entries import (
     CLEARING,
     ENROL,
     GENESIS,
@@ -25,12 +24,14 @@ from hub.ledger.entries import (
     VALIDATOR,
     Entry,
 )
-from hub.ledger.params import LedgerParams
-from hub.ledger.recording import allocation_table
-from hub.ledger.state import LedgerState
-from hub.ledger.transactions import build_retirement, build_transfer
-from hub.protocol.keys import SigningKey
-from hub.protocol.readings import Registers, sign_reading
+from gridcoop_home.ledger.transactions import build_retirement, build_transfer
+from gridcoop_home.protocol.keys import SigningKey
+from gridcoop_home.protocol.readings import Registers, sign_reading
+
+from hub.ledger.accounts.params import LedgerParams
+from hub.ledger.accounts.recording import allocation_table
+from hub.ledger.accounts.state import LedgerState
+from hub.ledger.chain.chain import ChainBlock, encode, make_header
 
 INTERVAL = 900
 T0 = 1_800_000_000  # an interval start, UTC seconds

@@ -13,15 +13,16 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from gridcoop_home.ledger import bls
+from gridcoop_home.ledger.entries import allocations_of
+from gridcoop_home.ledger.light_client import check_entry_proof
+from gridcoop_home.ledger.transactions import build_retirement, build_transfer
 from sqlalchemy import text
 
 from hub.cli import main
-from hub.ledger import bls, service
-from hub.ledger.entries import allocations_of
-from hub.ledger.light_client import check_entry_proof
-from hub.ledger.params import LedgerParams
-from hub.ledger.transactions import build_retirement, build_transfer
-from hub.ledger.witness import Witness
+from hub.ledger.accounts.params import LedgerParams
+from hub.ledger.service import sealer as service
+from hub.ledger.service.witness import Witness
 from hub.server.routes_ledger import LEDGER
 from hub.server.runtime import CLEARING
 from tests.hub.ledger.conftest import LEDGER_DOC, MakeLedgerHub, ledger_config
@@ -234,7 +235,7 @@ async def test_a_witness_co_signs_until_blocks_are_final_and_forgeries_are_refus
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("hub.ledger.witness.now_ms", clock.ms)
+    monkeypatch.setattr("hub.ledger.service.witness.now_ms", clock.ms)
     hub = await make_ledger_hub(ledger_config(tmp_path, threshold=2))
     seller, _buyer, _ = await trade(hub, clock)
     secret = bls.generate_secret_key(b"neighbour witness key seed 00000")

@@ -14,16 +14,16 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from gridcoop_home.ledger import bls
+from gridcoop_home.ledger.block import SignedHeader, signing_message
+from gridcoop_home.ledger.entries import entry_hash
+from gridcoop_home.ledger.transactions import build_retirement
 
 from hub.cli import main
-from hub.ledger import audit as audits
-from hub.ledger import bls
-from hub.ledger.audit import AuditReport
-from hub.ledger.block import SignedHeader, signing_message
-from hub.ledger.chain import ChainBlock, encode, make_header
-from hub.ledger.entries import entry_hash
-from hub.ledger.export import write_export
-from hub.ledger.transactions import build_retirement
+from hub.ledger.chain import audit as audits
+from hub.ledger.chain.audit import AuditReport
+from hub.ledger.chain.chain import ChainBlock, encode, make_header
+from hub.ledger.chain.export import write_export
 from tests.hub.ledger.factory import T0, ChainBuilder, replace_entry, trade_chain
 
 

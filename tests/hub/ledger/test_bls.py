@@ -4,12 +4,12 @@ guard registration, aggregates verify, batches find a bad signature, finality ne
 from __future__ import annotations
 
 import pytest
+from gridcoop_home.ledger import bls
+from gridcoop_home.ledger.block import BlockHeader, SignedHeader, signing_message
+from gridcoop_home.ledger.errors import LedgerError
+from gridcoop_home.ledger.light_client import check_finality
 
-from hub.ledger import bls
-from hub.ledger.block import BlockHeader, SignedHeader, signing_message
-from hub.ledger.errors import LedgerError
-from hub.ledger.light_client import check_finality
-from hub.ledger.state import LedgerState
+from hub.ledger.accounts.state import LedgerState
 from tests.hub.ledger.factory import ChainBuilder
 
 SECRETS = [

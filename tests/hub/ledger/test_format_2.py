@@ -14,17 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gridcoop_home.ledger.entries import allocations_of
+from gridcoop_home.ledger.errors import LedgerError
+from gridcoop_home.ledger.tables import expand
+from gridcoop_home.protocol.errors import ProtocolError
+from gridcoop_home.protocol.readings import Registers, sign_reading
 
 from hub.cli import main
-from hub.ledger.audit import AuditReport, audit, audit_export
-from hub.ledger.chain import ChainBlock, encode
-from hub.ledger.entries import allocations_of
-from hub.ledger.errors import LedgerError
-from hub.ledger.export import write_export
-from hub.ledger.settlement import expand
-from hub.ledger.state import LedgerState
-from hub.protocol.errors import ProtocolError
-from hub.protocol.readings import Registers, sign_reading
+from hub.ledger.accounts.state import LedgerState
+from hub.ledger.chain.audit import AuditReport, audit, audit_export
+from hub.ledger.chain.chain import ChainBlock, encode
+from hub.ledger.chain.export import write_export
 from hub.store import Store
 from hub.store.ledger_store import LedgerStore
 from tests.hub.ledger.factory import INTERVAL, T0, ChainBuilder, trade_chain

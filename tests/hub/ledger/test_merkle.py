@@ -5,10 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-from hub.ledger.merkle import (
+from gridcoop_home.ledger.merkle import (
     EMPTY_ROOT,
     leaf_hash,
     merkle_proof,
@@ -17,6 +14,8 @@ from hub.ledger.merkle import (
     root_from_proof,
     verify_proof,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 def leaves(count: int) -> list[bytes]:

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-
-from hub.client import HubClient, HubUnreachable, Meter
-from hub.protocol.keys import SigningKey
+from gridcoop_home.client.hub import HubClient, HubUnreachable, Meter
+from gridcoop_home.protocol.keys import SigningKey
 
 REPO = Path(__file__).resolve().parents[3]
 CODE = re.compile(r"([A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4})")

@@ -6,9 +6,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.ledger.meters import MeterTimeline
-from hub.ledger.params import LedgerParams
-from hub.ledger.settlement import Allocation, Clearing, settle_interval, split
+from hub.ledger.accounts.meters import MeterTimeline
+from hub.ledger.accounts.params import LedgerParams
+from hub.ledger.accounts.settlement import Allocation, Clearing, settle_interval, split
 
 PARAMS = LedgerParams(chain_id="t")
 START, END = 1_800_000_000, 1_800_000_900

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from gridcoop_home.ledger.transactions import build_retirement
+from gridcoop_home.protocol.errors import ProtocolError
 from sqlalchemy import text
 
-from hub.ledger.chain import encode
-from hub.ledger.transactions import build_retirement
-from hub.protocol.errors import ProtocolError
+from hub.ledger.chain.chain import encode
 from hub.store import Store, migrations, schema
 from hub.store.ledger_store import LedgerStore, all_holdings
 from tests.hub.ledger.factory import ChainBuilder, trade_chain

@@ -6,10 +6,10 @@ import copy
 import json
 
 import pytest
+from gridcoop_home.ledger.errors import LedgerError
+from gridcoop_home.ledger.transactions import build_retirement, build_transfer
+from gridcoop_home.protocol.readings import Registers, sign_reading
 
-from hub.ledger.errors import LedgerError
-from hub.ledger.transactions import build_retirement, build_transfer
-from hub.protocol.readings import Registers, sign_reading
 from tests.hub.ledger.factory import INTERVAL, T0, ChainBuilder, trade_chain
 
 

@@ -9,8 +9,8 @@ from typing import Protocol
 
 import aiohttp
 import pytest
+from gridcoop_home.client import hub as hub_client
 
-from hub import client as hub_client
 from hub.config import HubConfig
 from hub.server.context import Clock
 from hub.server.openapi import openapi_document

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from gridcoop_home.protocol.envelope import SequenceCounter, SignedMessage, sign_message
 
 from hub.config import HubConfig, NetworkSettings
 from hub.grid import load_feeder
-from hub.protocol.envelope import SequenceCounter, SignedMessage, sign_message
 from tests.hub.server.support import Home, Hub, Reply
 
 REPO = Path(__file__).resolve().parents[3]

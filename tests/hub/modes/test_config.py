@@ -13,7 +13,7 @@ import pytest
 from hub.cli import main
 from hub.config import ConfigError, HubConfig, NetworkSettings, load_config
 from hub.grid import FeederError, load_feeder
-from hub.server.network import validate_bus
+from hub.service.network import validate_bus
 from tests.hub.modes.support import EXAMPLE_FEEDER, THIN_FEEDER, THIN_LINES, hub_toml
 
 

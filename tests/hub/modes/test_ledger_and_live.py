@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gridcoop_home.ledger.entries import allocations_of
+from gridcoop_home.ledger.tables import expand
 
 from hub.config import HubConfig
-from hub.ledger import commands
-from hub.ledger.entries import allocations_of
-from hub.ledger.settings import LedgerSettings
-from hub.ledger.settlement import expand
+from hub.ledger.service import commands
+from hub.ledger.service.settings import LedgerSettings
 from hub.server import routes_ledger
 from hub.server.runtime import CLEARING
 from hub.store.ledger_store import all_holdings

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from gridcoop_home.protocol import errors
+from gridcoop_home.protocol.envelope import SignedMessage, sign_message
+from gridcoop_home.protocol.errors import ProtocolError
 
-from hub.protocol import errors
-from hub.protocol.envelope import SignedMessage, sign_message
-from hub.protocol.errors import ProtocolError
 from hub.store import Store
 from hub.store.records import AllocationRecord, IntervalRecord, StoredBid
 from tests.hub.databases import BACKENDS, fresh_database

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
-
-from hub.client import HubUnreachable
+from gridcoop_home.client.hub import HubUnreachable
 
 REPO = Path(__file__).resolve().parents[3]
 

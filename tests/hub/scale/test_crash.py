@@ -27,12 +27,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from gridcoop_home.client.hub import HubClient, HubError, HubUnreachable, Meter
+from gridcoop_home.ledger.entries import reading_rows
+from gridcoop_home.protocol.envelope import SignedMessage
+from gridcoop_home.protocol.keys import SigningKey
 from sqlalchemy import select
 
-from hub.client import HubClient, HubError, HubUnreachable, Meter
-from hub.ledger.entries import reading_rows
-from hub.protocol.envelope import SignedMessage
-from hub.protocol.keys import SigningKey
 from hub.store import Store, schema
 from hub.store.ledger_store import LedgerStore
 from tests.hub.scale.support import Processes, Worker, run_hub, wait_until, write_config

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gridcoop_home.client.hub import HubError
+from gridcoop_home.protocol.keys import SigningKey
+from gridcoop_home.protocol.requests import HEADER_KEY_ID
 
-from hub.client import HubError
 from hub.config import ConfigError, HubConfig, LimitSettings, load_config
-from hub.protocol.keys import SigningKey
-from hub.protocol.requests import HEADER_KEY_ID
 from hub.server.context import STORE
 from tests.hub.server.conftest import MakeHub
 from tests.hub.server.support import Hub, encode

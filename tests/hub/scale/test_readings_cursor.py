@@ -11,13 +11,13 @@ import asyncio
 import json
 from pathlib import Path
 
+from gridcoop_home.ledger.entries import reading_rows
+from gridcoop_home.protocol.envelope import SignedMessage
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from hub.ledger.entries import reading_rows
-from hub.ledger.service import LedgerService
-from hub.ledger.settings import LedgerSettings
-from hub.protocol.envelope import SignedMessage
+from hub.ledger.service.sealer import LedgerService
+from hub.ledger.service.settings import LedgerSettings
 from hub.store import Store, schema
 from hub.store.ledger_store import LedgerStore
 from hub.store.store import async_url

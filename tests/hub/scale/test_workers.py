@@ -14,9 +14,9 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+from gridcoop_home.client.hub import HubClient, HubError, Meter
+from gridcoop_home.protocol.keys import SigningKey
 
-from hub.client import HubClient, HubError, Meter
-from hub.protocol.keys import SigningKey
 from tests.hub.scale.support import (
     Processes,
     Worker,

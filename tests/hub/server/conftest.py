@@ -12,10 +12,10 @@ from typing import Protocol
 
 import aiohttp
 import pytest
+from gridcoop_home.client import hub as hub_client
 
-from hub import client as hub_client
 from hub.config import HubConfig
-from hub.server.context import Clock
+from hub.service.ports import Clock
 from hub.store import Store
 from tests.hub.server.support import FakeClock, Hub, conformance_problems, start_hub
 

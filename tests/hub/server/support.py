@@ -15,17 +15,17 @@ from typing import Any, NamedTuple
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from gridcoop_home.client.hub import HubClient, Meter
+from gridcoop_home.protocol.bids import BidCurves, BidStep
+from gridcoop_home.protocol.envelope import SequenceCounter
+from gridcoop_home.protocol.keys import SigningKey
+from gridcoop_home.protocol.requests import sign_request
 from jsonschema import Draft202012Validator
 
-from hub.client import HubClient, Meter
 from hub.config import HubConfig
-from hub.protocol.bids import BidCurves, BidStep
-from hub.protocol.envelope import SequenceCounter
-from hub.protocol.keys import SigningKey
-from hub.protocol.requests import sign_request
 from hub.server.app import create_app
-from hub.server.context import Clock
 from hub.server.openapi import openapi_document
+from hub.service.ports import Clock
 from hub.store import Store
 
 DAY_MS = 24 * 3600 * 1000

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from hub.client import HubError
-from hub.protocol.keys import SigningKey
-from hub.protocol.requests import (
+from gridcoop_home.client.hub import HubError
+from gridcoop_home.protocol.keys import SigningKey
+from gridcoop_home.protocol.requests import (
     HEADER_DIGEST,
     HEADER_KEY_ID,
     HEADER_SEQ,
@@ -14,6 +13,7 @@ from hub.protocol.requests import (
     HEADER_TIMESTAMP,
     content_digest,
 )
+
 from tests.hub.server.support import FakeClock, Hub, Reply, encode
 
 HOME = "/api/v1/home"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from gridcoop_home.client.hub import HubError
+from gridcoop_home.protocol.envelope import sign_message
+from gridcoop_home.protocol.keys import SigningKey
 
-from hub.client import HubError
-from hub.protocol.envelope import sign_message
-from hub.protocol.keys import SigningKey
 from tests.hub.server.support import FakeClock, Home, Hub, curves
 
 BIDS = "/api/v1/bids"

@@ -19,8 +19,8 @@ import asyncio
 from typing import Any
 
 import pytest
+from gridcoop_home.client.hub import HubError
 
-from hub.client import HubError
 from hub.config import HubConfig
 from hub.server.runtime import CLEARING
 from tests.hub.server.conftest import MakeHub

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from gridcoop_home.client.hub import HubError, Meter
+from gridcoop_home.protocol.enrolment import build_enrolment
+from gridcoop_home.protocol.envelope import PROTOCOL_VERSION
+from gridcoop_home.protocol.keys import SigningKey
 
-from hub.client import HubError, Meter
-from hub.protocol.enrolment import build_enrolment
-from hub.protocol.envelope import PROTOCOL_VERSION
-from hub.protocol.keys import SigningKey
 from tests.hub.server.support import FakeClock, Hub
 
 

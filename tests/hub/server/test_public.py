@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from itertools import pairwise
 
+from gridcoop_home.protocol.bids import BidLimits
+from gridcoop_home.protocol.envelope import PROTOCOL_VERSION
+
 import hub as hub_package
 from hub.config import HubConfig
 from hub.market.tariff import Tariff, TariffPeriod
-from hub.protocol.bids import BidLimits
-from hub.protocol.envelope import PROTOCOL_VERSION
 from tests.hub.server.conftest import MakeHub
 from tests.hub.server.support import FakeClock, Hub
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from gridcoop_home.client.hub import HubError
+from gridcoop_home.protocol.envelope import SignedMessage, sign_message
+from gridcoop_home.protocol.errors import ProtocolError
+from gridcoop_home.protocol.keys import SigningKey
+from gridcoop_home.protocol.readings import Registers, sign_reading
 
-from hub.client import HubError
 from hub.config import HubConfig
-from hub.protocol.envelope import SignedMessage, sign_message
-from hub.protocol.errors import ProtocolError
-from hub.protocol.keys import SigningKey
-from hub.protocol.readings import Registers, sign_reading
 from tests.hub.server.conftest import MakeHub
 from tests.hub.server.support import FakeClock, Home, Hub
 

@@ -4,7 +4,8 @@ sequence whatever its fate, a replay stores nothing, a revoked home or key is to
 
 from __future__ import annotations
 
-from hub.protocol.readings import Registers, sign_reading
+from gridcoop_home.protocol.readings import Registers, sign_reading
+
 from hub.store import Store
 from tests.hub.server.support import FakeClock, Hub, Reply, curves, encode
 

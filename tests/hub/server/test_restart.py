@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hub.client import HubClient
+from gridcoop_home.client.hub import HubClient
+
 from hub.server.runtime import CLEARING
 from tests.hub.server.conftest import MakeHub
 from tests.hub.server.support import FakeClock, curves

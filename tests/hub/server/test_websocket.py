@@ -7,9 +7,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+from gridcoop_home.client.hub import HubError
+from gridcoop_home.protocol.keys import SigningKey
 
-from hub.client import HubError
-from hub.protocol.keys import SigningKey
 from hub.server.runtime import BROADCASTER, CLEARING
 from tests.hub.server.support import FakeClock, Hub, curves
 

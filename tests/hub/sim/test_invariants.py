@@ -10,9 +10,9 @@ import sqlite3
 from collections import defaultdict
 
 import numpy as np
+from gridcoop_home.ledger.tables import expand
 
-from hub.ledger.commands import verify_rows
-from hub.ledger.settlement import expand
+from hub.ledger.service.commands import verify_rows
 from hub.sim import SimResult
 from hub.sim.metrics import compute
 from hub.store import Store

@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gridcoop_home.protocol.enrolment import build_enrolment, parse_enrolment
+from gridcoop_home.protocol.envelope import SignedMessage, sign_message
+from gridcoop_home.protocol.keys import SigningKey
+from gridcoop_home.protocol.reading_rules import ReadingWindow
+from gridcoop_home.protocol.readings import Registers, sign_reading
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Inspector
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from hub.protocol.enrolment import build_enrolment, parse_enrolment
-from hub.protocol.envelope import SignedMessage, sign_message
-from hub.protocol.keys import SigningKey
-from hub.protocol.reading_rules import ReadingWindow
-from hub.protocol.readings import Registers, sign_reading
 from hub.store import Store
 from hub.store.records import HomeRecord
 from hub.store.store import async_url

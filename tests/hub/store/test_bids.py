@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from gridcoop_home.protocol import errors
+from gridcoop_home.protocol.canonical import canonical_json
+from gridcoop_home.protocol.errors import ProtocolError
 
-from hub.protocol import errors
-from hub.protocol.canonical import canonical_json
-from hub.protocol.errors import ProtocolError
 from hub.store import Store
 from hub.store.records import IntervalRecord
 from tests.hub.store.factories import INTERVAL, NOW, QUARTER, bid_message, enrol_home

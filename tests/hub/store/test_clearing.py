@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from hub.protocol.bids import BidCurves, BidStep
-from hub.protocol.dispatch import derive_commands
+from gridcoop_home.protocol.bids import BidCurves, BidStep
+from gridcoop_home.protocol.dispatch import derive_commands
+
 from hub.store import Store
 from hub.store.records import AllocationRecord, IntervalRecord
 from tests.hub.store.factories import INTERVAL, QUARTER, OpenStore

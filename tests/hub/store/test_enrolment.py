@@ -6,11 +6,11 @@ import hashlib
 import re
 
 import pytest
+from gridcoop_home.protocol import errors
+from gridcoop_home.protocol.enrolment import Enrolment, build_enrolment, parse_enrolment
+from gridcoop_home.protocol.errors import ProtocolError
+from gridcoop_home.protocol.keys import SigningKey
 
-from hub.protocol import errors
-from hub.protocol.enrolment import Enrolment, build_enrolment, parse_enrolment
-from hub.protocol.errors import ProtocolError
-from hub.protocol.keys import SigningKey
 from hub.store import Store
 from tests.hub.store.factories import DAY, NOW, enrol_home, run_sql
 

@@ -8,13 +8,13 @@ import threading
 from typing import Any
 
 import pytest
+from gridcoop_home.protocol import errors
+from gridcoop_home.protocol.envelope import SignedMessage
+from gridcoop_home.protocol.errors import ProtocolError
+from gridcoop_home.protocol.keys import SigningKey
+from gridcoop_home.protocol.reading_rules import ACCEPTED, DUPLICATE, REJECTED, Verdict
 
 import hub.store.store as store_module
-from hub.protocol import errors
-from hub.protocol.envelope import SignedMessage
-from hub.protocol.errors import ProtocolError
-from hub.protocol.keys import SigningKey
-from hub.protocol.reading_rules import ACCEPTED, DUPLICATE, REJECTED, Verdict
 from hub.store import Store
 from hub.store.records import ReadingRecord
 from tests.hub.store.factories import (

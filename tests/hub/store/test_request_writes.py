@@ -7,12 +7,12 @@ import asyncio
 from typing import Any
 
 import pytest
+from gridcoop_home.protocol import errors
+from gridcoop_home.protocol.envelope import SignedMessage
+from gridcoop_home.protocol.errors import ProtocolError
+from gridcoop_home.protocol.reading_rules import ACCEPTED, Verdict
 from sqlalchemy import event
 
-from hub.protocol import errors
-from hub.protocol.envelope import SignedMessage
-from hub.protocol.errors import ProtocolError
-from hub.protocol.reading_rules import ACCEPTED, Verdict
 from hub.store import Store
 from hub.store.records import KeyIdentity, RequestSequence
 from hub.store.store import RequestRefused

@@ -1,4 +1,0 @@
-"""Device integrations that talk to home equipment directly (no Home Assistant needed).
-
-`hub.devices.sunspec`: SunSpec inverters, batteries and meters over Modbus TCP.
-"""

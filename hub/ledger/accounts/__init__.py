@@ -1,0 +1,1 @@
+"""The ledger's state machine: balances, tokens, certificates and settlement, entry by entry."""

@@ -1,9 +1,0 @@
-"""Ledger refusals are protocol errors: a stable reason code and a precise explanation."""
-
-from __future__ import annotations
-
-from hub.protocol.errors import ProtocolError
-
-
-class LedgerError(ProtocolError):
-    """An entry, block or signature broke a ledger rule. Nothing was changed."""
