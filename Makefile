@@ -1,5 +1,5 @@
 # GridCoop developer commands. Every target bootstraps what it needs on a fresh machine.
-.PHONY: demo test lint bench bench-load serve bootstrap bootstrap-all
+.PHONY: demo test lint docs bench bench-load serve bootstrap bootstrap-all
 
 bootstrap:
 	scripts/bootstrap
@@ -18,6 +18,9 @@ lint: bootstrap
 	.venv/bin/ruff format --check hub home bench
 	.venv/bin/mypy --strict hub home/gridcoop_home
 
+docs: bootstrap  # the documentation site (mkdocs.yml, docs/); any warning fails the build
+	NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --site-dir build/site
+
 test: bootstrap-all
 	scripts/test
 
@@ -27,5 +30,5 @@ bench: bootstrap
 	  echo "== $$b"; .venv/bin/python $$b; \
 	done
 
-bench-load: bootstrap  # 1,000 homes for 10 minutes against a real hub (see README)
+bench-load: bootstrap  # 1,000 homes for 10 minutes against a real hub (see docs/hub/scale_out.md#load)
 	.venv/bin/python bench/bench_load.py

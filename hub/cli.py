@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     _db_option(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8787)
-    serve.add_argument("--config", type=Path, help="TOML file (see README, 'Configuration')")
+    serve.add_argument("--config", type=Path, help="TOML file (see docs/hub/configuration.md)")
     serve.add_argument(
         "--no-ledger", action="store_true", help="run the market without the token ledger"
     )
@@ -222,7 +222,7 @@ async def serve(
     leader_poll: float = 1.0,
 ) -> None:
     """One worker. Several may serve one PostgreSQL database: they elect a leader that clears
-    and seals, and relay WebSocket pushes through LISTEN/NOTIFY (README: Scaling out)."""
+    and seals, and relay WebSocket pushes through LISTEN/NOTIFY (docs/hub/scale_out.md)."""
     config = load_config(config_path, ledger_by_default=ledger, limits_by_default=True)
     store = await Store.open(db_url)
     scale_out = ScaleOut(

@@ -18,12 +18,12 @@ Example `hub.toml`:
     retail_price = 38
     feed_in_price = 7
 
-    [network]                     # see README: Market modes; every key is optional
+    [network]                     # see docs/feeder.md; every key is optional
     feeder_file = "feeder.json"   # GridCoop JSON/YAML or pandapower export, relative to this file
     market_mode = "periodic"      # or "continuous" (an order book per interval)
     backstop = "merit_order"      # or "no_local_trade", when the feeder cannot be satisfied
 
-    [ledger]                      # see README: Ledger; every key is optional
+    [ledger]                      # see docs/ledger.md; every key is optional
     enabled = true
     key_file = "gridcoop-ledger.key"   # the hub's BLS validator key, created on first start
     threshold = 2                 # signatures (hub included) that make a block final
@@ -59,7 +59,7 @@ MARKET_MODES = ("periodic", "continuous")
 
 @dataclass(frozen=True, slots=True)
 class LimitSettings:
-    """The `[limits]` table: what one client may ask of the hub (README: Scaling out).
+    """The `[limits]` table: what one client may ask of the hub (docs/hub/scale_out.md).
 
     Rates are token buckets: `*_per_second` refills, `*_burst` is the bucket size. Signed
     requests draw on their home key's bucket, unsigned ones (and signed ones that fail to

@@ -1,6 +1,6 @@
 """Feeder files: GridCoop's own JSON (or YAML) format, and pandapower's JSON export.
 
-The format (README: The feeder has a full example):
+The format (docs/feeder.md has a full example):
 
     {
       "format": "gridcoop-feeder/1",

@@ -7,7 +7,7 @@ For the branch feeding bus j from its parent i (the transformer for the root bus
 
 and v of the transformer's source side is voltage_pu^2. Losses and the quadratic term of the full
 DistFlow equations are dropped; the error against an AC power flow is small on LV feeders and is
-measured in tests/hub/grid (see README). With the buses in depth-first preorder both sums are
+measured in tests/hub/grid (docs/feeder.md). With the buses in depth-first preorder both sums are
 cumulative sums, so one sweep costs a few numpy operations whatever the feeder's shape.
 """
 

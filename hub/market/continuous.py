@@ -1,6 +1,6 @@
 """Continuous double auction: an order book matching limit orders as they arrive.
 
-Rules (README: The feeder, "Continuous mode"):
+Rules (docs/feeder.md, "Continuous mode"):
 
 1. Prices are compared as in the uniform market: a buy order is worth min(price, retail) - fee
    locally, a sell order costs max(price, feed_in) + fee. An order matches the best resting orders

@@ -1,6 +1,6 @@
 """Uniform-price double auction for one interval, with the grid as unlimited backstop.
 
-The whole market clears at one price. The rules (see README: Market clearing) in short:
+The whole market clears at one price. The rules (see docs/market.md) in short:
 
 1. Effective prices: a buy step is worth min(price, retail) - fee locally (nobody pays more
    than the grid asks), a sell step costs max(price, feed_in) + fee (nobody sells below the grid).

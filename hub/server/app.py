@@ -35,7 +35,7 @@ _LOGGER = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class ScaleOut:
-    """How this process shares its database with other `serve` processes (README: Scaling out).
+    """How this process shares its database with other `serve` processes (docs/hub/scale_out.md).
 
     `leadership`: what the processes compete for; only the leader clears and seals.
     `notify_dsn`: a PostgreSQL DSN to LISTEN on, so WebSocket pushes reach every worker's

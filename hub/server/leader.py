@@ -1,5 +1,5 @@
 """Leadership: of all the hub processes serving one database, exactly one clears the market and
-seals the ledger (README: Scaling out).
+seals the ledger (docs/hub/scale_out.md).
 
 - PostgreSQL: a session advisory lock (`pg_try_advisory_lock`) held on a dedicated connection.
   When the leader dies, even by SIGKILL, PostgreSQL drops its connection and with it the lock;

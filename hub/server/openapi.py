@@ -481,7 +481,7 @@ PATHS: dict[str, Any] = {
 }
 
 
-# -- ledger (served when the hub runs with `[ledger] enabled = true`, see README: Ledger) ------
+# -- ledger (served when the hub runs with `[ledger] enabled = true`, see docs/ledger.md) -------
 
 HEIGHT_PATH = {
     "name": "height",
@@ -890,7 +890,7 @@ LEADER_PATH: dict[str, Any] = {
         "get": {
             "summary": "Whether this worker leads (clears, seals, takes orders and ledger writes)",
             "description": "For reverse-proxy health checks with several workers "
-            "(README: Scaling out): 200 on the leader, 503 on the others.",
+            "(docs/hub/scale_out.md): 200 on the leader, 503 on the others.",
             "responses": {
                 status: _json(
                     {
@@ -908,7 +908,7 @@ LEADER_PATH: dict[str, Any] = {
 RETRY_AFTER = {
     "Retry-After": {"description": "whole seconds to wait", "schema": {"type": "integer"}}
 }
-# Any operation may be refused by the limits ([limits], README: Scaling out) or a busy hub.
+# Any operation may be refused by the limits ([limits], docs/hub/scale_out.md#limits) or a busy hub.
 LIMIT_ANSWERS: dict[str, Any] = {
     "429": {
         **_json(_ref("Error"), "rate_limited (with Retry-After) or too_many_websockets"),
@@ -952,7 +952,7 @@ def openapi_document(ledger: bool = False, workers: bool = False) -> dict[str, A
                 "Neighbourhood energy market hub. Units: energy Wh, power W, prices minor "
                 "currency units per kWh, money milli-minor units. Signed requests carry "
                 "X-GridCoop-Key-Id, X-GridCoop-Seq, X-GridCoop-Timestamp, Content-Digest and "
-                "X-GridCoop-Signature (see README, 'Signed requests')."
+                "X-GridCoop-Signature (see docs/protocol.md#signed-requests)."
             ),
         },
         "paths": paths,

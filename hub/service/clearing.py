@@ -2,7 +2,7 @@
 
 The market itself is pure (hub.market); this module only feeds it stored bids, turns allocations
 into dispatch commands and persists everything in one transaction. Which market runs depends on
-the `[network]` settings (README: Market modes):
+the `[network]` settings (docs/feeder.md):
 
 - periodic, no feeder: clear_uniform_price, as always;
 - periodic with a feeder: clear_network (in a worker thread), with nodal prices and curtailment;

@@ -148,7 +148,7 @@ class ContinuousMarket:
     def forget_books(self) -> None:
         """Drop the books in memory; each is rebuilt from the order log on next use.
 
-        With several workers only the leader takes orders (README: Scaling out). A newly elected
+        With several workers only the leader takes orders (docs/hub/scale_out.md). A newly elected
         leader forgets what it knew, since the previous leader logged orders after that, and a
         follower forgets after each push so its order book views follow the log."""
         self._open.clear()

@@ -1,5 +1,5 @@
 """The feeder in the running hub: which bus each home is on, clearing within the feeder's limits,
-and what is published about the network (README: Market modes).
+and what is published about the network (docs/feeder.md).
 
 The network maths is pure (hub.grid, hub.market.network); this module only maps the store's homes
 onto the configured feeder and turns a NetworkClearing into records and public JSON.

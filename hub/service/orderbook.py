@@ -1,7 +1,7 @@
 """The public order book of a cleared interval: every home's bid steps merged into one demand and
 one supply curve, with no trace of which home bid what.
 
-Prices are the *effective* prices the market clears on (README, "Market clearing", rule 1):
+Prices are the *effective* prices the market clears on (docs/market.md, rule 1):
 a buy step counts at min(price, retail) - fee, a sell step at max(price, feed-in) + fee. The
 curves therefore cross exactly where the clearing found its volume and price range.
 """

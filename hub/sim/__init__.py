@@ -2,7 +2,7 @@
 
 `python -m hub simulate --homes 200 --days 30 --seed 1` compares three worlds on the same weather
 and loads: (A) fixed tariff without planning, (B) the planner alone against the tariff, (C) the
-planner plus the local market, and writes a Markdown report with plots (README: Simulator).
+planner plus the local market, and writes a Markdown report with plots (docs/simulator.md).
 """
 
 from hub.sim.config import Mix, SimConfig

@@ -15,7 +15,7 @@ MODES = ("periodic", "continuous")
 
 @dataclass(frozen=True, slots=True)
 class Mix:
-    """Shares of homes with each device, and how big the devices are (see README).
+    """Shares of homes with each device, and how big the devices are (see docs/simulator.md).
 
     Batteries go to PV homes first (a home battery is mostly bought with a PV system); EVs and PV
     are drawn independently. Every home has a dishwasher and a washing machine; some also have an

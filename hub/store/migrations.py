@@ -24,13 +24,13 @@ def _v2_settings(conn: Connection) -> None:
 
 
 def _v3_ledger(conn: Connection) -> None:
-    """The ledger: blocks, entries, validators and the guard tables (see README: Ledger)."""
+    """The ledger: blocks, entries, validators and the guard tables (see docs/ledger.md)."""
     schema.metadata.create_all(conn, tables=list(schema.LEDGER_TABLES))
 
 
 def _v4_market_modes(conn: Connection) -> None:
     """Network-aware clearing (how each interval cleared, binding limits, nodal prices,
-    curtailment) and the continuous market's order log (see README: Market modes)."""
+    curtailment) and the continuous market's order log (see docs/feeder.md)."""
     for column in (
         schema.intervals.c.method,
         schema.intervals.c.fallback_reason,
@@ -45,7 +45,7 @@ def _v4_market_modes(conn: Connection) -> None:
 
 
 def _v5_scale_out(conn: Connection) -> None:
-    """Several workers (README: Scaling out): readings carry the ledger block that recorded them
+    """Several workers (docs/hub/scale_out.md): readings carry the ledger block that recorded them
     (those below the old reading cursor count as recorded) and an outbox for WebSocket pushes."""
     _add_column(conn, schema.readings.c.recorded_height)
     cursor = conn.execute(

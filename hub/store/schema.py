@@ -202,7 +202,7 @@ settings = Table(
     Column("updated_at", BigInteger, nullable=False),
 )
 
-# -- ledger (hub.ledger; see README: Ledger) ----------------------------------------------------
+# -- ledger (hub.ledger; see docs/ledger.md) -----------------------------------------------------
 # Entries are the truth; the other ledger tables are indexes and guards the database enforces
 # (a meter mints once per interval, a home settles once per interval, holdings never go below
 # zero, a home transaction's sequence is used once).

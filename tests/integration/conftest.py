@@ -1,8 +1,9 @@
 """Home Assistant integration tests: run them with the Home Assistant venv (.venv-ha).
 
 Import our `custom_components` before Home Assistant's test harness can put its own testing
-`custom_components` package first on the path (DESIGN.md, known pitfalls). Without Home Assistant
-installed (the hub's own .venv) these tests are skipped from collection instead of failing.
+`custom_components` package first on the path (docs/development.md#known-pitfalls). Without
+Home Assistant installed (the hub's own .venv) these tests are skipped from collection instead
+of failing.
 """
 
 import importlib.util

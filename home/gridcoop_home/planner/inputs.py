@@ -19,7 +19,7 @@ Samples = Sequence[tuple[datetime, float]]
 
 
 class Profile(StrEnum):
-    """What the objective optimises (see README: Home planner)."""
+    """What the objective optimises (see docs/planner.md)."""
 
     MAX_INCOME = "max_income"
     MIN_CARBON = "min_carbon"

@@ -1,6 +1,6 @@
 """Reservation prices: what the next slot's energy for one asset is worth to the household.
 
-Method (see README, Home planner): solve the model twice with the asset's first-slot action
+Method (see docs/planner.md): solve the model twice with the asset's first-slot action
 pinned. "Now": the asset runs at the most it can in slot 0, and that slot-0 energy is taken out of
 the home's balance, as if bought (or sold) separately on the market. "Not now": the asset is idle
 in slot 0 and everything else re-optimises. For a consuming asset the reservation price is

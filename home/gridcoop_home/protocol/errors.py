@@ -27,7 +27,7 @@ USED_JOIN_CODE = "used_join_code"
 DUPLICATE_KEY = "duplicate_key"
 UNAUTHENTICATED = "unauthenticated"
 HOME_REVOKED = "home_revoked"
-# Market modes (README: Market modes): continuous orders, the feeder.
+# Market modes (docs/feeder.md): continuous orders, the feeder.
 WRONG_MARKET_MODE = "wrong_market_mode"
 DUPLICATE_ORDER = "duplicate_order"
 UNKNOWN_ORDER = "unknown_order"

@@ -13,7 +13,7 @@ from hub.server.dashboard import routes
 from tests.hub.dashboard.conftest import MakeHub
 from tests.hub.dashboard.support import DashHub, Home, curves
 
-# README "Market clearing", worked example: R = 30, F = 8, fee = 1, k = 50.
+# docs/market.md, worked example: R = 30, F = 8, fee = 1, k = 50.
 EXAMPLE = HubConfig(fee_per_kwh=1, k_percent=50, tariff=Tariff.flat(30, 8))
 
 

@@ -22,7 +22,7 @@ BEYOND_INT64 = 2**63  # one past the largest SQLite / PostgreSQL BIGINT
 
 
 def cleanly_refused(answer: Answer, statuses: tuple[int, ...] = (400, 404)) -> bool:
-    """A 4xx in the JSON error shape, as README 'Reason codes' promises for every refusal."""
+    """A 4xx in the JSON error shape, as docs/protocol.md 'Reason codes' promises for all."""
     return (
         answer.status in statuses
         and answer.content_type == "application/json"

@@ -1,4 +1,4 @@
-"""Specification of feeder files (README: The feeder): the GridCoop format and its error messages.
+"""Specification of feeder files (docs/feeder.md): the GridCoop format and its error messages.
 
 Every mistake in a feeder file is a FeederError whose message names the element at fault.
 """

@@ -1,6 +1,6 @@
 """LinDistFlow (hub.grid.lindistflow): hand-checked cases, then the AC power flow as the referee.
 
-Tolerances against pandapower's AC power flow on the example feeder (README: The feeder):
+Tolerances against pandapower's AC power flow on the example feeder (docs/feeder.md):
 voltages within 0.0025 p.u.; loading (apparent power over the rating at nominal voltage) within
 5 % (relative) of the AC apparent power over the same rating: LinDistFlow ignores losses, which
 show most at the transformer under heavy load. pandapower's own loading is current based:

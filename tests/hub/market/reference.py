@@ -1,8 +1,9 @@
 """Brute-force reference for uniform-price clearing, written for clarity, not speed.
 
-It follows the README rules literally: tries every integer price, sums curves with plain loops and
-rations with exact fractions. It shares nothing with hub.market.uniform_price except the value
-types, so agreement between the two is evidence that both implement the written rules. """
+It follows docs/market.md's rules literally: tries every integer price, sums curves with plain
+loops and rations with exact fractions. It shares nothing with hub.market.uniform_price except
+the value types, so agreement between the two is evidence that both implement the written rules.
+"""
 
 from __future__ import annotations
 

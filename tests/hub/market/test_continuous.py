@@ -1,4 +1,4 @@
-"""Specification of continuous trading (hub.market.continuous; README).
+"""Specification of continuous trading (hub.market.continuous; docs/feeder.md).
 
 Unless a test says otherwise the grid sells at R = 30, buys at F = 8, there is no fee, so an
 order's level is its limit price; energy in Wh, prices in minor units per kWh.

@@ -1,4 +1,4 @@
-"""Specification of network-constrained clearing (hub.market.network, README: The feeder).
+"""Specification of network-constrained clearing (hub.market.network, docs/feeder.md).
 
 Unless a test says otherwise: the example feeder (examples/feeders/lindenweg.json, 31 buses,
 60 homes, 250 kVA), 15-minute intervals, the grid sells at R = 30 and buys at F = 8, a fee of 1
@@ -35,7 +35,7 @@ RULES = MarketRules(retail_price=30, feed_in_price=8, fee_per_kwh=1, k_percent=5
 QUARTER = 900
 FEEDER = example_feeder()
 
-# Checked against pandapower's AC power flow (README: The feeder): on the example feeder LinDistFlow
+# Checked against pandapower's AC power flow (docs/feeder.md): on the example feeder LinDistFlow
 # voltages are within 0.005 p.u. of AC ones (it ignores losses: too high under heavy load, a little
 # too high under export too, so the AC voltages stay inside a band LinDistFlow keeps).
 AC_VOLTAGE_TOLERANCE_PU = 0.005

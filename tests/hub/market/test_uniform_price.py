@@ -1,4 +1,4 @@
-"""Specification of uniform-price clearing (README: Market clearing).
+"""Specification of uniform-price clearing (docs/market.md).
 
 Units: prices minor/kWh, energy Wh, money milli-minor (price x Wh). Unless a test says otherwise the
 grid sells at R = 30 and buys at F = 8, there is no fee and k = 50 (midpoint price).

@@ -1,6 +1,6 @@
 """SunSpec over Modbus TCP: discovery, decoding, typed readings and guarded writes.
 
-Home Assistant free; see README: SunSpec devices for the supported models and write safety rules.
+Home Assistant free; see docs/devices.md for the supported models and write safety rules.
 """
 
 from .control import BATTERY_POWER, PV_POWER_LIMIT, RegisterWrite, WritePlan

@@ -1,6 +1,6 @@
 """Guarded writes: plan a setpoint within the device's ratings, write it, verify it, revert it.
 
-Safety rules (also in README: SunSpec devices):
+Safety rules (also in docs/devices.md):
   * every request is checked against the device's own ratings before anything is sent;
   * every write is read back and must match, otherwise the previous values are restored
     and ReadBackMismatchError is raised;

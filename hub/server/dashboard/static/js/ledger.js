@@ -1,5 +1,5 @@
 // The ledger explorer: chain head and finality, the latest blocks, a block's entries, and an
-// entry's inclusion proof, checked in the browser (hub/ledger API, see README: Ledger).
+// entry's inclusion proof, checked in the browser (hub/ledger API, see docs/ledger.md).
 
 import { api } from "./api.js";
 import { $, fill, h } from "./dom.js";
