@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gridcoop_home.protocol.bids import BidCurves, BidStep
+from gridcoop_home.protocol.bids import BidCurves
 from gridcoop_home.protocol.dispatch import derive_commands
 
 from hub.config import HubConfig
@@ -52,10 +52,7 @@ class _Cleared:
 
 
 def curves_of(bid: StoredBid) -> BidCurves:
-    return BidCurves(
-        buy=tuple(BidStep.from_wire(s, "buy") for s in bid.body.get("buy", [])),
-        sell=tuple(BidStep.from_wire(s, "sell") for s in bid.body.get("sell", [])),
-    )
+    return BidCurves.from_wire(bid.body)
 
 
 def order_of(home_id: str, curves: BidCurves, priority: int = 0) -> Order:

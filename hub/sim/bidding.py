@@ -71,7 +71,12 @@ def bid_for(
         planned_wh += reservation.planned_kwh * 1000
     net_wh = round((inputs.base_forecast_w[slot] - inputs.pv_forecast_w[slot]) / 4 + planned_wh)
     curves = build_bids(
-        found, net_wh, float(prices[0]), feed_in=feed_in, retail=retail, has_pv=home.pv_peak_w > 0
+        found,
+        net_wh,
+        float(prices[0]),
+        feed_in=feed_in,
+        retail=retail,
+        pv_wh=round(inputs.pv_forecast_w[slot] / 4),
     )
     if not curves.buy and not curves.sell:
         # A bid needs a step; 1 Wh at retail keeps the home in the interval's settlement.

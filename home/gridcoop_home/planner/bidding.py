@@ -1,32 +1,52 @@
-"""Turn reservation prices into the next interval's buy and sell curves.
+"""Turn reservation prices into the next interval's bid: net curves, device tags and baselines.
 
-The home's net demand at a clearing price p is
-    q(p) = fixed + sum of buy steps with price >= p - sum of sell steps with price <= p,
-where "fixed" is what flows whatever the price (base load net of PV, must-run loads). q never
-rises with p, so splitting it at zero gives a buy curve whose every price lies strictly below
-every sell price: the home nets its own flows. Each step carries the asset behind it.
+Each reservation is one device action (the battery charging, a load starting...) that the home
+takes at clearing prices on its side of the action's reservation price. At a clearing price p the
+home's net demand is
 
-Consistency: at the expected slot-0 price the curves clear exactly the schedule's first slot. The
-reservation prices already agree with the schedule (the plan runs an asset now exactly when the
-price is below its reservation price); rounding to integer prices and solver ties are absorbed by
-nudging a price to the schedule's side of the expected price.
+    q(p) = fixed + sum of buy actions priced >= p - sum of sell actions priced <= p,
+
+where `fixed` is what flows whatever the price (base load net of PV). q never rises with p.
+Where q falls from one integer price to the next, the drop is the home's own actions changing:
+the part above zero becomes a buy step at the lower price, the part below zero a sell step at the
+higher one, each tagged with the device whose action it is (split exactly, never counted twice).
+Splitting at zero keeps every buy price below every sell price: the home nets its own flows.
+
+The bid also carries each device's baseline (gridcoop_home.protocol.bids): its energy when none
+of its steps fills, computed so that at the expected price the bid's dispatch
+(gridcoop_home.protocol.dispatch.device_energies) is exactly the plan's first slot, and at any
+other price it is what the reservation prices say the home would rather do.
+
+Rounding to integer prices and solver ties are absorbed by nudging an action's price to the
+plan's side of the expected price: an action the plan takes stays on at the expected price, one
+it does not take stays off.
 """
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gridcoop_home.planner.reservation import IDLE_KW, Reservation
-from gridcoop_home.protocol.bids import MAX_STEPS_PER_SIDE, BidCurves, BidStep
+from gridcoop_home.protocol.bids import BASE, MAX_STEPS_PER_SIDE, BidCurves, BidStep
+from gridcoop_home.protocol.dispatch import PV, device_energies
 
 
 @dataclass(frozen=True, slots=True)
-class _Step:
+class _Action:
     asset: str
-    side: str
+    side: str  # "buy": the device takes energy at prices <= price; "sell": supplies at >= price
     price: int
     energy_wh: int
+
+    def active_at(self, price: int) -> bool:
+        return self.price >= price if self.side == "buy" else self.price <= price
+
+    @property
+    def signed_wh(self) -> int:
+        return self.energy_wh if self.side == "buy" else -self.energy_wh
 
 
 def build_bids(
@@ -35,96 +55,190 @@ def build_bids(
     expected_price: float,
     feed_in: float,
     retail: float,
-    has_pv: bool,
+    pv_wh: int = 0,
+    grid_limit_wh: int | None = None,
 ) -> BidCurves:
-    """Curves for the next slot; `net_wh` is the schedule's slot-0 import minus export."""
-    # Prices on the wire are integers, so the market clears at one: the curves agree with the
-    # schedule at the expected price rounded to an integer.
+    """The bid for the next slot. `net_wh` is the plan's slot-0 import minus export, `pv_wh`
+    the PV energy it uses in slot 0 and `grid_limit_wh` what the connection carries in a slot
+    (all Wh)."""
+    # Prices on the wire are integers, so the market clears at one: the bid agrees with the plan
+    # at the expected price rounded to an integer.
     expected = round(expected_price)
     low, high = math.floor(feed_in), math.ceil(retail)
-    steps = [_step(r, expected, low, high) for r in reservations]
-    # The grid keeps the clearing price within [feed-in, retail]: steps outside never clear.
-    steps = [s for s in steps if s.energy_wh > 0 and low <= s.price <= high]
-    # What flows whatever the price: the schedule's net less every asset the schedule runs now.
-    fixed = net_wh
-    for s in steps:
-        if _runs_at(s, expected):
-            fixed -= s.energy_wh if s.side == "buy" else -s.energy_wh
-    buy, sell = _split(steps, fixed, low, high, "pv" if has_pv else "base")
-    return BidCurves(buy=_cap(buy, descending=True), sell=_cap(sell, descending=False))
+    actions = [_action(r, expected, low, high) for r in reservations]
+    # The grid keeps the clearing price within [feed-in, retail]: actions outside never change.
+    actions = [a for a in actions if a.energy_wh > 0 and low <= a.price <= high]
+    planned = _planned(actions, expected, pv_wh)
+    fixed = net_wh - sum(a.signed_wh for a in actions if a.active_at(expected))
+    wire_buy, wire_sell = _wire_steps(actions, fixed, low, high, PV if pv_wh > 0 else BASE)
+    if grid_limit_wh is not None:
+        wire_buy = _within_limit(wire_buy, grid_limit_wh, expected, descending=True)
+        wire_sell = _within_limit(wire_sell, grid_limit_wh, expected, descending=False)
+    buy = _cap(wire_buy, expected, descending=True)
+    sell = _cap(wire_sell, expected, descending=False)
+    return BidCurves(buy=buy, sell=sell, baseline=_baseline(buy, sell, expected, planned))
 
 
-def _step(r: Reservation, expected: int, low: int, high: int) -> _Step:
+def _action(r: Reservation, expected: int, low: int, high: int) -> _Action:
     running = r.planned_kwh > IDLE_KW
+    # A running action offers what the plan runs (not more); an idle one all it could do.
     energy = round(1000 * (r.planned_kwh if running else r.most_kwh))
     if r.side == "buy":
-        # Above retail the grid serves it anyway: a must-run step sits at the retail price.
+        # Above retail the grid serves it anyway: a must-run action sits at the retail price.
         price = high if math.isinf(r.price) else min(math.floor(r.price), high)
         price = max(price, expected) if running else min(price, expected - 1)
     else:
-        price = max(math.ceil(r.price), low)
+        price = low if math.isinf(r.price) else max(math.ceil(r.price), low)
         price = min(price, expected) if running else max(price, expected + 1)
-    return _Step(r.asset, r.side, price, energy)
+    return _Action(r.asset, r.side, price, energy)
 
 
-def _runs_at(step: _Step, price: int) -> bool:
-    return step.price >= price if step.side == "buy" else step.price <= price
+def _planned(actions: list[_Action], expected: int, pv_wh: int) -> dict[str, int]:
+    """Each device's slot-0 energy in the plan (Wh, + takes, - supplies)."""
+    planned: dict[str, int] = defaultdict(int)
+    for a in actions:
+        planned[a.asset] += a.signed_wh if a.active_at(expected) else 0
+    if pv_wh > 0:
+        planned[PV] -= pv_wh
+    return planned
 
 
-def _net_demand(steps: list[_Step], fixed: int, price: int) -> int:
-    return fixed + sum(
-        s.energy_wh if s.side == "buy" else -s.energy_wh for s in steps if _runs_at(s, price)
-    )
+def _net(actions: list[_Action], fixed: int, price: int) -> int:
+    return fixed + sum(a.signed_wh for a in actions if a.active_at(price))
 
 
-def _split(
-    steps: list[_Step], fixed: int, low: int, high: int, surplus_asset: str
+def _wire_steps(
+    actions: list[_Action], fixed: int, low: int, high: int, surplus: str
 ) -> tuple[list[BidStep], list[BidStep]]:
-    """Walk the prices from low to high and emit a step wherever q(p) changes, tagged by its
-    cause. q only changes at a step's price, so only those prices (and the ends) are visited."""
-    buys: dict[int, list[_Step]] = {}
-    sells: dict[int, list[_Step]] = {}
-    for s in steps:
-        (buys if s.side == "buy" else sells).setdefault(s.price, []).append(s)
+    """Walk the price boundaries (p, p + 1) where actions switch and split each drop of q between
+    a buy step at p (the part above zero) and a sell step at p + 1 (the part below zero)."""
     buy: list[BidStep] = []
-    # Demand given up just above a price becomes a buy step at it; at the top, whatever is
-    # still wanted is must-buy, served by the grid at retail.
-    for price in sorted({*buys, *(p - 1 for p in sells), high}):
-        if low <= price <= high:
-            above = _net_demand(steps, fixed, price + 1) if price < high else 0
-            dropped = max(_net_demand(steps, fixed, price), 0) - max(above, 0)
-            causes = [*buys.get(price, ()), *sells.get(price + 1, ())]
-            buy += _tagged(dropped, causes, "base", price)
     sell: list[BidStep] = []
-    for price in sorted({*sells, *(p + 1 for p in buys), low}):
-        if low <= price <= high:
-            below = _net_demand(steps, fixed, price - 1) if price > low else 0
-            added = max(-_net_demand(steps, fixed, price), 0) - max(-below, 0)
-            causes = [*sells.get(price, ()), *buys.get(price - 1, ())]
-            sell += _tagged(added, causes, surplus_asset, price)
+    boundaries = sorted({a.price if a.side == "buy" else a.price - 1 for a in actions})
+    for p in boundaries:
+        changes = sorted(
+            (a for a in actions if (a.price == p if a.side == "buy" else a.price == p + 1)),
+            key=lambda a: (a.asset, a.side, a.price),
+        )
+        q_low, q_high = _net(actions, fixed, p), _net(actions, fixed, p + 1)
+        buy_part = max(q_low, 0) - max(q_high, 0)
+        to_buy, to_sell = _split(changes, buy_part)
+        if p >= low:  # below feed-in the home never trades: the drop there never happens
+            buy += _tagged(to_buy, p)
+        if p + 1 <= high:  # likewise above retail
+            sell += _tagged(to_sell, p + 1)
+    # What flows at any price: demand left when every action is off and every sale on is bought
+    # at retail (base load); surplus left when every purchase is on is sold at feed-in (PV).
+    if (must_buy := _net(actions, fixed, high + 1)) > 0:
+        buy.append(BidStep(high, must_buy, BASE))
+    if (must_sell := -_net(actions, fixed, low - 1)) > 0:
+        sell.append(BidStep(low, must_sell, surplus))
     return buy, sell
 
 
-def _tagged(energy: int, causes: list[_Step], rest: str, price: int) -> list[BidStep]:
-    """Share a step's energy among the assets that caused it; what is left is `rest`."""
-    out: list[BidStep] = []
-    for cause in sorted(causes, key=lambda s: -s.energy_wh):
-        part = min(cause.energy_wh, energy)
-        if part > 0:
-            out.append(BidStep(price=price, energy_wh=part, asset=cause.asset))
-            energy -= part
-    if energy > 0:
-        out.append(BidStep(price=price, energy_wh=energy, asset=rest))
-    return out
+def _split(changes: list[_Action], first_wh: int) -> tuple[list[_Action], list[_Action]]:
+    """The first `first_wh` of the changes, and the rest (an action may straddle the cut)."""
+    first: list[_Action] = []
+    rest: list[_Action] = []
+    left = first_wh
+    for a in changes:
+        take = min(a.energy_wh, max(left, 0))
+        left -= take
+        if take:
+            first.append(_Action(a.asset, a.side, a.price, take))
+        if a.energy_wh - take:
+            rest.append(_Action(a.asset, a.side, a.price, a.energy_wh - take))
+    return first, rest
 
 
-def _cap(steps: list[BidStep], *, descending: bool) -> tuple[BidStep, ...]:
-    """Order by price (best first) and merge neighbours until the wire limit is met."""
-    ordered = sorted(steps, key=lambda s: -s.price if descending else s.price)
+def _tagged(parts: Iterable[_Action], price: int) -> list[BidStep]:
+    """One step per device at this price."""
+    energy: dict[str, int] = defaultdict(int)
+    for a in parts:
+        energy[a.asset] += a.energy_wh
+    return [BidStep(price, wh, asset) for asset, wh in sorted(energy.items()) if wh > 0]
+
+
+def _within_limit(
+    steps: list[BidStep], limit_wh: int, expected: int, *, descending: bool
+) -> list[BidStep]:
+    """Each action was priced alone, so at a price far from the expected one several may switch
+    on together (the battery and the EV both charging cheap energy). The connection carries only
+    `limit_wh` per slot: cut the worst-priced steps the plan does not take until the whole curve
+    fits. The plan's own steps are kept (a plan over the limit says so in its violations)."""
+    excess = sum(s.energy_wh for s in steps) - limit_wh
+    if excess <= 0:
+        return steps
+    kept = list(steps)
+    worst_first = sorted(range(len(kept)), key=lambda i: kept[i].price * (1 if descending else -1))
+    for i in worst_first:
+        step = kept[i]
+        if excess <= 0 or _filled_at(step, expected, descending):
+            continue
+        cut = min(step.energy_wh, excess)
+        kept[i] = BidStep(step.price, step.energy_wh - cut, step.asset)
+        excess -= cut
+    return [s for s in kept if s.energy_wh > 0]
+
+
+def _cap(steps: list[BidStep], expected: int, *, descending: bool) -> tuple[BidStep, ...]:
+    """Best price first, within the wire's step limit. Steps are merged only within one device
+    and only on one side of the expected price, so tags and the plan stay exact."""
+    ordered = sorted(steps, key=lambda s: (-s.price if descending else s.price, s.asset))
     while len(ordered) > MAX_STEPS_PER_SIDE:
-        # Merge the smallest step into its worse-priced neighbour, which keeps prices monotone.
-        i = min(range(len(ordered) - 1), key=lambda k: ordered[k].energy_wh)
-        a, b = ordered[i], ordered[i + 1]
-        merged = BidStep(price=b.price, energy_wh=a.energy_wh + b.energy_wh, asset=b.asset)
-        ordered[i : i + 2] = [merged]
+        pair = _mergeable_pair(ordered, expected, descending)
+        if pair is None:
+            # Still too many devices: drop the smallest step the plan does not take at the
+            # expected price (the home offers a little less flexibility, never a wrong tag).
+            spare = [s for s in ordered if not _filled_at(s, expected, descending)]
+            if not spare:
+                raise ValueError(f"more than {MAX_STEPS_PER_SIDE} devices act at one price")
+            ordered.remove(min(spare, key=lambda s: s.energy_wh))
+            continue
+        i, j = pair  # j is the worse price: the merged energy is offered there
+        merged = BidStep(
+            ordered[j].price, ordered[i].energy_wh + ordered[j].energy_wh, ordered[j].asset
+        )
+        ordered[j] = merged
+        del ordered[i]
     return tuple(ordered)
+
+
+def _filled_at(step: BidStep, price: int, descending: bool) -> bool:
+    return step.price >= price if descending else step.price <= price
+
+
+def _mergeable_pair(
+    ordered: list[BidStep], expected: int, descending: bool
+) -> tuple[int, int] | None:
+    best: tuple[int, int, int] | None = None
+    for i, a in enumerate(ordered):
+        for j in range(i + 1, len(ordered)):
+            b = ordered[j]
+            same_side = _filled_at(a, expected, descending) == _filled_at(b, expected, descending)
+            if a.asset == b.asset and same_side and (best is None or a.energy_wh < best[0]):
+                best = (a.energy_wh, i, j)
+                break
+    return None if best is None else (best[1], best[2])
+
+
+def _baseline(
+    buy: tuple[BidStep, ...],
+    sell: tuple[BidStep, ...],
+    expected: int,
+    planned: dict[str, int],
+) -> dict[str, int]:
+    """Each device's energy with none of its steps filled: its planned energy less what its
+    steps add at the expected price (where a price-taker's steps are filled or not whole)."""
+    at_expected = device_energies(
+        BidCurves(buy, sell),
+        [s.energy_wh if s.price >= expected else 0 for s in buy],
+        [s.energy_wh if s.price <= expected else 0 for s in sell],
+    )
+    devices = {*planned, *at_expected} - {BASE}
+    baseline = {
+        device: planned.get(device, 0)
+        - (at_expected[device].energy_wh if device in at_expected else 0)
+        for device in sorted(devices)
+    }
+    return {device: wh for device, wh in baseline.items() if wh != 0 or device in at_expected}

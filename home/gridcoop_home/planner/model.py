@@ -35,14 +35,16 @@ Expr = pulp.LpAffineExpression | pulp.LpVariable
 class Slot0Fix:
     """Pin one flexible asset's first-slot action (used to price that action by re-solving).
 
-    asset: "battery_charge", "battery_discharge", "ev" or "load:<id>". run=True runs it at the
-    most it can do in slot 0, run=False forbids it in slot 0. external=True takes the pinned
-    slot-0 energy out of the home's energy balance, as if bought or sold separately.
+    asset: "battery_charge", "battery_discharge", "battery" (its net power), "ev" or
+    "load:<id>". run=True runs it at the most it can do in slot 0, run=False forbids it in slot 0;
+    `kw` pins it to that power instead. external=True takes the pinned slot-0 energy out of the
+    home's energy balance, as if bought or sold separately.
     """
 
     asset: str
     run: bool
     external: bool = False
+    kw: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +125,8 @@ class _Builder:
         fix = self.fixes.get(asset)
         if fix is None:
             return False
-        self.lp += (var == (most if fix.run else 0.0)), f"fix_{asset.replace(':', '_')}"
+        target = fix.kw if fix.kw is not None else (most if fix.run else 0.0)
+        self.lp += (var == target), f"fix_{asset.replace(':', '_')}"
         if fix.run and fix.external:
             self.external_kwh = most * DT
             return True
@@ -164,6 +167,7 @@ class _Builder:
         most_out = min(b.max_discharge_w / 1000, soc0 * eta_d / DT)
         ch_external = self._fix("battery_charge", v.ch[0], most_in)
         dis_external = self._fix("battery_discharge", v.dis[0], most_out)
+        self._fix("battery", v.ch[0] - v.dis[0], 0.0)
         for t in n:
             if not (t == 0 and ch_external):
                 self.demand[t].append(v.ch[t])

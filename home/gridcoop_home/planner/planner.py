@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import replace
 
@@ -98,7 +99,8 @@ def _bids(problem: Problem, sol: Solution, found: list[Reservation]) -> BidCurve
         expected,
         feed_in=f.feed_in[0],
         retail=f.retail[0],
-        has_pv=f.pv_w[0] > 0,
+        pv_wh=round(sol.pv_used[0] * SLOT_HOURS * 1000),
+        grid_limit_wh=math.floor(problem.grid_limit_kw * SLOT_HOURS * 1000),
     )
 
 

@@ -1,13 +1,27 @@
-"""Bid curves as they travel on the wire: price/quantity steps tagged with the asset behind them.
+"""Bid curves as they travel on the wire: price/quantity steps tagged with the device behind them.
 
-Units: prices in integer minor currency units per kWh, energy in Wh. The asset tag lets the hub turn
-an allocation back into device-level dispatch commands ("discharge battery", "start dishwasher").
+Units: prices in integer minor currency units per kWh, energy in Wh.
+
+The contract between a home's bid and its dispatch (docs/protocol.md, "Bids and dispatch"): a
+bid is the home's *net* demand for the interval as a function of the price, split into buy steps
+(net import) and sell steps (net export). Each step is tagged with the device whose energy
+changes when that step fills: a filled buy step raises that device's energy by the step's energy
+(it charges more, discharges less, starts, produces less), a filled sell step lowers it (it
+discharges more, charges less, stops, produces more). `baseline` says what each device does
+when none of its steps fills. So a device's energy for the interval is always
+
+    baseline[device] + filled buy energy of its steps - filled sell energy of its steps
+
+(Wh, + = the device takes energy from the home's connection, - = it supplies it). That one rule,
+`gridcoop_home.protocol.dispatch.device_energies`, turns every allocation into commands.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from gridcoop_home.protocol.errors import (
@@ -20,7 +34,10 @@ from gridcoop_home.protocol.errors import (
 
 # An asset is "base" (inflexible load), "pv", "battery", "ev" or "load:<id>" for a deferrable load.
 ASSET_PATTERN = re.compile(r"^(base|pv|battery|ev|load:[a-z0-9_\-]{1,32})$")
+BASE = "base"  # inflexible consumption: no device to command
+DEVICE_PATTERN = re.compile(r"^(pv|battery|ev|load:[a-z0-9_\-]{1,32})$")  # every asset but base
 MAX_STEPS_PER_SIDE = 16
+MAX_BASELINE_DEVICES = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +70,45 @@ class BidStep:
 
 @dataclass(frozen=True, slots=True)
 class BidCurves:
-    """A home's buy and sell curves for one interval."""
+    """A home's buy and sell curves for one interval, and each device's energy (Wh) when none of
+    its steps fills (absent devices: 0, i.e. idle)."""
 
     buy: tuple[BidStep, ...]
     sell: tuple[BidStep, ...]
+    baseline: Mapping[str, int] = field(default_factory=dict)
 
     def to_wire(self) -> dict[str, Any]:
-        return {
+        wire: dict[str, Any] = {
             "buy": [step.to_wire() for step in self.buy],
             "sell": [step.to_wire() for step in self.sell],
         }
+        if self.baseline:  # omitted when empty, so bids without one keep their bytes
+            wire["baseline"] = dict(sorted(self.baseline.items()))
+        return wire
+
+    def scaled(self, factor: float) -> BidCurves:
+        """The same bid for an interval `factor` times as long (a 15-minute plan bidding into
+        5-minute intervals: 1/3). Energies round toward zero, so a device's energy never grows
+        beyond the scaled plan by rounding; a step keeps at least 1 Wh."""
+        if factor == 1:
+            return self
+
+        def steps(side: tuple[BidStep, ...]) -> tuple[BidStep, ...]:
+            return tuple(
+                BidStep(s.price, max(1, math.floor(s.energy_wh * factor)), s.asset) for s in side
+            )
+
+        baseline = {device: math.trunc(wh * factor) for device, wh in self.baseline.items()}
+        return BidCurves(steps(self.buy), steps(self.sell), baseline)
+
+    @classmethod
+    def from_wire(cls, body: Mapping[str, Any]) -> BidCurves:
+        """Curves from a stored, already checked bid body (see parse_bid for untrusted input)."""
+        return cls(
+            buy=tuple(BidStep.from_wire(s, "buy") for s in body.get("buy", [])),
+            sell=tuple(BidStep.from_wire(s, "sell") for s in body.get("sell", [])),
+            baseline={str(k): int(v) for k, v in body.get("baseline", {}).items()},
+        )
 
 
 def _require_int(data: dict[str, Any], key: str, where: str) -> int:
@@ -94,7 +140,7 @@ class Bid:
 
 
 def parse_bid(body: dict[str, Any], limits: BidLimits) -> Bid:
-    unknown = set(body) - {"interval_start", "buy", "sell"}
+    unknown = set(body) - {"interval_start", "buy", "sell", "baseline"}
     if unknown:
         raise ProtocolError(MALFORMED, f"bid has unknown fields {sorted(unknown)}")
     interval_start = _require_int(body, "interval_start", "bid")
@@ -110,7 +156,34 @@ def parse_bid(body: dict[str, Any], limits: BidLimits) -> Bid:
             f"highest buy price {max(s.price for s in buy)} is not below lowest sell price "
             f"{min(s.price for s in sell)}: net your own flows before bidding",
         )
-    return Bid(interval_start=interval_start, curves=BidCurves(buy=buy, sell=sell))
+    baseline = _parse_baseline(body.get("baseline", {}), limits)
+    return Bid(
+        interval_start=interval_start, curves=BidCurves(buy=buy, sell=sell, baseline=baseline)
+    )
+
+
+def _parse_baseline(raw: object, limits: BidLimits) -> dict[str, int]:
+    if not isinstance(raw, dict):
+        raise ProtocolError(MALFORMED, "baseline must be an object of device: Wh")
+    if len(raw) > MAX_BASELINE_DEVICES:
+        raise ProtocolError(
+            OUT_OF_BOUNDS, f"baseline names {len(raw)} devices, at most {MAX_BASELINE_DEVICES}"
+        )
+    bound = limits.max_step_wh * limits.max_steps
+    baseline: dict[str, int] = {}
+    for device, energy in raw.items():
+        if not isinstance(device, str) or not DEVICE_PATTERN.match(device):
+            raise ProtocolError(
+                MALFORMED, f"baseline.{device}: a device is pv, battery, ev or load:<id>"
+            )
+        if isinstance(energy, bool) or not isinstance(energy, int):
+            raise ProtocolError(MALFORMED, f"baseline.{device} must be an integer (Wh)")
+        if not -bound <= energy <= bound:
+            raise ProtocolError(
+                OUT_OF_BOUNDS, f"baseline.{device} {energy} Wh outside [-{bound}, {bound}]"
+            )
+        baseline[device] = energy
+    return baseline
 
 
 def _parse_side(raw: object, side: str, limits: BidLimits) -> tuple[BidStep, ...]:

@@ -1,26 +1,42 @@
-"""Dispatch commands: what each device of a home should do during a cleared interval.
+"""Dispatch: what each device of a home does during a cleared interval.
 
-Derived from the allocation of the home's bid steps, using the asset tag of each step:
+One rule, stated in `gridcoop_home.protocol.bids`: a device's energy for the interval is its
+baseline plus the filled energy of its buy steps minus the filled energy of its sell steps
+(`device_energies`). The hub (for every allocation), the simulator and the home itself use this
+function and no other reading of a bid.
 
-| asset      | filled buy energy        | filled sell energy         | unfilled energy          |
-|------------|--------------------------|----------------------------|--------------------------|
-| battery    | charge at P W            | discharge at P W           | idle when nothing filled |
-| ev         | charge at P W            | (EVs do not sell)          | pause                    |
-| load:<id>  | start                    | -                          | defer                    |
-| pv         | -                        | export at P W              | curtail to the sold power|
-| base       | no command (inflexible)  | no command                 | no command               |
+A flexible load cannot run at a part of its power, so a step of a load that fills at all counts
+whole: it only fills in part when the clearing price equals the step's own price, which is a
+price the load accepts (buy step: "start at this price or below"; sell step: "stop at this price
+or above").
 
-P is the filled energy spread evenly over the interval: P [W] = energy [Wh] * 3600 / seconds.
+From the energy (Wh over the interval; + takes from the home's connection, - supplies it):
+
+| device     | energy > 0        | energy < 0           | energy = 0 |
+|------------|-------------------|----------------------|------------|
+| battery    | charge at P W     | discharge at P W     | idle       |
+| ev         | charge at P W     | pause                | pause      |
+| load:<id>  | start             | defer                | defer      |
+| pv         | export, or curtail to P W when one of its sell steps did not fill   |
+
+P is the energy spread evenly over the interval, rounded toward zero:
+P [W] = |energy [Wh]| * 3600 / interval seconds.
+
+`clamp_command` is the home's last guard: whatever a hub sends, a command never exceeds the
+device's rating or what its setpoint entity accepts.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from gridcoop_home.protocol.bids import BidCurves, BidStep
+from gridcoop_home.protocol.bids import BASE, BidCurves, BidStep
+
+BATTERY, EV, PV = "battery", "ev", "pv"
+LOAD_PREFIX = "load:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +66,57 @@ class DispatchCommand:
             reason=str(data["reason"]),
         )
 
+    @property
+    def signed_power_w(self) -> int:
+        """The setpoint a device takes: + charges (or consumes), - discharges, 0 otherwise."""
+        if self.action == "discharge":
+            return -self.power_w
+        return self.power_w if self.action in ("charge", "start") else 0
 
-def _totals(steps: Sequence[BidStep], filled: Sequence[int]) -> dict[str, tuple[int, int]]:
-    """Per asset: (offered Wh, filled Wh)."""
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+
+@dataclass(frozen=True, slots=True)
+class DeviceEnergy:
+    """One device's energy for an interval and how it came about (all Wh)."""
+
+    energy_wh: int
+    baseline_wh: int
+    bought_wh: int  # filled buy energy of its steps (loads: whole steps)
+    sold_wh: int  # filled sell energy of its steps (loads: whole steps)
+    unsold_wh: int  # offered sell energy that did not fill (tells PV to curtail)
+
+
+def is_load(device: str) -> bool:
+    return device.startswith(LOAD_PREFIX)
+
+
+def device_energies(
+    curves: BidCurves, buy_filled_wh: Sequence[int], sell_filled_wh: Sequence[int]
+) -> dict[str, DeviceEnergy]:
+    """Every device's energy for the interval, given each step's filled energy (local + grid)."""
+    bought = _filled(curves.buy, buy_filled_wh)
+    sold = _filled(curves.sell, sell_filled_wh)
+    unsold: dict[str, int] = defaultdict(int)
+    for step, got in zip(curves.sell, sell_filled_wh, strict=True):
+        unsold[step.asset] += step.energy_wh - got
+    devices = {*curves.baseline, *bought, *sold} - {BASE}
+    energies = {}
+    for device in sorted(devices):
+        baseline = curves.baseline.get(device, 0)
+        buy, sell = bought.get(device, 0), sold.get(device, 0)
+        energies[device] = DeviceEnergy(
+            baseline + buy - sell, baseline, buy, sell, unsold.get(device, 0)
+        )
+    return energies
+
+
+def _filled(steps: Sequence[BidStep], filled: Sequence[int]) -> dict[str, int]:
+    totals: dict[str, int] = defaultdict(int)
     for step, got in zip(steps, filled, strict=True):
-        totals[step.asset][0] += step.energy_wh
-        totals[step.asset][1] += got
-    return {asset: (pair[0], pair[1]) for asset, pair in totals.items()}
+        if got < 0 or got > step.energy_wh:
+            raise ValueError(f"{step.asset}: filled {got} Wh of a {step.energy_wh} Wh step")
+        # A load runs whole or not at all: any fill of its step counts as the whole step.
+        totals[step.asset] += step.energy_wh if is_load(step.asset) and got > 0 else got
+    return totals
 
 
 def derive_commands(
@@ -66,50 +125,96 @@ def derive_commands(
     sell_filled_wh: Sequence[int],
     interval_seconds: int,
 ) -> list[DispatchCommand]:
-    """Turn per-step fills (local + grid) into device commands, sorted by device for stability."""
-
-    def power(energy_wh: int) -> int:
-        return energy_wh * 3600 // interval_seconds
-
-    bought = _totals(curves.buy, buy_filled_wh)
-    sold = _totals(curves.sell, sell_filled_wh)
-    commands: list[DispatchCommand] = []
-    for asset in sorted(set(bought) | set(sold)):
-        if asset == "base":
-            continue
-        offered_buy, got_buy = bought.get(asset, (0, 0))
-        offered_sell, got_sell = sold.get(asset, (0, 0))
-        commands.append(_command_for(asset, offered_buy, got_buy, offered_sell, got_sell, power))
-    return commands
+    """Turn per-step fills (local + grid) into device commands, sorted by device."""
+    energies = device_energies(curves, buy_filled_wh, sell_filled_wh)
+    return [command_for(device, e, interval_seconds) for device, e in energies.items()]
 
 
-def _command_for(
-    asset: str,
-    offered_buy: int,
-    got_buy: int,
-    offered_sell: int,
-    got_sell: int,
-    power: Any,
-) -> DispatchCommand:
-    if asset == "battery":
-        if got_sell > 0:
-            return DispatchCommand(
-                asset, "discharge", power(got_sell), got_sell, "sell step filled"
-            )
-        if got_buy > 0:
-            return DispatchCommand(asset, "charge", power(got_buy), got_buy, "buy step filled")
-        return DispatchCommand(asset, "idle", 0, 0, "no battery step filled")
-    if asset == "ev":
-        if got_buy > 0:
-            return DispatchCommand(asset, "charge", power(got_buy), got_buy, "buy step filled")
-        return DispatchCommand(asset, "pause", 0, 0, "price above the EV's bid")
-    if asset == "pv":
-        if got_sell < offered_sell:
-            return DispatchCommand(
-                asset, "curtail", power(got_sell), got_sell, "nobody buys the rest at its ask"
-            )
-        return DispatchCommand(asset, "export", power(got_sell), got_sell, "all PV sold")
-    # Deferrable loads ("load:<id>"): run only when their whole offered energy is covered.
-    if got_buy > 0 and got_buy >= offered_buy:
-        return DispatchCommand(asset, "start", power(got_buy), got_buy, "bid filled")
-    return DispatchCommand(asset, "defer", 0, 0, "price above the load's discomfort price")
+def command_for(device: str, energy: DeviceEnergy, interval_seconds: int) -> DispatchCommand:
+    """The command that carries out one device's energy for the interval."""
+    e = energy.energy_wh
+    watts = abs(e) * 3600 // interval_seconds
+    why = _reason(energy)
+    if device == BATTERY:
+        if e > 0:
+            return DispatchCommand(device, "charge", watts, e, why)
+        if e < 0:
+            return DispatchCommand(device, "discharge", watts, -e, why)
+        return DispatchCommand(device, "idle", 0, 0, why)
+    if device == PV:
+        produced = max(-e, 0)
+        power = produced * 3600 // interval_seconds
+        action = "curtail" if energy.unsold_wh > 0 else "export"
+        return DispatchCommand(device, action, power, produced, why)
+    if e > 0:  # an EV or a flexible load
+        return DispatchCommand(device, "charge" if device == EV else "start", watts, e, why)
+    return DispatchCommand(device, "pause" if device == EV else "defer", 0, 0, why)
+
+
+def _reason(energy: DeviceEnergy) -> str:
+    return (
+        f"baseline {energy.baseline_wh:+d} Wh, bought {energy.bought_wh} Wh, "
+        f"sold {energy.sold_wh} Wh"
+    )
+
+
+def plan_commands(
+    energies_wh: dict[str, int], interval_seconds: int, reason: str = "plan"
+) -> list[DispatchCommand]:
+    """Commands for energies that come straight from a plan (an island home has no market):
+    the same mapping as for a cleared bid, with the whole energy as the baseline."""
+    return [
+        replace(
+            command_for(device, DeviceEnergy(energy, energy, 0, 0, 0), interval_seconds),
+            reason=reason,
+        )
+        for device, energy in sorted(energies_wh.items())
+        if device != BASE
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class PowerLimits:
+    """What a device and its setpoint entity accept, W. None: no such limit."""
+
+    max_charge_w: float | None = None  # also an EV charger's or a load's highest power
+    max_discharge_w: float | None = None
+    setpoint_min: float | None = None  # the setpoint entity's own range (signed W)
+    setpoint_max: float | None = None
+    can_charge: bool = True  # False at a full battery
+    can_discharge: bool = True  # False at or below the reserve
+
+
+def clamp_command(command: DispatchCommand, limits: PowerLimits) -> DispatchCommand:
+    """The command within the device's rating, its state of charge and its setpoint's range;
+    `reason` says when it was cut. Only power setpoints (charge, discharge) are limited."""
+    if command.action not in ("charge", "discharge"):
+        return command
+    signed = command.signed_power_w
+    low, high = -_or_inf(limits.max_discharge_w), _or_inf(limits.max_charge_w)
+    if not limits.can_charge:
+        high = min(high, 0.0)
+    if not limits.can_discharge:
+        low = max(low, 0.0)
+    if limits.setpoint_min is not None:
+        low = max(low, limits.setpoint_min)
+    if limits.setpoint_max is not None:
+        high = min(high, limits.setpoint_max)
+    kept = int(min(max(signed, low), high)) if low <= high else 0
+    if kept == signed:
+        return command
+    action = command.action
+    if command.action in ("charge", "discharge") and kept == 0:
+        action = "idle" if command.device == BATTERY else "pause"
+    energy = command.energy_wh * abs(kept) // command.power_w if command.power_w else 0
+    return DispatchCommand(
+        command.device,
+        action,
+        abs(kept),
+        energy,
+        f"{command.reason}; limited from {command.power_w} W to {abs(kept)} W",
+    )
+
+
+def _or_inf(value: float | None) -> float:
+    return float("inf") if value is None else value

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gridcoop_home.protocol.bids import ASSET_PATTERN
+from gridcoop_home.protocol.bids import ASSET_PATTERN, DEVICE_PATTERN, MAX_BASELINE_DEVICES
 from gridcoop_home.protocol.orders import CLIENT_ORDER_ID_PATTERN, SIDES
 from gridcoop_home.protocol.readings import METER_KINDS
 
@@ -84,6 +84,15 @@ SCHEMAS: dict[str, Schema] = {
                 "type": "array",
                 "items": _ref("BidStep"),
                 "description": "prices non-decreasing",
+            },
+            "baseline": {
+                "type": "object",
+                "description": "each device's energy (Wh, + takes, - supplies) when none of its"
+                " steps fills; a filled buy step raises its device's energy, a filled sell step"
+                " lowers it. Absent devices: 0.",
+                "propertyNames": {"pattern": DEVICE_PATTERN.pattern},
+                "additionalProperties": {"type": "integer"},
+                "maxProperties": MAX_BASELINE_DEVICES,
             },
         },
         required=["interval_start"],

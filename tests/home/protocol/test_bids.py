@@ -203,3 +203,32 @@ def test_known_asset_tags_are_accepted(asset: str) -> None:
 )
 def test_wrongly_typed_bids_are_malformed(data: dict[str, Any]) -> None:
     assert reason(data) == MALFORMED
+
+
+def test_a_baseline_travels_with_the_bid_and_is_left_out_when_empty() -> None:
+    bid = parse_bid(
+        body(buy=[step(21, 412, "battery")], baseline={"battery": -412, "load:washer": 500}),
+        LIMITS,
+    )
+
+    assert bid.curves.baseline == {"battery": -412, "load:washer": 500}
+    assert bid.to_wire()["baseline"] == {"battery": -412, "load:washer": 500}
+    assert parse_bid(bid.to_wire(), LIMITS) == bid
+    # A bid without one keeps the exact bytes it always had (old signatures stay valid).
+    assert "baseline" not in parse_bid(body(buy=[step(20)]), LIMITS).to_wire()
+
+
+@pytest.mark.parametrize(
+    ("baseline", "expected"),
+    [
+        ([1, 2], MALFORMED),  # not an object
+        ({"base": 100}, MALFORMED),  # inflexible load is no device
+        ({"boiler": 100}, MALFORMED),  # not a device tag
+        ({"battery": 1.5}, MALFORMED),  # Wh are integers
+        ({"battery": True}, MALFORMED),
+        ({"battery": 1_600_001}, OUT_OF_BOUNDS),  # beyond max_step_wh x max_steps
+        ({f"load:l{i}": 1 for i in range(33)}, OUT_OF_BOUNDS),  # too many devices
+    ],
+)
+def test_a_bad_baseline_is_refused_with_a_reason(baseline: Any, expected: str) -> None:
+    assert reason(body(buy=[step(20)], baseline=baseline)) == expected

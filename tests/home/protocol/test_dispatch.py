@@ -1,16 +1,30 @@
-"""Dispatch commands derived from the fills of a home's tagged bid steps."""
+"""The dispatch contract: a device's energy is its baseline plus its filled buy energy minus its
+filled sell energy; the command carries that energy out."""
 
 from __future__ import annotations
 
 import pytest
 from gridcoop_home.protocol.bids import BidCurves, BidStep
-from gridcoop_home.protocol.dispatch import DispatchCommand, derive_commands
+from gridcoop_home.protocol.dispatch import (
+    DispatchCommand,
+    PowerLimits,
+    clamp_command,
+    derive_commands,
+    device_energies,
+    plan_commands,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 QUARTER = 900  # seconds in a 15-minute interval
 
 
-def curves(buy: list[BidStep] | None = None, sell: list[BidStep] | None = None) -> BidCurves:
-    return BidCurves(buy=tuple(buy or ()), sell=tuple(sell or ()))
+def curves(
+    buy: list[BidStep] | None = None,
+    sell: list[BidStep] | None = None,
+    baseline: dict[str, int] | None = None,
+) -> BidCurves:
+    return BidCurves(buy=tuple(buy or ()), sell=tuple(sell or ()), baseline=baseline or {})
 
 
 def only(commands: list[DispatchCommand]) -> DispatchCommand:
@@ -22,6 +36,31 @@ def action(command: DispatchCommand) -> tuple[str, str, int, int]:
     return (command.device, command.action, command.power_w, command.energy_wh)
 
 
+def test_a_battery_that_discharges_into_the_house_and_buys_when_cheap_charges_the_difference() -> (
+    None
+):
+    # Baseline: discharging 412 Wh into the house. Below 22 it stops (+412), below 15 it charges
+    # at its full 1250 Wh (+1250). Both filled: it charges 1250 Wh, within its 5 kW rating.
+    bid = curves(
+        buy=[BidStep(21, 412, "battery"), BidStep(15, 1_250, "battery")],
+        baseline={"battery": -412},
+    )
+
+    assert action(only(derive_commands(bid, [412, 1_250], [], QUARTER))) == (
+        "battery",
+        "charge",
+        5_000,
+        1_250,
+    )
+    assert action(only(derive_commands(bid, [412, 0], [], QUARTER))) == ("battery", "idle", 0, 0)
+    assert action(only(derive_commands(bid, [0, 0], [], QUARTER))) == (
+        "battery",
+        "discharge",
+        1_648,
+        412,
+    )
+
+
 def test_a_battery_whose_sell_step_filled_discharges_at_the_average_power() -> None:
     bid = curves(sell=[BidStep(20, 500, "battery")])
 
@@ -30,26 +69,20 @@ def test_a_battery_whose_sell_step_filled_discharges_at_the_average_power() -> N
     assert action(command) == ("battery", "discharge", 2_000, 500)
 
 
-def test_a_battery_whose_buy_step_filled_charges() -> None:
-    bid = curves(buy=[BidStep(10, 1_000, "battery")], sell=[BidStep(25, 500, "battery")])
+def test_a_battery_charging_by_plan_that_sells_instead_discharges_less_than_its_sale() -> None:
+    # Baseline: charging 300 Wh from PV. A sell step "stop charging and sell" of 300 Wh, then a
+    # further 500 Wh discharge: both filled, the battery discharges 500 Wh.
+    bid = curves(
+        sell=[BidStep(20, 300, "battery"), BidStep(25, 500, "battery")],
+        baseline={"battery": 300},
+    )
 
-    command = only(derive_commands(bid, [750], [0], QUARTER))
-
-    assert action(command) == ("battery", "charge", 3_000, 750)
-
-
-def test_a_battery_with_nothing_filled_idles() -> None:
-    bid = curves(buy=[BidStep(10, 1_000, "battery")], sell=[BidStep(25, 500, "battery")])
-
-    command = only(derive_commands(bid, [0], [0], QUARTER))
-
-    assert action(command) == ("battery", "idle", 0, 0)
-
-
-def test_an_ev_whose_buy_step_filled_charges() -> None:
-    command = only(derive_commands(curves(buy=[BidStep(30, 1_850, "ev")]), [1_850], [], QUARTER))
-
-    assert action(command) == ("ev", "charge", 7_400, 1_850)
+    assert action(only(derive_commands(bid, [], [300, 500], QUARTER))) == (
+        "battery",
+        "discharge",
+        2_000,
+        500,
+    )
 
 
 def test_an_ev_partly_filled_charges_with_what_it_got() -> None:
@@ -64,21 +97,26 @@ def test_an_ev_priced_out_pauses() -> None:
     assert action(command) == ("ev", "pause", 0, 0)
 
 
-def test_a_fully_filled_deferrable_load_starts() -> None:
-    bid = curves(buy=[BidStep(40, 300, "load:dishwasher"), BidStep(35, 200, "load:dishwasher")])
+def test_a_load_whose_start_step_fills_even_in_part_starts() -> None:
+    # A partial fill happens only at the step's own price, which the load accepts.
+    bid = curves(buy=[BidStep(21, 500, "load:washer")])
 
-    command = only(derive_commands(bid, [300, 200], [], QUARTER))
+    assert action(only(derive_commands(bid, [500], [], QUARTER)))[1] == "start"
+    assert action(only(derive_commands(bid, [1], [], QUARTER))) == (
+        "load:washer",
+        "start",
+        2_000,
+        500,
+    )
+    assert action(only(derive_commands(bid, [0], [], QUARTER)))[1] == "defer"
 
-    assert action(command) == ("load:dishwasher", "start", 2_000, 500)
 
+def test_a_running_load_bid_as_a_sale_runs_unless_that_sale_fills() -> None:
+    # PV surplus: the washer runs in the baseline and "stopping it to sell" is a sell step at 22.
+    bid = curves(sell=[BidStep(22, 500, "load:washer")], baseline={"load:washer": 500})
 
-@pytest.mark.parametrize("filled", [[300, 199], [0, 0], [300, 0]])
-def test_a_deferrable_load_not_fully_covered_is_deferred(filled: list[int]) -> None:
-    bid = curves(buy=[BidStep(40, 300, "load:dishwasher"), BidStep(35, 200, "load:dishwasher")])
-
-    command = only(derive_commands(bid, filled, [], QUARTER))
-
-    assert action(command) == ("load:dishwasher", "defer", 0, 0)
+    assert action(only(derive_commands(bid, [], [0], QUARTER)))[1] == "start"  # cleared at 13
+    assert action(only(derive_commands(bid, [], [10], QUARTER)))[1] == "defer"  # cleared at 22
 
 
 def test_pv_that_sold_everything_exports() -> None:
@@ -88,12 +126,21 @@ def test_pv_that_sold_everything_exports() -> None:
 
 
 @pytest.mark.parametrize(("sold", "power"), [(400, 1_600), (0, 0)])
-def test_pv_that_sold_less_than_offered_is_curtailed_to_the_sold_power(
+def test_pv_that_sold_less_than_offered_is_curtailed_to_what_it_still_produces(
     sold: int, power: int
 ) -> None:
     command = only(derive_commands(curves(sell=[BidStep(5, 1_000, "pv")]), [], [sold], QUARTER))
 
     assert action(command) == ("pv", "curtail", power, sold)
+
+
+def test_pv_covering_the_house_keeps_that_production_when_its_surplus_is_curtailed() -> None:
+    # 400 Wh of the PV's 1400 Wh go to the house (baseline); the feeder takes only half the rest.
+    bid = curves(sell=[BidStep(8, 1_000, "pv")], baseline={"pv": -400})
+
+    command = only(derive_commands(bid, [], [500], QUARTER))
+
+    assert action(command) == ("pv", "curtail", 3_600, 900)
 
 
 def test_base_load_gets_no_command_whatever_happens() -> None:
@@ -103,12 +150,13 @@ def test_base_load_gets_no_command_whatever_happens() -> None:
     assert derive_commands(bid, [0], [0], QUARTER) == []
 
 
-def test_steps_of_the_same_asset_are_added_up() -> None:
-    bid = curves(sell=[BidStep(20, 300, "battery"), BidStep(25, 200, "battery")])
+def test_a_device_with_only_a_baseline_gets_its_command() -> None:
+    bid = curves(buy=[BidStep(40, 100)], baseline={"load:sauna": 1_500, "ev": 0})
 
-    command = only(derive_commands(bid, [], [300, 100], QUARTER))
-
-    assert action(command) == ("battery", "discharge", 1_600, 400)
+    assert [action(c) for c in derive_commands(bid, [100], [], QUARTER)] == [
+        ("ev", "pause", 0, 0),
+        ("load:sauna", "start", 6_000, 1_500),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -148,6 +196,91 @@ def test_commands_come_sorted_by_device() -> None:
 def test_fills_must_match_the_steps_one_to_one() -> None:
     with pytest.raises(ValueError, match="zip"):
         derive_commands(curves(buy=[BidStep(1, 10, "ev")]), [5, 5], [], QUARTER)
+
+
+def test_a_fill_larger_than_its_step_is_refused() -> None:
+    with pytest.raises(ValueError, match="filled 11 Wh of a 10 Wh step"):
+        derive_commands(curves(buy=[BidStep(1, 10, "ev")]), [11], [], QUARTER)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    baseline=st.integers(-2_000, 2_000),
+    steps=st.lists(
+        st.tuples(st.sampled_from(["buy", "sell"]), st.integers(1, 2_000), st.floats(0, 1)),
+        max_size=6,
+    ),
+)
+def test_a_battery_s_energy_is_its_baseline_plus_bought_minus_sold(
+    baseline: int, steps: list[tuple[str, int, float]]
+) -> None:
+    buy = [BidStep(10, wh, "battery") for side, wh, _ in steps if side == "buy"]
+    sell = [BidStep(30, wh, "battery") for side, wh, _ in steps if side == "sell"]
+    buy_fills = [round(wh * f) for side, wh, f in steps if side == "buy"]
+    sell_fills = [round(wh * f) for side, wh, f in steps if side == "sell"]
+    bid = curves(buy, sell, {"battery": baseline})
+
+    energy = device_energies(bid, buy_fills, sell_fills)["battery"].energy_wh
+    command = only(derive_commands(bid, buy_fills, sell_fills, QUARTER))
+
+    assert energy == baseline + sum(buy_fills) - sum(sell_fills)
+    assert command.signed_power_w == energy * 4
+
+
+def test_an_island_plan_maps_to_commands_by_the_same_rule() -> None:
+    commands = plan_commands({"battery": -250, "ev": 0, "load:washer": 500}, QUARTER)
+
+    assert [action(c) for c in commands] == [
+        ("battery", "discharge", 1_000, 250),
+        ("ev", "pause", 0, 0),
+        ("load:washer", "start", 2_000, 500),
+    ]
+    assert {c.reason for c in commands} == {"plan"}
+
+
+@pytest.mark.parametrize(
+    ("command", "limits", "expected"),
+    [
+        # Over the rating: cut to it.
+        (
+            DispatchCommand("battery", "charge", 6_840, 1_710, "r"),
+            PowerLimits(max_charge_w=5_000, max_discharge_w=5_000),
+            ("battery", "charge", 5_000, 1_250),
+        ),
+        # The setpoint entity only goes to -3000 W.
+        (
+            DispatchCommand("battery", "discharge", 4_000, 1_000, "r"),
+            PowerLimits(max_discharge_w=5_000, setpoint_min=-3_000, setpoint_max=3_000),
+            ("battery", "discharge", 3_000, 750),
+        ),
+        # A full battery does not charge at all.
+        (
+            DispatchCommand("battery", "charge", 2_000, 500, "r"),
+            PowerLimits(max_charge_w=5_000, can_charge=False),
+            ("battery", "idle", 0, 0),
+        ),
+        # An EV charger rated 7.4 kW.
+        (
+            DispatchCommand("ev", "charge", 11_000, 2_750, "r"),
+            PowerLimits(max_charge_w=7_400),
+            ("ev", "charge", 7_400, 1_850),
+        ),
+        # Within every limit: unchanged.
+        (
+            DispatchCommand("battery", "discharge", 1_000, 250, "r"),
+            PowerLimits(max_discharge_w=5_000),
+            ("battery", "discharge", 1_000, 250),
+        ),
+    ],
+)
+def test_a_command_never_exceeds_the_rating_or_the_setpoint_range(
+    command: DispatchCommand, limits: PowerLimits, expected: tuple[str, str, int, int]
+) -> None:
+    clamped = clamp_command(command, limits)
+
+    assert action(clamped) == expected
+    if clamped != command:
+        assert "limited from" in clamped.reason
 
 
 def test_a_command_survives_a_wire_round_trip() -> None:

@@ -56,7 +56,7 @@ def dispatch_examples() -> list[dict[str, Any]]:
     bid = parse_bid(BID_BODY, BidLimits())
     fills = [
         ([1_850, 600, 400], [0, 2_000]),  # ev charge, load start, battery idle, pv export
-        ([0, 300, 0], [500, 700]),  # ev pause, load defer, battery discharge, pv curtail
+        ([0, 0, 0], [500, 700]),  # ev pause, load defer, battery discharge, pv curtail
     ]
     commands = [
         command.to_wire()

@@ -115,7 +115,7 @@ async def test_congested_noon_export_is_curtailed_and_the_pv_told_so(
             "action": "curtail",
             "power_w": 14_000,
             "energy_wh": 3500,
-            "reason": "nobody buys the rest at its ask",
+            "reason": "baseline +0 Wh, bought 0 Wh, sold 3500 Wh",
         }
     ]
     assert (await pv_a.client.result(interval))["allocation"]["curtailed_sell_wh"] == 0

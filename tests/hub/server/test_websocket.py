@@ -70,7 +70,7 @@ async def test_signed_subscriber_also_gets_its_own_allocation_and_never_anothers
             "action": "discharge",
             "power_w": 2000,
             "energy_wh": 500,
-            "reason": "sell step filled",
+            "reason": "baseline +0 Wh, bought 0 Wh, sold 500 Wh",
         }
     ]
     assert to_buyer[1]["allocation"]["home_id"] == buyer.home_id

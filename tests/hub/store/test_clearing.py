@@ -42,7 +42,7 @@ def dispatch() -> list[dict[str, object]]:
         buy=(BidStep(40, 1_850, "ev"), BidStep(30, 600, "load:dishwasher")),
         sell=(BidStep(45, 500, "battery"),),
     )
-    return [c.to_wire() for c in derive_commands(bid, [1_850, 300], [500], QUARTER)]
+    return [c.to_wire() for c in derive_commands(bid, [1_850, 0], [500], QUARTER)]
 
 
 def allocation(home_id: str, start: int = INTERVAL, bought: int = 1_500) -> AllocationRecord:

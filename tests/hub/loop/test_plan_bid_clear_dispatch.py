@@ -1,0 +1,305 @@
+"""The home <-> market loop against one model: plan -> bid -> clearing -> dispatch -> device.
+
+Random homes (battery, EV, flexible loads, PV), random neighbours and random prices go through
+the real code of every seam: the planner's bid, the hub's clearing and record building (the
+dispatch each home is sent) and the home's own guard (clamp_command). What a person would check
+is asserted: the battery's and the EV's power, a load's switch, and the money.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from gridcoop_home.planner import EV, Battery, DeferrableLoad, Plan, PlanRequest, Tariffs, plan
+from gridcoop_home.planner.evaluate import first_slot_cost
+from gridcoop_home.protocol.bids import BidCurves, BidStep
+from gridcoop_home.protocol.dispatch import (
+    DispatchCommand,
+    PowerLimits,
+    clamp_command,
+    device_energies,
+)
+from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import strategies as st
+
+from hub.config import HubConfig
+from hub.market import MarketRules, clear_uniform_price
+from hub.service.clearing import build_records, order_of
+from hub.store.records import AllocationRecord, StoredBid
+from tests.home.planner.factory import START, request
+
+QUARTER = 900
+TEMP_CE_OK = [True]
+INTERVAL = int(START.timestamp())
+HOME = "home"
+RATING_SLACK_WH = 1  # energies are whole Wh
+
+
+@dataclass(frozen=True)
+class Scenario:
+    request: PlanRequest
+    retail: int
+    feed_in: int
+    neighbours: tuple[BidCurves, ...]
+
+
+@st.composite
+def batteries(draw: st.DrawFn) -> Battery:
+    capacity = draw(st.integers(4, 15)) * 1000
+    return Battery(
+        capacity_wh=capacity,
+        max_charge_w=draw(st.integers(2, 5)) * 1000,
+        max_discharge_w=draw(st.integers(2, 5)) * 1000,
+        soc_wh=capacity * draw(st.integers(0, 100)) / 100,
+        reserve_wh=capacity * draw(st.integers(0, 20)) / 100,
+        degradation_cost=draw(st.integers(0, 4)),
+    )
+
+
+@st.composite
+def evs(draw: st.DrawFn) -> EV:
+    soc = draw(st.integers(10, 40)) * 1000
+    return EV(
+        capacity_wh=60_000,
+        soc_wh=soc,
+        target_wh=soc + draw(st.integers(1, 12)) * 1000,
+        departure=START + timedelta(hours=draw(st.integers(1, 6))),
+        max_charge_w=draw(st.sampled_from([3_700, 7_400, 11_000])),
+    )
+
+
+@st.composite
+def loads(draw: st.DrawFn) -> tuple[DeferrableLoad, ...]:
+    count = draw(st.integers(0, 2))
+    return tuple(
+        DeferrableLoad(
+            id=f"load{i}",
+            power_w=draw(st.integers(5, 25)) * 100,
+            duration_min=draw(st.sampled_from([15, 30, 60])),
+            earliest_start=START,
+            latest_finish=START + timedelta(hours=draw(st.integers(2, 4))),
+            discomfort_per_hour=draw(st.integers(0, 30)),
+            interruptible=draw(st.booleans()),
+        )
+        for i in range(count)
+    )
+
+
+@st.composite
+def neighbours(draw: st.DrawFn, feed_in: int, retail: int) -> tuple[BidCurves, ...]:
+    prices = st.integers(feed_in, retail)
+    bids = []
+    for _ in range(draw(st.integers(1, 4))):
+        step = BidStep(draw(prices), draw(st.integers(100, 4_000)))
+        bids.append(BidCurves((step,), ()) if draw(st.booleans()) else BidCurves((), (step,)))
+    return tuple(bids)
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    retail, feed_in = draw(st.integers(25, 40)), draw(st.integers(2, 10))
+    hours = draw(st.integers(2, 4))
+    forecast = [float(draw(st.integers(feed_in, retail))) for _ in range(hours)]
+    home = request(
+        forecast,
+        tariffs=Tariffs(retail=[float(retail)] * hours * 4, feed_in=[float(feed_in)] * hours * 4),
+        pv_forecast_w=[float(draw(st.sampled_from([0, 1_500, 5_000])))] * hours * 4,
+        base_load_forecast_w=[float(draw(st.integers(2, 8)) * 100)] * hours * 4,
+        battery=draw(st.one_of(st.none(), batteries())),
+        ev=draw(st.one_of(st.none(), evs())),
+        loads=draw(loads()),
+    )
+    return Scenario(home, retail, feed_in, draw(neighbours(feed_in, retail)))
+
+
+def stored(home_id: str, bids: BidCurves) -> StoredBid:
+    body = {"interval_start": INTERVAL, **bids.to_wire()}
+    return StoredBid(home_id, INTERVAL, "key", 1, 0, body, "digest", "sig", 0)
+
+
+def clear(
+    scenario: Scenario, bids: BidCurves, interval_seconds: int = QUARTER
+) -> tuple[int | None, AllocationRecord]:
+    """The hub's own path: stored bids -> orders -> clearing -> records with dispatch."""
+    homes = {HOME: bids, **{f"n{i}": n for i, n in enumerate(scenario.neighbours)}}
+    rules = MarketRules(retail_price=scenario.retail, feed_in_price=scenario.feed_in)
+    result = clear_uniform_price([order_of(h, b) for h, b in homes.items()], rules)
+    TEMP_CE_OK[0] = result.price is None or (
+        all(
+            (s.price <= result.price or f.local_wh + f.grid_wh == s.energy_wh)
+            and (s.price >= result.price or f.local_wh + f.grid_wh == 0)
+            for h, b in homes.items()
+            for a in result.allocations
+            if a.home_id == h
+            for s, f in zip(b.buy, a.buy_fills, strict=True)
+        )
+        and all(
+            (s.price >= result.price or f.local_wh + f.grid_wh == s.energy_wh)
+            and (s.price <= result.price or f.local_wh + f.grid_wh == 0)
+            for h, b in homes.items()
+            for a in result.allocations
+            if a.home_id == h
+            for s, f in zip(b.sell, a.sell_fills, strict=True)
+        )
+    )
+    stored_bids = [stored(h, b) for h, b in homes.items()]
+    config = HubConfig(interval_seconds=interval_seconds, allow_short_intervals=True)
+    _, records = build_records(config, INTERVAL, stored_bids, result, rules, 0)
+    (record,) = [r for r in records if r.home_id == HOME]
+    return result.price, record
+
+
+def commands_of(record: AllocationRecord) -> list[DispatchCommand]:
+    return [DispatchCommand.from_wire(c) for c in record.dispatch]
+
+
+def limits_of(req: PlanRequest, device: str) -> PowerLimits:
+    if device == "battery" and req.battery is not None:
+        b = req.battery
+        return PowerLimits(
+            max_charge_w=b.max_charge_w,
+            max_discharge_w=b.max_discharge_w,
+            can_charge=b.soc_wh < b.capacity_wh,
+            can_discharge=b.soc_wh > 0,
+        )
+    if device == "ev" and req.ev is not None:
+        return PowerLimits(max_charge_w=req.ev.max_charge_w)
+    return PowerLimits()
+
+
+def plan_energies(result: Plan) -> dict[str, float]:
+    s = result.schedule
+    energies = {f"load:{k}": v[0] / 4 for k, v in s.loads_w.items()}
+    energies["battery"] = (s.battery_charge_w[0] - s.battery_discharge_w[0]) / 4
+    energies["ev"] = s.ev_charge_w[0] / 4
+    return energies
+
+
+def bid_bounds(bids: BidCurves, device: str, price: int) -> tuple[int, int]:
+    """A device's energy if its steps at exactly `price` filled not at all / wholly."""
+
+    def at(buy_from: int, sell_to: int) -> int:
+        energies = device_energies(
+            bids,
+            [s.energy_wh if s.price >= buy_from else 0 for s in bids.buy],
+            [s.energy_wh if s.price <= sell_to else 0 for s in bids.sell],
+        )
+        return energies[device].energy_wh if device in energies else 0
+
+    return at(price + 1, price), at(price, price - 1)
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(scenario=scenarios())
+def test_the_dispatch_follows_the_home_s_own_bid_within_every_rating(scenario: Scenario) -> None:
+    req = scenario.request
+    result = plan(req)
+    bids = result.bids
+    assert bids is not None
+    assume(bids.buy or bids.sell)
+    price, record = clear(scenario, bids)
+    assume(TEMP_CE_OK[0])
+    note(f"request={req!r}")
+    note(f"neighbours={scenario.neighbours!r} retail={scenario.retail} feed_in={scenario.feed_in}")
+    note(f"bids={bids!r} price={price} dispatch={record.dispatch!r}")
+    note(f"plan={plan_energies(result)!r} discomfort={result.discomfort!r}")
+    sent = {c.device: c for c in commands_of(record)}
+    done = {d: clamp_command(c, limits_of(req, d)) for d, c in sent.items()}
+
+    # 1. The hub never asks beyond a rating, the state of charge or the connection.
+    if (b := req.battery) is not None and "battery" in sent:
+        battery = sent["battery"]
+        assert battery.power_w <= max(b.max_charge_w, b.max_discharge_w) + 4 * RATING_SLACK_WH
+        if battery.action == "charge":
+            room = (b.capacity_wh - b.soc_wh) / 0.95
+            assert battery.energy_wh <= room + RATING_SLACK_WH
+        if battery.action == "discharge":
+            assert battery.energy_wh <= b.soc_wh * 0.95 + RATING_SLACK_WH
+    if (ev := req.ev) is not None and "ev" in sent:
+        assert sent["ev"].power_w <= ev.max_charge_w + 4 * RATING_SLACK_WH
+    bought = record.bought_local_wh + record.bought_grid_wh
+    planned_import = result.schedule.grid_import_w[0] / 4
+    assert bought <= max(req.site.grid_limit_w / 4, planned_import) + RATING_SLACK_WH
+
+    # 2. It moves each device the way the home's own curve says at the cleared price.
+    if price is not None:
+        for device, command in sent.items():
+            if device in ("battery", "ev"):
+                least, most = bid_bounds(bids, device, price)
+                assert least - 1 <= command.signed_power_w // 4 <= most + 1, (device, price)
+
+    # 3. A load starts below its discomfort price and is deferred only above it. At exactly its
+    # (whole) price it is the marginal bid: it starts if the market gave it any energy.
+    if price is not None:
+        for d in result.discomfort:
+            started = f"load:{d.load_id}" in done and done[f"load:{d.load_id}"].action == "start"
+            if d.price is not None and price < math.floor(d.price - 1e-6):
+                assert started, (d, price)
+            if d.price is not None and price > d.price + 1e-3 and price < scenario.retail:
+                assert not started, (d, price)
+
+    # 4. Following the dispatch at the cleared price never costs the home more than following
+    # its own plan at that price (its money, wear and comfort, as the planner counts them).
+    if price is not None:
+        dispatched = {d: float(c.signed_power_w) / 4 for d, c in done.items() if d != "pv"}
+        # The plan at the wire's resolution: whole Wh, as its bid offers it.
+        planned = {d: round(e) for d, e in plan_energies(result).items() if d in dispatched}
+        cost_dispatch = first_slot_cost(req, dispatched, price)
+        cost_plan = first_slot_cost(req, planned, price)
+        assert cost_dispatch <= cost_plan + 0.05 + 1e-6 * abs(cost_plan), (
+            cost_dispatch,
+            cost_plan,
+        )
+
+
+def test_the_field_report_battery_charges_at_its_rating_when_neighbours_sell_cheap() -> None:
+    # Three neighbours sell at 12-16 c/kWh; the plan expected 25 and discharges into the house.
+    bids = BidCurves(
+        buy=(BidStep(21, 412, "battery"), BidStep(15, 1_250, "battery")),
+        sell=(),
+        baseline={"battery": -412},
+    )
+    sellers = tuple(BidCurves((), (BidStep(price, 3_000),)) for price in (12, 14, 16))
+    scenario = Scenario(request([25.0]), 30, 8, sellers)
+
+    price, record = clear(scenario, bids)
+
+    assert price is not None and price <= 15
+    (battery,) = commands_of(record)
+    assert (battery.action, battery.power_w) == ("charge", 5_000)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(scenario=scenarios(), interval_seconds=st.sampled_from([300, 30]))
+def test_a_shorter_market_interval_keeps_every_device_within_its_rating(
+    scenario: Scenario, interval_seconds: int
+) -> None:
+    # The plan is in 15-minute slots; the bid is scaled to the market's interval. Whole Wh over
+    # 30 s are 120 W steps: what reaches a device is the command after the home's guard.
+    req = scenario.request
+    result = plan(req)
+    assert result.bids is not None
+    bids = result.bids.scaled(interval_seconds / QUARTER)
+    assume(bids.buy or bids.sell)
+    price, record = clear(scenario, bids, interval_seconds)
+    assume(TEMP_CE_OK[0])
+    for command in commands_of(record):
+        done = clamp_command(command, limits_of(req, command.device))
+        if command.device == "battery" and (b := req.battery) is not None:
+            assert done.power_w <= max(b.max_charge_w, b.max_discharge_w)
+        if command.device == "ev" and (ev := req.ev) is not None:
+            assert done.power_w <= ev.max_charge_w
+        if price is not None and command.device in ("battery", "ev"):
+            least, most = bid_bounds(bids, command.device, price)
+            assert least <= command.signed_power_w * interval_seconds // 3600 + 1
+            assert command.signed_power_w * interval_seconds // 3600 <= most + 1
