@@ -19,7 +19,7 @@ from .decode import ModelValues, decode_model
 from .discovery import BASE_ADDRESSES, ModelLocation, SunSpecMap, discover
 from .errors import UnsupportedModelError, WriteRefusedError
 from .modbus_io import ModbusRegisters
-from .models import INVERTER_MODELS, METER_MODELS, MODELS
+from .models import BATTERY_MODELS, INVERTER_MODELS, METER_MODELS, MODELS
 from .readings import (
     BatteryReading,
     DeviceInfo,
@@ -31,6 +31,11 @@ from .readings import (
     inverter_reading,
     meter_reading,
 )
+
+
+def _exposes(sunspec_map: SunSpecMap) -> str:
+    ids = ", ".join(str(i) for i in sunspec_map.model_ids)
+    return f"the device exposes models {ids}"
 
 
 class SunSpecDevice:
@@ -96,12 +101,12 @@ class SunSpecDevice:
         return bool((await self.discover()).find(model_id))
 
     async def _location(self, model_id: int, index: int) -> ModelLocation:
-        found = (await self.discover()).find(model_id)
+        sunspec_map = await self.discover()
+        found = sunspec_map.find(model_id)
         if index >= len(found):
-            present = ", ".join(str(i) for i in (await self.discover()).model_ids)
             raise UnsupportedModelError(
                 f"{self._io.where}: device has no model {model_id} (index {index}); "
-                f"it exposes models {present}"
+                f"{_exposes(sunspec_map)}"
             )
         return found[index]
 
@@ -133,8 +138,14 @@ class SunSpecDevice:
         for model_id in model_ids:
             if await self.has_model(model_id):
                 return await self.read_model(model_id)
+        raise await self._none_of(model_ids, what)
+
+    async def _none_of(self, model_ids: tuple[int, ...], what: str) -> UnsupportedModelError:
         ids = ", ".join(str(i) for i in model_ids)
-        raise UnsupportedModelError(f"{self._io.where}: no {what} model ({ids})")
+        return UnsupportedModelError(
+            f"{self._io.where}: no {what} model this reader decodes ({ids}); "
+            f"{_exposes(await self.discover())}"
+        )
 
     # --- typed summaries ----------------------------------------------------------
 
@@ -142,8 +153,8 @@ class SunSpecDevice:
         return device_info(await self.read_model(1))
 
     async def read_inverter(self) -> InverterReading:
-        """From model 101/102/103, else 701; MPPT strings from model 160 if present."""
-        inverter = await self._first_of((*INVERTER_MODELS, 701), "inverter")
+        """From model 101-103 or 111-113, else 701; MPPT strings from model 160 if present."""
+        inverter = await self._first_of(INVERTER_MODELS, "inverter")
         mppt = await self._optional(160)
         if inverter.model_id == 701:
             return der_reading(inverter, mppt)
@@ -152,10 +163,10 @@ class SunSpecDevice:
     async def read_battery(self) -> BatteryReading:
         """From models 802, 713 and 124 (whichever exist), with 120 for the capacity fallback."""
         battery, capacity, storage, nameplate = [
-            await self._optional(i) for i in (802, 713, 124, 120)
+            await self._optional(i) for i in (*BATTERY_MODELS, 120)
         ]
         if battery is None and capacity is None and storage is None:
-            raise UnsupportedModelError(f"{self._io.where}: no battery model (802, 713, 124)")
+            raise await self._none_of(BATTERY_MODELS, "battery")
         return battery_reading(battery, storage, capacity, nameplate)
 
     async def read_meter(self) -> MeterReading:
