@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Self
 
+from .backoff import DISCOVERY_BACKOFF, DiscoveryBackoff
 from .control import (
     BATTERY_POWER,
     PV_POWER_LIMIT,
@@ -17,7 +18,7 @@ from .control import (
 )
 from .decode import ModelValues, decode_model
 from .discovery import BASE_ADDRESSES, ModelLocation, SunSpecMap, discover
-from .errors import UnsupportedModelError, WriteRefusedError
+from .errors import SunSpecError, UnsupportedModelError, WriteRefusedError
 from .modbus_io import ModbusRegisters
 from .models import BATTERY_MODELS, INVERTER_MODELS, METER_MODELS, MODELS
 from .readings import (
@@ -56,11 +57,13 @@ class SunSpecDevice:
         allow_writes: bool = False,
         timeout_s: float = 3.0,
         base_addresses: tuple[int, ...] = BASE_ADDRESSES,
+        discovery_backoff: DiscoveryBackoff = DISCOVERY_BACKOFF,
     ) -> None:
         self.allow_writes = allow_writes
         self._io = ModbusRegisters(host, port, unit_id, timeout_s=timeout_s)
         self._bases = base_addresses
         self._map: SunSpecMap | None = None
+        self._backoff = discovery_backoff
         self._writer = GuardedWriter(self._io)
 
     async def __aenter__(self) -> Self:
@@ -89,8 +92,23 @@ class SunSpecDevice:
     # --- discovery and raw models -------------------------------------------------
 
     async def discover(self, *, refresh: bool = False) -> SunSpecMap:
-        if self._map is None or refresh:
+        """The device's SunSpec map, found once and then kept.
+
+        A failed discovery is remembered per device (host, port, unit id, across instances):
+        until its backoff ends (30 s, doubling to 15 min) the same error is raised again
+        without asking the device. `refresh=True` discovers now regardless.
+        """
+        if self._map is not None and not refresh:
+            return self._map
+        where = self._io.where
+        if not refresh:
+            self._backoff.check(where)
+        try:
             self._map = await discover(self._io, self._bases)
+        except SunSpecError as exc:
+            self._backoff.failed(where, exc)
+            raise
+        self._backoff.succeeded(where)
         return self._map
 
     @property
