@@ -85,7 +85,7 @@ def _decode_float32(regs: Sequence[int]) -> float | None:
     if not math.isfinite(value):
         return None  # NaN is "not implemented"; an infinity is no measurement either
     # The shortest decimal with the same float32 bits: 230.1, not 230.10000610351562.
-    for digits in range(6, 9):
+    for digits in range(6, 10):  # nine significant digits always round-trip a float32
         shorter = float(f"{value:.{digits}g}")
         if struct.pack(">f", shorter) == packed:
             return shorter

@@ -56,7 +56,7 @@ async def find_base(io: ModbusRegisters, bases: tuple[int, ...] = BASE_ADDRESSES
     Every base is tried even if another one timed out, sent garbage or dropped the
     connection (devices that ignore reads of unmapped addresses exist). Each probe is a
     single request bounded by the connection's timeout, so the whole probe takes at most
-    len(bases) timeouts (plus busy retries).
+    len(bases) timeouts (plus busy retries, and a reconnect after a dropped connection).
     """
     await io.connect()  # a device we cannot reach at all fails here, once
     outcomes: list[str] = []
