@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+import pytest
+from gridcoop_home.devices.sunspec import DISCOVERY_BACKOFF
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 from pymodbus.simulator.simutils import SimUtils
@@ -95,3 +97,11 @@ def _as_simulator_words(registers: list[int] | tuple[int, ...]) -> list[int]:
     Assistant 2026.10's pin) packs REGISTERS as signed words, 3.16 as unsigned ones."""
     signed = SimUtils.DATATYPE_STRUCT[DataType.REGISTERS][1] == "h"
     return [word - 0x10000 if signed and word > 0x7FFF else word for word in registers]
+
+
+@pytest.fixture(autouse=True)
+def _forget_failed_discoveries() -> Iterator[None]:
+    """Failed discoveries are remembered process-wide; each test starts with none."""
+    DISCOVERY_BACKOFF.clear()
+    yield
+    DISCOVERY_BACKOFF.clear()

@@ -24,9 +24,22 @@ def test_signed_and_not_implemented_raw_values() -> None:
     assert raw_value(Point("u64", 0, PointType.UINT64), [0xFFFF] * 4) is None
 
 
-def test_accumulator_zero_is_a_reading_not_missing() -> None:
-    # A meter that never exported reads 0 Wh; it must not become "unavailable".
-    assert raw_value(Point("a", 0, PointType.ACC32), [0, 0]) == 0
+def test_accumulator_zero_is_not_accumulated() -> None:
+    # The SunSpec information model reserves 0 for "not accumulated"; all ones is what many
+    # devices send for a counter they lack. Everything in between is a count.
+    acc32 = Point("a", 0, PointType.ACC32)
+    assert raw_value(acc32, [0, 0]) is None
+    assert raw_value(acc32, [0xFFFF, 0xFFFF]) is None
+    assert raw_value(acc32, [0, 1]) == 1
+    assert raw_value(acc32, [0xFFFF, 0xFFFE]) == 0xFFFF_FFFE
+
+
+def test_float32_nan_and_infinity_are_none_and_values_keep_float32_precision() -> None:
+    f32 = Point("f", 0, PointType.FLOAT32)
+    assert raw_value(f32, [0x7FC0, 0x0000]) is None  # NaN, the SunSpec "not implemented"
+    assert raw_value(f32, [0x7F80, 0x0000]) is None  # +inf
+    assert raw_value(f32, [0x4366, 0x199A]) == 230.1  # not 230.10000610351562
+    assert raw_value(f32, [0xC2C8, 0x0000]) == -100.0
 
 
 def test_strings_strip_nul_padding_and_empty_is_none() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -15,24 +16,24 @@ _U16_NI = 0xFFFF
 _U32_NI = 0xFFFF_FFFF
 _U64_NI = 0xFFFF_FFFF_FFFF_FFFF
 
-# Raw values SunSpec reserves for "not implemented". The spec also lists 0 for the
-# acc types, but a meter that never exported legitimately reads 0 Wh for years, so
-# only the all-ones pattern (what devices actually send) is treated as missing.
+# Raw values SunSpec reserves for "not implemented" (float32: NaN, strings: all NUL).
 NOT_IMPLEMENTED: dict[PointType, int] = {
     PointType.UINT16: _U16_NI,
+    PointType.COUNT: _U16_NI,
     PointType.ENUM16: _U16_NI,
     PointType.BITFIELD16: _U16_NI,
-    PointType.ACC16: _U16_NI,
     PointType.INT16: 0x8000,
     PointType.SUNSSF: 0x8000,
     PointType.UINT32: _U32_NI,
     PointType.ENUM32: _U32_NI,
     PointType.BITFIELD32: _U32_NI,
-    PointType.ACC32: _U32_NI,
     PointType.INT32: 0x8000_0000,
     PointType.UINT64: _U64_NI,
-    PointType.ACC64: _U64_NI,
 }
+
+# Accumulators: the spec's "not accumulated" is 0. Many devices send all ones for a counter
+# they do not implement (a real counter almost never holds exactly that), so both are missing.
+_ACCUMULATORS = {PointType.ACC16: _U16_NI, PointType.ACC32: _U32_NI, PointType.ACC64: _U64_NI}
 
 _SIGNED_BITS = {PointType.INT16: 16, PointType.SUNSSF: 16, PointType.INT32: 32}
 
@@ -78,7 +79,23 @@ def _decode_string(regs: Sequence[int]) -> str | None:
     return text or None
 
 
-def raw_value(point: Point, regs: Sequence[int]) -> int | str | None:
+def _decode_float32(regs: Sequence[int]) -> float | None:
+    packed = struct.pack(">HH", regs[0] & 0xFFFF, regs[1] & 0xFFFF)
+    value: float = struct.unpack(">f", packed)[0]
+    if not math.isfinite(value):
+        return None  # NaN is "not implemented"; an infinity is no measurement either
+    # The shortest decimal with the same float32 bits: 230.1, not 230.10000610351562.
+    for digits in range(6, 10):  # nine significant digits always round-trip a float32
+        shorter = float(f"{value:.{digits}g}")
+        if struct.pack(">f", shorter) == packed:
+            return shorter
+    return value
+
+
+RawValue = int | float | str | None
+
+
+def raw_value(point: Point, regs: Sequence[int]) -> RawValue:
     """Unscaled value of `point` from the model body `regs`; None if not implemented or absent."""
     end = point.offset + point.length
     if end > len(regs):
@@ -88,7 +105,11 @@ def raw_value(point: Point, regs: Sequence[int]) -> int | str | None:
         return _decode_string(window)
     if point.type is PointType.PAD:
         return None
+    if point.type is PointType.FLOAT32:
+        return _decode_float32(window)
     raw = _join(window)
+    if point.type in _ACCUMULATORS:
+        return None if raw in (0, _ACCUMULATORS[point.type]) else raw
     if raw == NOT_IMPLEMENTED[point.type]:
         return None
     bits = _SIGNED_BITS.get(point.type)
@@ -104,7 +125,7 @@ def apply_scale(raw: int, exponent: int) -> float:
 
 
 def _scale_exponent(
-    sf_name: str, *scopes: tuple[Mapping[str, Point], Mapping[str, int | str | None]]
+    sf_name: str, *scopes: tuple[Mapping[str, Point], Mapping[str, RawValue]]
 ) -> int | None:
     for table, raws in scopes:
         if sf_name in table:
@@ -120,11 +141,11 @@ def _scale_exponent(
 def _decode_group(
     points: Sequence[Point],
     regs: Sequence[int],
-    outer: tuple[Mapping[str, Point], Mapping[str, int | str | None]] | None = None,
-) -> tuple[dict[str, Value], dict[str, int | str | None]]:
+    outer: tuple[Mapping[str, Point], Mapping[str, RawValue]] | None = None,
+) -> tuple[dict[str, Value], dict[str, RawValue]]:
     table = {p.name: p for p in points}
     raws = {p.name: raw_value(p, regs) for p in points if p.offset + p.length <= len(regs)}
-    scopes: list[tuple[Mapping[str, Point], Mapping[str, int | str | None]]] = [(table, raws)]
+    scopes: list[tuple[Mapping[str, Point], Mapping[str, RawValue]]] = [(table, raws)]
     if outer is not None:
         scopes.append(outer)
     values: dict[str, Value] = {}

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Self
 
+from .backoff import DISCOVERY_BACKOFF, DiscoveryBackoff
 from .control import (
     BATTERY_POWER,
     PV_POWER_LIMIT,
@@ -17,9 +18,9 @@ from .control import (
 )
 from .decode import ModelValues, decode_model
 from .discovery import BASE_ADDRESSES, ModelLocation, SunSpecMap, discover
-from .errors import UnsupportedModelError, WriteRefusedError
+from .errors import SunSpecError, UnsupportedModelError, WriteRefusedError
 from .modbus_io import ModbusRegisters
-from .models import INVERTER_MODELS, METER_MODELS, MODELS
+from .models import BATTERY_MODELS, INVERTER_MODELS, METER_MODELS, MODELS
 from .readings import (
     BatteryReading,
     DeviceInfo,
@@ -31,6 +32,11 @@ from .readings import (
     inverter_reading,
     meter_reading,
 )
+
+
+def _exposes(sunspec_map: SunSpecMap) -> str:
+    ids = ", ".join(str(i) for i in sunspec_map.model_ids)
+    return f"the device exposes models {ids}"
 
 
 class SunSpecDevice:
@@ -51,11 +57,13 @@ class SunSpecDevice:
         allow_writes: bool = False,
         timeout_s: float = 3.0,
         base_addresses: tuple[int, ...] = BASE_ADDRESSES,
+        discovery_backoff: DiscoveryBackoff = DISCOVERY_BACKOFF,
     ) -> None:
         self.allow_writes = allow_writes
         self._io = ModbusRegisters(host, port, unit_id, timeout_s=timeout_s)
         self._bases = base_addresses
         self._map: SunSpecMap | None = None
+        self._backoff = discovery_backoff
         self._writer = GuardedWriter(self._io)
 
     async def __aenter__(self) -> Self:
@@ -84,8 +92,23 @@ class SunSpecDevice:
     # --- discovery and raw models -------------------------------------------------
 
     async def discover(self, *, refresh: bool = False) -> SunSpecMap:
-        if self._map is None or refresh:
+        """The device's SunSpec map, found once and then kept.
+
+        A failed discovery is remembered per device (host, port, unit id, across instances):
+        until its backoff ends (30 s, doubling to 15 min) the same error is raised again
+        without asking the device. `refresh=True` discovers now regardless.
+        """
+        if self._map is not None and not refresh:
+            return self._map
+        where = self._io.where
+        if not refresh:
+            self._backoff.check(where)
+        try:
             self._map = await discover(self._io, self._bases)
+        except SunSpecError as exc:
+            self._backoff.failed(where, exc)
+            raise
+        self._backoff.succeeded(where)
         return self._map
 
     @property
@@ -96,12 +119,12 @@ class SunSpecDevice:
         return bool((await self.discover()).find(model_id))
 
     async def _location(self, model_id: int, index: int) -> ModelLocation:
-        found = (await self.discover()).find(model_id)
+        sunspec_map = await self.discover()
+        found = sunspec_map.find(model_id)
         if index >= len(found):
-            present = ", ".join(str(i) for i in (await self.discover()).model_ids)
             raise UnsupportedModelError(
                 f"{self._io.where}: device has no model {model_id} (index {index}); "
-                f"it exposes models {present}"
+                f"{_exposes(sunspec_map)}"
             )
         return found[index]
 
@@ -133,8 +156,14 @@ class SunSpecDevice:
         for model_id in model_ids:
             if await self.has_model(model_id):
                 return await self.read_model(model_id)
+        raise await self._none_of(model_ids, what)
+
+    async def _none_of(self, model_ids: tuple[int, ...], what: str) -> UnsupportedModelError:
         ids = ", ".join(str(i) for i in model_ids)
-        raise UnsupportedModelError(f"{self._io.where}: no {what} model ({ids})")
+        return UnsupportedModelError(
+            f"{self._io.where}: no {what} model this reader decodes ({ids}); "
+            f"{_exposes(await self.discover())}"
+        )
 
     # --- typed summaries ----------------------------------------------------------
 
@@ -142,8 +171,8 @@ class SunSpecDevice:
         return device_info(await self.read_model(1))
 
     async def read_inverter(self) -> InverterReading:
-        """From model 101/102/103, else 701; MPPT strings from model 160 if present."""
-        inverter = await self._first_of((*INVERTER_MODELS, 701), "inverter")
+        """From model 101-103 or 111-113, else 701; MPPT strings from model 160 if present."""
+        inverter = await self._first_of(INVERTER_MODELS, "inverter")
         mppt = await self._optional(160)
         if inverter.model_id == 701:
             return der_reading(inverter, mppt)
@@ -152,10 +181,10 @@ class SunSpecDevice:
     async def read_battery(self) -> BatteryReading:
         """From models 802, 713 and 124 (whichever exist), with 120 for the capacity fallback."""
         battery, capacity, storage, nameplate = [
-            await self._optional(i) for i in (802, 713, 124, 120)
+            await self._optional(i) for i in (*BATTERY_MODELS, 120)
         ]
         if battery is None and capacity is None and storage is None:
-            raise UnsupportedModelError(f"{self._io.where}: no battery model (802, 713, 124)")
+            raise await self._none_of(BATTERY_MODELS, "battery")
         return battery_reading(battery, storage, capacity, nameplate)
 
     async def read_meter(self) -> MeterReading:

@@ -8,11 +8,22 @@ class SunSpecError(Exception):
 
 
 class DeviceUnreachableError(SunSpecError, ConnectionError):
-    """No TCP connection, or the device stopped answering (timeout, reset)."""
+    """No TCP connection, or the device stopped answering (timeout, connection closed)."""
 
 
 class ModbusRequestError(SunSpecError):
     """The device answered a request with a Modbus exception (e.g. illegal address)."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code  # the Modbus exception code, if the device sent one
+
+
+class DeviceBusyError(ModbusRequestError):
+    """The device kept answering "server device busy" (exception 6) after several retries.
+
+    Transient: the request was not carried out, and may succeed later.
+    """
 
 
 class NoSunSpecMarkerError(SunSpecError):

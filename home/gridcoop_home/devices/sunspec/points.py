@@ -14,6 +14,8 @@ class PointType(StrEnum):
     UINT32 = "uint32"
     INT32 = "int32"
     UINT64 = "uint64"
+    FLOAT32 = "float32"
+    COUNT = "count"  # uint16 holding the number of repeating groups (model 160 N)
     ACC16 = "acc16"
     ACC32 = "acc32"
     ACC64 = "acc64"
@@ -35,11 +37,13 @@ TYPE_SIZE: dict[PointType, int] = {
     PointType.BITFIELD16: 1,
     PointType.SUNSSF: 1,
     PointType.PAD: 1,
+    PointType.COUNT: 1,
     PointType.UINT32: 2,
     PointType.INT32: 2,
     PointType.ACC32: 2,
     PointType.ENUM32: 2,
     PointType.BITFIELD32: 2,
+    PointType.FLOAT32: 2,
     PointType.UINT64: 4,
     PointType.ACC64: 4,
 }
@@ -59,7 +63,7 @@ class Point:
     sf: str | None = None
     units: str | None = None
     size: int = 0  # only needed for strings; other types take it from TYPE_SIZE
-    writable: bool = False
+    writable: bool = False  # "RW" in the SunSpec definition; the reader itself writes fewer
 
     @property
     def length(self) -> int:
@@ -82,8 +86,46 @@ class ModelDef:
     fixed_length: int = 0
     repeat_length: int = 0
 
+    def __post_init__(self) -> None:
+        # A scale factor missing from the table would silently decode as 10**0.
+        fixed = {p.name for p in self.points}
+        for p in self.points:
+            if p.sf is not None and p.sf not in fixed:
+                raise ValueError(f"model {self.model_id}: {p.name} scales by unknown {p.sf}")
+        in_group = fixed | {p.name for p in self.repeat}
+        for p in self.repeat:
+            if p.sf is not None and p.sf not in in_group:
+                raise ValueError(f"model {self.model_id}: {p.name} scales by unknown {p.sf}")
+
     def point(self, name: str) -> Point:
         for p in self.points:
             if p.name == name:
                 return p
         raise KeyError(f"model {self.model_id} has no point {name!r}")
+
+
+# Short names for writing point tables.
+U16 = PointType.UINT16
+I16 = PointType.INT16
+U32 = PointType.UINT32
+U64 = PointType.UINT64
+F32 = PointType.FLOAT32
+ACC32 = PointType.ACC32
+E16 = PointType.ENUM16
+B16 = PointType.BITFIELD16
+B32 = PointType.BITFIELD32
+COUNT = PointType.COUNT
+STR = PointType.STRING
+
+
+def sf_point(name: str, offset: int) -> Point:
+    return Point(name, offset, PointType.SUNSSF)
+
+
+def consecutive(start: int, type_: PointType, *names_units: tuple[str, str | None]) -> list[Point]:
+    """Points of one fixed-size type laid out back to back (the float models are all float32)."""
+    step = TYPE_SIZE[type_]
+    return [
+        Point(name, start + index * step, type_, units=units)
+        for index, (name, units) in enumerate(names_units)
+    ]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .decode import ModelValues
 
-# Operating-state enum shared by models 101-103 (St), 160 (DCSt) and 701 (InvSt).
+# Operating-state enum shared by models 101-103 and 111-113 (St), 160 (DCSt) and 701 (InvSt).
 INVERTER_STATES = {
     1: "off",
     2: "sleeping",
@@ -123,7 +123,7 @@ def mppt_readings(mppt: ModelValues) -> tuple[MpptReading, ...]:
 
 
 def inverter_reading(inverter: ModelValues, mppt: ModelValues | None = None) -> InverterReading:
-    """Summary of an integer+SF inverter model (101, 102, 103) plus optional MPPT model 160."""
+    """Summary of an inverter model (101-103, or float 111-113) plus optional MPPT model 160."""
     return InverterReading(
         source_model=inverter.model_id,
         ac_power_w=inverter.number("W"),
@@ -190,7 +190,7 @@ def battery_reading(
 
 
 def meter_reading(meter: ModelValues) -> MeterReading:
-    """Summary of an integer+SF meter model (201-204)."""
+    """Summary of a meter model (201-204, or float 211-214): both name their points alike."""
     return MeterReading(
         source_model=meter.model_id,
         power_w=meter.number("W"),
