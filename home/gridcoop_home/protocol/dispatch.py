@@ -29,7 +29,7 @@ device's rating or what its setpoint entity accepts.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -159,13 +159,22 @@ def _reason(energy: DeviceEnergy) -> str:
 
 
 def plan_commands(
-    energies_wh: dict[str, int], interval_seconds: int, reason: str = "plan"
+    energies_wh: Mapping[str, int],
+    interval_seconds: int,
+    reason: str = "plan",
+    curtailed_wh: Mapping[str, int] | None = None,
 ) -> list[DispatchCommand]:
     """Commands for energies that come straight from a plan (an island home has no market):
-    the same mapping as for a cleared bid, with the whole energy as the baseline."""
+    the same mapping as for a cleared bid, with the whole energy as the baseline. A PV the plan
+    curtails says by how much in `curtailed_wh`."""
+    curtailed = curtailed_wh or {}
     return [
         replace(
-            command_for(device, DeviceEnergy(energy, energy, 0, 0, 0), interval_seconds),
+            command_for(
+                device,
+                DeviceEnergy(energy, energy, 0, 0, curtailed.get(device, 0)),
+                interval_seconds,
+            ),
             reason=reason,
         )
         for device, energy in sorted(energies_wh.items())
