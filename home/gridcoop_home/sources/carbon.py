@@ -49,7 +49,7 @@ def carbon_for_slots(
     if days < 1:
         raise E("days", "must be at least 1")
     samples = _samples(history)
-    since = start - timedelta(days=days)
+    since = start.astimezone(UTC) - timedelta(days=days)
     segments = _segments(samples, since, start)
     now = _current(current, samples, start)
     seconds = sum((b - a).total_seconds() for a, b, _ in segments)
@@ -111,10 +111,11 @@ def _segments(
 ) -> list[tuple[datetime, datetime, float]]:
     """(from, to, value) for the time each value held within [since, until)."""
     segments = []
-    for (when, value), after in zip(samples, [*samples[1:], None], strict=True):
+    next_times = [when for when, _ in samples[1:]] + [until] if samples else []
+    for (when, value), after in zip(samples, next_times, strict=True):
         if value is None:
             continue
-        end = min(after[0] if after else until, when + MAX_HOLD, until)
+        end = min(after, when + MAX_HOLD, until)
         begin = max(when, since)
         if end > begin:
             segments.append((begin, end, value))
