@@ -77,7 +77,7 @@ class BatterySource:
     energy_out: Statistic  # discharged (stat_energy_from)
     energy_in: Statistic  # charged (stat_energy_to)
     power: PowerSensor | None
-    soc: Statistic | None  # %, HA 2026.5 and later
+    soc: Statistic | None  # %, new in 2026 (often missing)
     capacity_kwh: float | None
 
 

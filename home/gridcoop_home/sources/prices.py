@@ -22,7 +22,8 @@ KWH_PER_UNIT = {"Wh": 0.001, "kWh": 1.0, "MWh": 1000.0}
 _ENERGY_NAMES = {name.lower(): name for name in KWH_PER_UNIT}
 # Names of minor currency units seen in Home Assistant price sensors ("c/kWh", "öre/kWh").
 _MINOR_NAMES = {"c", "ct", "cent", "cents", "öre", "ore", "øre", "p", "pence", "snt", "gr"}
-_CURRENCY_SYMBOLS = {"€": "EUR", "£": "GBP", "$": "USD", "kr": ""}
+# Symbols that name one currency; "$" and "kr" name several, so those need `currency`.
+_CURRENCY_SYMBOLS = {"€": "EUR", "£": "GBP", "$": "", "kr": ""}
 DEFAULT_MINOR_PER_MAJOR = 100
 # Day-ahead and retail tariffs never use intervals longer than this; a longer distance between
 # two listed start times is a gap, not a long interval.

@@ -246,13 +246,14 @@ def test_price_map_as_emhass_takes_it() -> None:
         ("c/kWh", "EUR", PriceUnit("EUR", "kWh", minor=True)),
         ("öre/kWh", "SEK", PriceUnit("SEK", "kWh", minor=True)),
         ("p/kWh", "GBP", PriceUnit("GBP", "kWh", minor=True)),
+        ("$/kWh", "AUD", PriceUnit("AUD", "kWh", minor=False)),
     ],
 )
 def test_units_of_measurement(text: str, currency: str | None, expected: PriceUnit) -> None:
     assert PriceUnit.parse(text, currency=currency) == expected
 
 
-@pytest.mark.parametrize("text", ["EUR", "EUR/kW", "c/kWh", "/kWh"])
+@pytest.mark.parametrize("text", ["EUR", "EUR/kW", "c/kWh", "/kWh", "$/kWh", "kr/kWh"])
 def test_units_that_are_not_prices_per_energy(text: str) -> None:
     with pytest.raises(PriceSourceError) as caught:
         PriceUnit.parse(text)
