@@ -8,6 +8,7 @@ exact (int64 where it provably fits, Python integers otherwise).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -20,6 +21,8 @@ from numpy.typing import NDArray
 from hub.market.types import HomeAllocation, Order, Step, StepFill
 
 IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+NumberArray = NDArray[np.int64] | NDArray[np.float64]
 # A price per home (array) or one price for everybody (int).
 Prices = int | IntArray
 
@@ -75,6 +78,45 @@ def grid_flows(
     buy_grid: IntArray = np.where(buy.price >= retail, buy.energy - buy_local, 0)
     sell_grid: IntArray = np.where(sell.price <= feed_in, sell.energy - sell_local, 0)
     return buy_grid, sell_grid
+
+
+# --- the price ------------------------------------------------------------------------------------
+
+
+def equilibrium_interval(
+    buy: tuple[NumberArray, BoolArray, BoolArray],
+    sell: tuple[NumberArray, BoolArray, BoolArray],
+    *,
+    floor: float,
+    ceiling: float,
+) -> tuple[float, float]:
+    """The competitive-equilibrium price interval of a dispatch (on effective prices).
+
+    Each side is (level, traded, short) per step or group: traded = it got some local energy,
+    short = it got less than it asked for. At an equilibrium price every trader wants what it got:
+    traded buyers and sellers left short bound the price from above, traded sellers and buyers
+    left short from below. `floor`/`ceiling` are the grid's own prices seen from the local market
+    (feed-in + fee, retail - fee): nobody trades locally beyond them. These are exactly the prices
+    an LP's dual can take for this dispatch (when the dispatch maximises welfare, every such price
+    supports it). Integer levels give integer bounds (exact in float64: |level| < 2^53).
+    """
+    (buy_level, buy_traded, buy_short), (sell_level, sell_traded, sell_short) = buy, sell
+    low = max(floor, _highest(sell_level[sell_traded]), _highest(buy_level[buy_short]))
+    high = min(ceiling, _lowest(buy_level[buy_traded]), _lowest(sell_level[sell_short]))
+    return low, high
+
+
+def k_price(low: int, high: int, k_percent: int) -> int:
+    """The k-double auction's price: k % of the way from low to high, rounded down."""
+    return low + k_percent * (high - low) // 100
+
+
+def _highest(levels: NumberArray) -> float:
+    return float(levels.max()) if len(levels) else -math.inf
+
+
+def _lowest(levels: NumberArray) -> float:
+    return float(levels.min()) if len(levels) else math.inf
 
 
 # --- rationing one price level --------------------------------------------------------------------

@@ -43,27 +43,19 @@ def constrained_clearing(
     wh = dispatch.dispatch_kw / market.kw_per_wh
     bg, sg = market.buy_groups, market.sell_groups
     buy, sell, priority = market.buy, market.sell, market.priority
-    buy_total = _ration_groups(
-        buy,
-        bg.of_step,
-        priority,
-        _whole(wh[: len(bg.price)], bg.energy, market.must_serve),
-        buy.steps.energy,
-    )
     no_must = np.zeros(len(sg.price), dtype=np.bool_)
-    sell_total = _ration_groups(
-        sell,
-        sg.of_step,
-        priority,
-        _whole(wh[len(bg.price) :], sg.energy, no_must),
-        sell.steps.energy,
-    )
+    buy_dispatched = _whole(wh[: len(bg.price)], bg.energy, market.must_serve)
+    sell_dispatched = _whole(wh[len(bg.price) :], sg.energy, no_must)
+    buy_total = _ration_groups(buy, bg.of_step, priority, buy_dispatched, buy.steps.energy)
+    sell_total = _ration_groups(sell, sg.of_step, priority, sell_dispatched, sell.steps.energy)
     buy_local, buy_grid, sell_local, sell_grid = _split(rules, market, buy_total, sell_total)
     volume = int(buy_local.sum())
 
     fills = GroupFills(
+        buy_dispatched,
         np.bincount(bg.of_step, buy_local, minlength=len(bg.price)).astype(np.int64),
         np.bincount(bg.of_step, buy_grid, minlength=len(bg.price)).astype(np.int64),
+        sell_dispatched,
         np.bincount(sg.of_step, sell_local, minlength=len(sg.price)).astype(np.int64),
         np.bincount(sg.of_step, sell_grid, minlength=len(sg.price)).astype(np.int64),
     )

@@ -15,7 +15,7 @@ import numpy as np
 
 from hub.grid.model import Feeder
 from hub.grid.opf import Dispatch
-from hub.market.kernels import IntArray
+from hub.market.kernels import IntArray, equilibrium_interval
 from hub.market.network_market import DispatchMarket
 from hub.market.network_types import BindingLimit, NodalPrice
 from hub.market.types import MarketRules
@@ -26,8 +26,12 @@ REASON_SHARE = 0.05
 
 @dataclass(frozen=True, slots=True)
 class GroupFills:
+    """Whole Wh per group: dispatched by the LP, and of that traded locally or with the grid."""
+
+    buy_dispatched: IntArray
     buy_local: IntArray
     buy_grid: IntArray
+    sell_dispatched: IntArray
     sell_local: IntArray
     sell_grid: IntArray
 
@@ -60,12 +64,20 @@ class Pricing:
         highest = np.full(n, np.inf)
         price = price_low = price_high = None
         if traded_buy.any() and traded_sell.any():
-            buy_price, at_buy = bg.price[traded_buy], bg.position[traded_buy]
-            sell_price, at_sell = sg.price[traded_sell], sg.position[traded_sell]
             # Levels as in the uniform market, on prices moved back to the transformer by their
             # bus's congestion (where the grid's prices are retail and feed-in).
-            high = float(np.min(np.minimum(buy_price - dual[at_buy], retail) - fee))
-            low = float(np.max(np.maximum(sell_price - dual[at_sell], feed_in) + fee))
+            buy_level = np.minimum(bg.price - dual[bg.position], retail) - fee
+            sell_level = np.maximum(sg.price - dual[sg.position], feed_in) + fee
+            # Left short: curtailed by the LP or served by the grid. A Wh the rounding to whole
+            # Wh took away is not a choice the price must support.
+            buy_short = (fills.buy_dispatched < bg.energy) | (fills.buy_grid > 0)
+            sell_short = (fills.sell_dispatched < sg.energy) | (fills.sell_grid > 0)
+            low, high = equilibrium_interval(
+                (buy_level, traded_buy, buy_short),
+                (sell_level, traded_sell, sell_short),
+                floor=feed_in + fee,
+                ceiling=retail - fee,
+            )
             if low > high:  # only solver tolerance can cause this
                 low = high = (low + high) / 2
             system = low + rules.k_percent * (high - low) / 100
@@ -73,13 +85,17 @@ class Pricing:
             price_low, price_high = math.floor(low + 1e-9), math.ceil(high - 1e-9)
             # Local buyers pay price + congestion + fee <= bid; sellers get it - fee >= ask.
             # Must-serve demand is served whatever it costs, so it sets no bound.
-            flexible = ~market.must_serve[traded_buy]
+            flexible = traded_buy & ~market.must_serve
             np.minimum.at(
                 highest,
-                at_buy[flexible],
-                (buy_price[flexible] - fee - price).astype(np.float64),
+                bg.position[flexible],
+                (bg.price[flexible] - fee - price).astype(np.float64),
             )
-            np.maximum.at(lowest, at_sell, (sell_price + fee - price).astype(np.float64))
+            np.maximum.at(
+                lowest,
+                sg.position[traded_sell],
+                (sg.price[traded_sell] + fee - price).astype(np.float64),
+            )
         grid_buy = (fills.buy_grid > 0) & ~market.must_serve
         grid_sell = fills.sell_grid > 0
         np.minimum.at(

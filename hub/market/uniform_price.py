@@ -6,14 +6,18 @@ The whole market clears at one price. The rules (see docs/market.md) in short:
    than the grid asks), a sell step costs max(price, feed_in) + fee (nobody sells below the grid).
 2. Demand D(p) / supply S(p) count energy whose effective price is >= p / <= p. The local volume is
    Q* = max_p min(D(p), S(p)), the efficient quantity.
-3. price_low = min p with S(p) >= Q*, price_high = max p with D(p) >= Q*; the clearing price is
-   price_low + k% of the gap, rounded down.
-4. Steps strictly inside the interval trade fully; the marginal level on each side is rationed by
-   priority tier, then pro-rata by step energy with largest-remainder rounding.
+3. Who trades: buy steps above the marginal buy level (the highest p with D(p) >= Q*) and sell
+   steps below the marginal sell level (the lowest p with S(p) >= Q*) trade fully; each marginal
+   level is rationed by priority tier, then pro-rata by step energy with largest-remainder
+   rounding.
+4. Price: the competitive-equilibrium interval of those volumes, [price_low, price_high]: at most
+   the lowest traded buy level and the lowest level of a seller left short, at least the highest
+   traded sell level and the highest level of a buyer left short, within [feed_in + fee,
+   retail - fee]. The clearing price is price_low + k% of the gap, rounded down.
 5. Unfilled energy of steps priced at or beyond the grid's prices goes to the grid.
 
 Everything is vectorised over steps with numpy; Python loops only build the result objects.
-Money is computed with Python integers, so it is exact whatever the magnitudes.
+Money is exact whatever the magnitudes (int64 where it provably fits, Python integers if not).
 """
 
 from __future__ import annotations
@@ -33,8 +37,10 @@ from hub.market.kernels import (
     IntArray,
     Steps,
     allocations,
+    equilibrium_interval,
     exact_dot,
     grid_flows,
+    k_price,
     ration,
 )
 from hub.market.types import ClearingResult, MarketRules, Order, Step
@@ -74,12 +80,13 @@ def _clear(orders: Sequence[Order], rules: MarketRules) -> ClearingResult:
     price_low: int | None
     price_high: int | None
     if volume > 0:
-        price_low, price_high = _price_interval(buy, sell, volume)
-        price = price_low + rules.k_percent * (price_high - price_low) // 100
-        # Steps better than the interval's edge trade fully; the edge level is rationed.
-        buy_local = _fill_side(buy, buy.level > price_high, buy.level == price_high, volume)
-        sell_local = _fill_side(sell, sell.level < price_low, sell.level == price_low, volume)
+        # Steps better than the marginal levels trade fully; each marginal level is rationed.
+        buy_margin, sell_margin = _marginal_levels(buy, sell, volume)
+        buy_local = _fill_side(buy, buy.level > buy_margin, buy.level == buy_margin, volume)
+        sell_local = _fill_side(sell, sell.level < sell_margin, sell.level == sell_margin, volume)
         welfare = exact_dot(buy.level, buy_local) - exact_dot(sell.level, sell_local)
+        price_low, price_high = _price_interval(buy, buy_local, sell, sell_local, rules)
+        price = k_price(price_low, price_high, rules.k_percent)
     else:
         price = price_low = price_high = None
         buy_local = np.zeros_like(buy.steps.energy)
@@ -153,12 +160,29 @@ def _efficient_volume(buy: _Side, sell: _Side) -> int:
     return int(traded.max())
 
 
-def _price_interval(buy: _Side, sell: _Side, volume: int) -> tuple[int, int]:
-    """Lowest price at which supply reaches Q* and highest at which demand still does."""
+def _marginal_levels(buy: _Side, sell: _Side, volume: int) -> tuple[int, int]:
+    """The lowest buy level demand needs to reach Q* and the highest sell level supply needs:
+    the highest p with D(p) >= Q* and the lowest p with S(p) >= Q*."""
     sell_levels, buy_levels = _distinct(sell.sorted_level), _distinct(buy.sorted_level)
-    price_low = sell_levels[_supply_at(sell, sell_levels) >= volume].min()
-    price_high = buy_levels[_demand_at(buy, buy_levels) >= volume].max()
-    return int(price_low), int(price_high)
+    buy_margin = buy_levels[_demand_at(buy, buy_levels) >= volume].max()
+    sell_margin = sell_levels[_supply_at(sell, sell_levels) >= volume].min()
+    return int(buy_margin), int(sell_margin)
+
+
+def _price_interval(
+    buy: _Side, buy_local: IntArray, sell: _Side, sell_local: IntArray, rules: MarketRules
+) -> tuple[int, int]:
+    """The competitive-equilibrium interval of the cleared volumes (kernels.equilibrium_interval):
+    bounded by the marginal traded steps and the best steps left out, within the grid's prices."""
+    fee = rules.fee_per_kwh
+    low, high = equilibrium_interval(
+        (buy.level, buy_local > 0, buy_local < buy.steps.energy),
+        (sell.level, sell_local > 0, sell_local < sell.steps.energy),
+        floor=rules.feed_in_price + fee,
+        ceiling=rules.retail_price - fee,
+    )
+    # Both bounds are levels of traded steps or grid prices, never infinite once volume > 0.
+    return int(low), int(high)
 
 
 def _distinct(ascending: IntArray) -> IntArray:
