@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from hub.grid.errors import FeederError
 from hub.grid.lindistflow import PowerFlow
+from hub.grid.model import DEFAULT_LOADING_LIMIT, DEFAULT_VOLTAGE_MARGIN_PU, check_limit_margins
 from hub.grid.opf import LpStats
 from hub.market.types import ClearingResult
 
@@ -24,30 +25,27 @@ class NetworkOptions:
       None: every step may be curtailed.
     backstop: what clears when the network cannot be satisfied: "merit_order" (the market as if
       the feeder were unlimited) or "no_local_trade" (everyone trades with the grid only).
-    voltage_margin_pu: tightens the voltage band on both sides, to cover the LinDistFlow error.
+    voltage_margin_pu: tightens the voltage band on both sides, to cover the LinDistFlow error
+      (LinDistFlow ignores losses). Default 0.005 p.u.
     loading_limit: the highest branch loading allowed (1.0 = thermal limit). LinDistFlow loading is
       apparent power over the limit at nominal voltage; the current is higher by 1/V below 1 p.u.,
-      so 0.95 keeps currents within the rating anywhere inside a 0.95-1.05 p.u. band.
+      so the default 0.95 keeps currents within the rating anywhere inside a 0.95-1.05 p.u. band.
+      (The defaults are hub.grid.model's: at the ratings themselves AC limits broke.)
     presolve: HiGHS presolve; off by default (it does not pay on these models).
     always_lp: solve the LP even when the merit order is within limits (tests and benchmarks).
     """
 
     must_serve_price: int | None = None
     backstop: str = "merit_order"
-    voltage_margin_pu: float = 0.0
-    loading_limit: float = 1.0
+    voltage_margin_pu: float = DEFAULT_VOLTAGE_MARGIN_PU
+    loading_limit: float = DEFAULT_LOADING_LIMIT
     presolve: bool = False
     always_lp: bool = False
 
     def __post_init__(self) -> None:
         if self.backstop not in BACKSTOPS:
             raise ValueError(f"backstop must be one of {BACKSTOPS}, got {self.backstop!r}")
-        if not 0.0 <= self.voltage_margin_pu < 0.05:
-            raise ValueError(
-                f"voltage_margin_pu must be within [0, 0.05), got {self.voltage_margin_pu}"
-            )
-        if not 0.5 <= self.loading_limit <= 1.0:
-            raise ValueError(f"loading_limit must be within [0.5, 1], got {self.loading_limit}")
+        check_limit_margins(self.voltage_margin_pu, self.loading_limit)
         price = self.must_serve_price
         if price is not None and (isinstance(price, bool) or not isinstance(price, int)):
             raise ValueError(f"must_serve_price must be an int or None, got {price!r}")
