@@ -10,10 +10,10 @@
    the uniform market's rules: only steps at or beyond the grid's prices may use the grid, and the
    local volume is as large as the dispatched energy allows.
 4. The LP's duals give every bus a congestion component: the sum of the binding limits' shares of
-   its price. The system price is placed by k_percent inside the interval the traded steps allow
-   once their levels are moved by their bus's congestion, as in the uniform market. Every price at
-   a bus (local, grid import, grid export) is its base price plus the bus's congestion, and each
-   bus publishes the limits that moved it.
+   its price. The system price is placed by k_percent inside the competitive-equilibrium interval
+   of the levels moved by their bus's congestion, by the uniform market's rule (bounded by the
+   traded steps and those left short). Every price at a bus (local, grid import, grid export) is
+   its base price plus the bus's congestion, and each bus publishes the limits that moved it.
 5. If no dispatch satisfies the limits (demand that cannot be curtailed overloads the feeder) or
    HiGHS fails, the grid backstop decides: the unconstrained merit order, or no local trade at all.
    The reason is logged and returned.

@@ -1,9 +1,10 @@
 """Prices on a congested feeder: the system price and each bus's congestion component.
 
 The LP's duals give every bus a congestion component: the sum of the binding limits' shares of its
-price. The system price is set as in the uniform market on levels moved back to the transformer by
-their bus's congestion; each bus's integer congestion is its dual rounded, then kept inside the
-range its own trades allow (nobody pays above their bid or receives below their ask).
+price. The system price is set by the uniform market's rule (kernels.equilibrium_interval) on
+levels moved back to the transformer by their bus's congestion; each bus's integer congestion is
+its dual rounded, then kept inside the range its own trades allow (nobody pays above their bid or
+receives below their ask).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""The feeder's safety margins (docs: feeder): by default the market plans 0.005 p.u. inside the
-voltage band and at most 95 % of every branch's rating, so that the cleared dispatch also holds
-under the full AC power flow (pandapower), which LinDistFlow only approximates.
+"""The feeder's safety margins (docs/feeder.md#safety-margins-the-defaults): by default the market
+plans 0.005 p.u. inside the voltage band and at most 95 % of every branch's rating, so that the
+cleared dispatch also holds under the full AC power flow (pandapower), which LinDistFlow only
+approximates.
 
 Noon PV export and evening-peak scenarios on the example feeder (examples/feeders/lindenweg.json)
 are cleared with the default options and checked with pandapower: no line or transformer above

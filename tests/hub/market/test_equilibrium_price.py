@@ -1,4 +1,4 @@
-"""The clearing price lies in the competitive equilibrium (docs: market, "Price").
+"""The clearing price lies in the competitive equilibrium (docs/market.md#rules, rule 4).
 
 Checked against an independent welfare LP and its dual (tests/hub/market/lp_reference.py, scipy's
 HiGHS): the cleared volumes reach the LP's welfare, [price_low, price_high] is exactly the interval
