@@ -35,7 +35,7 @@ from hub.market import (
     Step,
     clear_network,
 )
-from tests.hub.grid.helpers import chain_feeder, example_feeder
+from tests.hub.grid.helpers import chain_feeder, cleared_load_kw, example_feeder
 
 FEEDER = example_feeder()
 RULES = MarketRules(retail_price=30, feed_in_price=8, fee_per_kwh=1, k_percent=50)
@@ -73,16 +73,7 @@ def evening_peak(seed: int) -> list[Order]:
 
 def ac_of(feeder: Feeder, result: NetworkClearing) -> tuple[float, float, float]:
     """Highest AC loading (current-based, 1.0 = rating), lowest and highest AC voltage (p.u.)."""
-    load = np.zeros(feeder.tree.size)
-    for allocation in result.clearing.allocations:
-        net = (
-            allocation.bought_local_wh
-            + allocation.bought_grid_wh
-            - allocation.sold_local_wh
-            - allocation.sold_grid_wh
-        )
-        load[feeder.position_of(feeder.homes[allocation.home_id])] += net * 3.6 / QUARTER
-    ac = ac_power_flow(feeder, load)
+    ac = ac_power_flow(feeder, cleared_load_kw(feeder, result.clearing.allocations, QUARTER))
     return float(ac.loading.max()), float(ac.voltage_pu.min()), float(ac.voltage_pu.max())
 
 

@@ -8,36 +8,10 @@ only on the benchmark's inputs (which it also checks before timing anything).
 from __future__ import annotations
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from bench.bench_clearing import RULES, agrees, neighbourhood, numpy_clearing
 from hub.market import MarketRules, Order, Step, clear_uniform_price
-
-
-@st.composite
-def markets(draw: st.DrawFn) -> tuple[list[Order], MarketRules]:
-    feed_in = draw(st.integers(0, 20))
-    rules = MarketRules(
-        retail_price=draw(st.integers(feed_in, 40)),
-        feed_in_price=feed_in,
-        fee_per_kwh=draw(st.integers(0, 4)),
-        k_percent=draw(st.sampled_from([0, 50, 100])),
-    )
-    orders = []
-    for index in range(draw(st.integers(0, 8))):
-        split = draw(st.integers(-2, 42))
-        buy = sorted(draw(st.lists(st.integers(-4, split - 1), max_size=3)), reverse=True)
-        sell = sorted(draw(st.lists(st.integers(split, 44), max_size=3)))
-        energy = st.one_of(st.sampled_from([3, 10]), st.integers(1, 60))  # ties in the rationing
-        orders.append(
-            Order(
-                f"h{index}",
-                tuple(Step(p, draw(energy)) for p in buy),
-                tuple(Step(p, draw(energy)) for p in sell),
-                draw(st.integers(0, 2)),
-            )
-        )
-    return orders, rules
+from tests.hub.market.strategies import markets
 
 
 @settings(max_examples=400, deadline=None)

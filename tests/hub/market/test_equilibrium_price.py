@@ -24,6 +24,7 @@ from hub.market import (
 )
 from tests.hub.grid.helpers import chain_feeder
 from tests.hub.market.lp_reference import lp_equilibrium
+from tests.hub.market.strategies import HOUSEHOLD_ENERGY, markets
 
 
 def buyer(home_id: str, price: int, energy_wh: int) -> Order:
@@ -101,36 +102,12 @@ def test_the_grid_bounds_the_interval_net_of_the_fee(
 # --- random markets -------------------------------------------------------------------------------
 
 
-@st.composite
-def markets(draw: st.DrawFn) -> tuple[list[Order], MarketRules]:
-    feed_in = draw(st.integers(0, 20))
-    rules = MarketRules(
-        retail_price=draw(st.integers(feed_in, 45)),
-        feed_in_price=feed_in,
-        fee_per_kwh=draw(st.integers(0, 4)),
-        k_percent=draw(st.sampled_from([0, 25, 50, 75, 100])),
-    )
-    orders = []
-    for index in range(draw(st.integers(1, 9))):
-        # Buy prices below `split`, sell prices at or above it: a home's curves never cross.
-        split = draw(st.integers(-2, 50))
-        buy = sorted(draw(st.lists(st.integers(-4, split - 1), max_size=3)), reverse=True)
-        sell = sorted(draw(st.lists(st.integers(split, 52), max_size=3)))
-        # Round energies make exact matches at the margins (wide intervals) likely too.
-        energy = st.one_of(st.sampled_from([500, 1000, 2000]), st.integers(1, 3000))
-        orders.append(
-            Order(
-                f"h{index}",
-                tuple(Step(p, draw(energy)) for p in buy),
-                tuple(Step(p, draw(energy)) for p in sell),
-                draw(st.integers(0, 2)),
-            )
-        )
-    return orders, rules
+def household_markets() -> st.SearchStrategy[tuple[list[Order], MarketRules]]:
+    return markets(max_homes=9, energy=HOUSEHOLD_ENERGY)
 
 
 @settings(max_examples=500, deadline=None)
-@given(markets())
+@given(household_markets())
 def test_the_price_interval_is_the_lp_dual_interval(
     market: tuple[list[Order], MarketRules],
 ) -> None:
@@ -139,7 +116,7 @@ def test_the_price_interval_is_the_lp_dual_interval(
 
 
 @settings(max_examples=150, deadline=None)
-@given(markets(), st.lists(st.integers(0, 4), min_size=9, max_size=9))
+@given(household_markets(), st.lists(st.integers(0, 4), min_size=9, max_size=9))
 def test_the_feeder_lp_prices_like_the_uniform_market_when_no_limit_binds(
     market: tuple[list[Order], MarketRules], buses: list[int]
 ) -> None:

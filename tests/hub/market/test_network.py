@@ -29,7 +29,7 @@ from hub.market import (
     clear_network,
     clear_uniform_price,
 )
-from tests.hub.grid.helpers import chain_feeder, example_feeder
+from tests.hub.grid.helpers import chain_feeder, cleared_load_kw, example_feeder
 
 RULES = MarketRules(retail_price=30, feed_in_price=8, fee_per_kwh=1, k_percent=50)
 QUARTER = 900
@@ -72,16 +72,7 @@ def clear(orders: list[Order], options: NetworkOptions | None = None) -> Network
 def ac_check(feeder: Feeder, result: NetworkClearing) -> tuple[np.ndarray, np.ndarray]:
     """pandapower's AC voltages and current-based loadings for the cleared dispatch."""
     pytest.importorskip("pandapower")
-    load = np.zeros(feeder.tree.size)
-    for allocation in result.clearing.allocations:
-        net = (
-            allocation.bought_local_wh
-            + allocation.bought_grid_wh
-            - allocation.sold_local_wh
-            - allocation.sold_grid_wh
-        )
-        load[feeder.position_of(feeder.homes[allocation.home_id])] += net * 3.6 / QUARTER
-    ac = ac_power_flow(feeder, load)
+    ac = ac_power_flow(feeder, cleared_load_kw(feeder, result.clearing.allocations, QUARTER))
     return ac.voltage_pu, ac.loading
 
 

@@ -23,6 +23,7 @@ from hub.market import (
     clear_uniform_price,
 )
 from tests.hub.market.reference import reference_clear
+from tests.hub.market.strategies import markets
 
 RULES = MarketRules(retail_price=30, feed_in_price=8)
 
@@ -401,35 +402,6 @@ def test_a_home_may_buy_and_sell_when_its_curves_do_not_cross() -> None:
 
 
 # --- properties over random small markets --------------------------------------------------------
-
-
-@st.composite
-def orders_for(draw: st.DrawFn, home_id: str) -> Order:
-    # Buy prices sit below `split` and sell prices at or above it, so the curves never cross.
-    split = draw(st.integers(-2, 42))
-    buy = sorted(draw(st.lists(st.integers(-4, split - 1), max_size=3)), reverse=True)
-    sell = sorted(draw(st.lists(st.integers(split, 44), max_size=3)))
-    # Repeated energies make equal remainders, so the tie-breaks get exercised.
-    energy = st.one_of(st.sampled_from([3, 10]), st.integers(1, 60))
-    return Order(
-        home_id,
-        tuple(Step(p, draw(energy)) for p in buy),
-        tuple(Step(p, draw(energy)) for p in sell),
-        draw(st.integers(0, 2)),
-    )
-
-
-@st.composite
-def markets(draw: st.DrawFn) -> tuple[list[Order], MarketRules]:
-    feed_in = draw(st.integers(0, 20))
-    rules = MarketRules(
-        retail_price=draw(st.integers(feed_in, 40)),
-        feed_in_price=feed_in,
-        fee_per_kwh=draw(st.integers(0, 4)),
-        k_percent=draw(st.sampled_from([0, 33, 50, 67, 100])),
-    )
-    ids = draw(st.lists(st.text("abcd", min_size=1, max_size=2), max_size=7, unique=True))
-    return [draw(orders_for(home_id)) for home_id in ids], rules
 
 
 @settings(max_examples=400, deadline=None)
