@@ -22,6 +22,8 @@ Example `hub.toml`:
     feeder_file = "feeder.json"   # GridCoop JSON/YAML or pandapower export, relative to this file
     market_mode = "periodic"      # or "continuous" (an order book per interval)
     backstop = "merit_order"      # or "no_local_trade", when the feeder cannot be satisfied
+    voltage_margin_pu = 0.005     # keep the voltages this far inside the feeder's band (0-0.05)
+    loading_limit = 0.95          # highest branch loading the market may plan (0.5-1.0)
 
     [ledger]                      # see docs/ledger.md; every key is optional
     enabled = true
@@ -40,7 +42,13 @@ from typing import Any
 from gridcoop_home.protocol.bids import BidLimits
 from gridcoop_home.protocol.reading_rules import ReadingWindow
 
-from hub.grid import Feeder, FeederError, load_feeder
+from hub.grid import (
+    DEFAULT_LOADING_LIMIT,
+    DEFAULT_VOLTAGE_MARGIN_PU,
+    Feeder,
+    FeederError,
+    load_feeder,
+)
 from hub.ledger.service.settings import LedgerSettings, LedgerSettingsError
 from hub.market.network import NetworkOptions
 from hub.market.tariff import Tariff, TariffPeriod
@@ -103,8 +111,8 @@ class NetworkSettings:
     transformer: int | str | None = None
     backstop: str = "merit_order"
     must_serve_price: int | None = None
-    voltage_margin_pu: float = 0.0
-    loading_limit: float = 1.0
+    voltage_margin_pu: float = DEFAULT_VOLTAGE_MARGIN_PU
+    loading_limit: float = DEFAULT_LOADING_LIMIT
 
     def __post_init__(self) -> None:
         if self.market_mode not in MARKET_MODES:

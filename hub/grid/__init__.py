@@ -10,12 +10,15 @@ from hub.grid.files import FORMAT, feeder_from_dict, feeder_to_dict, load_feeder
 from hub.grid.headroom import TransferHeadroom
 from hub.grid.lindistflow import PowerFlow, Violation, sweep, violations
 from hub.grid.model import (
+    DEFAULT_LOADING_LIMIT,
     DEFAULT_V_MAX_PU,
     DEFAULT_V_MIN_PU,
+    DEFAULT_VOLTAGE_MARGIN_PU,
     Bus,
     Feeder,
     Line,
     Transformer,
+    check_limit_margins,
     kva_from_amps,
 )
 from hub.grid.opf import (
@@ -29,6 +32,8 @@ from hub.grid.opf import (
 )
 
 __all__ = [
+    "DEFAULT_LOADING_LIMIT",
+    "DEFAULT_VOLTAGE_MARGIN_PU",
     "DEFAULT_V_MAX_PU",
     "DEFAULT_V_MIN_PU",
     "FORMAT",
@@ -48,6 +53,7 @@ __all__ = [
     "Transformer",
     "Violation",
     "ac_power_flow",
+    "check_limit_margins",
     "feeder_from_dict",
     "feeder_to_dict",
     "kva_from_amps",

@@ -20,7 +20,12 @@ import math
 import numpy as np
 
 from hub.grid.lindistflow import FloatArray, drop_coefficients, path_sums, sweep
-from hub.grid.model import Feeder
+from hub.grid.model import (
+    DEFAULT_LOADING_LIMIT,
+    DEFAULT_VOLTAGE_MARGIN_PU,
+    Feeder,
+    check_limit_margins,
+)
 
 
 class TransferHeadroom:
@@ -29,11 +34,13 @@ class TransferHeadroom:
         feeder: Feeder,
         base_load_kw: FloatArray | None = None,
         *,
-        margin_pu: float = 0.0,
-        loading_limit: float = 1.0,
+        margin_pu: float = DEFAULT_VOLTAGE_MARGIN_PU,
+        loading_limit: float = DEFAULT_LOADING_LIMIT,
     ) -> None:
         """base_load_kw: net load per tree position (consumption positive); zero if None.
-        margin_pu tightens the voltage band; loading_limit scales the thermal limits."""
+        margin_pu tightens the voltage band; loading_limit scales the thermal limits (the safe
+        defaults of hub.grid.model)."""
+        check_limit_margins(margin_pu, loading_limit)
         n = feeder.tree.size
         load = np.zeros(n) if base_load_kw is None else np.asarray(base_load_kw, dtype=np.float64)
         if load.shape != (n,):

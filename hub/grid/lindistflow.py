@@ -44,7 +44,7 @@ class Violation:
     kind: str
     element: str  # "bus 7" for voltages, the line or transformer name for thermal limits
     value: float  # p.u. for voltages, loading (1.0 = at limit) for thermal limits
-    limit: float
+    limit: float  # the limit broken: the voltage band tightened by the margin, the loading limit
 
 
 def drop_coefficients(feeder: Feeder) -> tuple[FloatArray, FloatArray]:
@@ -99,26 +99,28 @@ def violations(
     """Every broken limit, voltages first, in tree order.
 
     `margin_pu` tightens the voltage band on both sides; `loading_limit` is the highest loading
-    allowed (1.0 = the thermal limit).
+    allowed (1.0 = the thermal limit). By default the ratings themselves: a report of what is
+    broken, not the clearing's safety margins (pass those to check against them).
     """
     found = []
-    high, low = feeder.v_max_pu - margin_pu + tolerance, feeder.v_min_pu + margin_pu - tolerance
-    for position in np.flatnonzero(flow.voltage_pu > high).tolist():
+    # Each violation names the limit it broke: the band as tightened by the margin.
+    high, low = feeder.v_max_pu - margin_pu, feeder.v_min_pu + margin_pu
+    for position in np.flatnonzero(flow.voltage_pu > high + tolerance).tolist():
         found.append(
             Violation(
                 "voltage_max",
                 f"bus {feeder.bus_ids[position]}",
                 float(flow.voltage_pu[position]),
-                feeder.v_max_pu,
+                high,
             )
         )
-    for position in np.flatnonzero(flow.voltage_pu < low).tolist():
+    for position in np.flatnonzero(flow.voltage_pu < low - tolerance).tolist():
         found.append(
             Violation(
                 "voltage_min",
                 f"bus {feeder.bus_ids[position]}",
                 float(flow.voltage_pu[position]),
-                feeder.v_min_pu,
+                low,
             )
         )
     for position in np.flatnonzero(flow.loading > loading_limit + tolerance).tolist():

@@ -24,6 +24,33 @@ FloatArray = NDArray[np.float64]
 DEFAULT_V_MIN_PU = 0.95
 DEFAULT_V_MAX_PU = 1.05
 
+# How far inside its ratings the clearing keeps a feeder unless told otherwise. LinDistFlow ignores
+# losses (under load the AC voltages sag lower than it says: up to 0.005 p.u. on the example feeder)
+# and rates a branch by its power at nominal voltage (the AC current is higher by 1/V below 1 p.u.).
+# At the ratings themselves evening-peak clearings on examples/feeders/lindenweg.json broke the AC
+# limits (a line at 103.3 %, the transformer at 103.7 %, a bus at 0.9464 p.u.); with these margins
+# none did (tests/hub/grid/test_safe_defaults.py checks them with pandapower's AC power flow).
+DEFAULT_VOLTAGE_MARGIN_PU = 0.005
+DEFAULT_LOADING_LIMIT = 0.95
+MAX_VOLTAGE_MARGIN_PU = 0.05  # exclusive: a margin that wide would close the usual 0.95-1.05 band
+MIN_LOADING_LIMIT = 0.5
+
+
+def check_limit_margins(voltage_margin_pu: float, loading_limit: float) -> None:
+    """Raise ValueError unless the margins are numbers in their ranges (names as in hub.toml)."""
+    for name, value in (("voltage_margin_pu", voltage_margin_pu), ("loading_limit", loading_limit)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            raise ValueError(f"{name} must be a number, got {value!r}")
+    if not 0.0 <= voltage_margin_pu < MAX_VOLTAGE_MARGIN_PU:
+        raise ValueError(
+            f"voltage_margin_pu must be within [0, {MAX_VOLTAGE_MARGIN_PU}), "
+            f"got {voltage_margin_pu}"
+        )
+    if not MIN_LOADING_LIMIT <= loading_limit <= 1.0:
+        raise ValueError(
+            f"loading_limit must be within [{MIN_LOADING_LIMIT}, 1], got {loading_limit}"
+        )
+
 
 def kva_from_amps(amps: float, nominal_kv: float) -> float:
     """Three-phase apparent power carried by `amps` at the nominal line-to-line voltage."""

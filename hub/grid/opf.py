@@ -31,7 +31,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hub.grid.lindistflow import PowerFlow, drop_coefficients, path_sums, sweep
-from hub.grid.model import Feeder
+from hub.grid.model import (
+    DEFAULT_LOADING_LIMIT,
+    DEFAULT_VOLTAGE_MARGIN_PU,
+    Feeder,
+    check_limit_margins,
+)
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -65,7 +70,8 @@ class Binding:
 
     kind: 'thermal' (element is a line or the transformer), 'voltage_max' or 'voltage_min'
     (element is "bus <id>"). `position` is the tree position of the bus the limit belongs to
-    (for thermal limits: the bus the branch feeds). `value` is the LinDistFlow value at the
+    (for thermal limits: the bus the branch feeds). `limit` is the limit the LP kept (the loading
+    limit, or the voltage band tightened by the margin) and `value` the LinDistFlow value at the
     optimum (loading, or voltage in p.u.).
     """
 
@@ -103,15 +109,17 @@ def solve_dispatch(
     feeder: Feeder,
     blocks: Blocks,
     *,
-    voltage_margin_pu: float = 0.0,
-    loading_limit: float = 1.0,
+    voltage_margin_pu: float = DEFAULT_VOLTAGE_MARGIN_PU,
+    loading_limit: float = DEFAULT_LOADING_LIMIT,
     presolve: bool = False,
     warm_start: bool = True,
 ) -> Dispatch:
     """Solve the dispatch LP. Raises NetworkInfeasible or SolverFailed.
 
-    voltage_margin_pu tightens the voltage band; loading_limit scales every thermal limit.
+    voltage_margin_pu tightens the voltage band; loading_limit scales every thermal limit (the
+    safe defaults of hub.grid.model).
     """
+    check_limit_margins(voltage_margin_pu, loading_limit)
     if blocks.export_value > blocks.import_cost:
         raise ValueError("export_value must not exceed import_cost (the grid would be a pump)")
     started = time.perf_counter()
@@ -145,6 +153,7 @@ def solve_dispatch(
         flow,
         col_dual[first_p : first_p + n],
         col_dual[first_p + n :],
+        voltage_margin_pu,
         loading_limit,
     )
     stats = LpStats(
@@ -270,7 +279,12 @@ def _crash_basis(feeder: Feeder, blocks: Blocks) -> highspy.HighsBasis:
 
 
 def _binding(
-    feeder: Feeder, flow: PowerFlow, p_dual: FloatArray, v_dual: FloatArray, loading_limit: float
+    feeder: Feeder,
+    flow: PowerFlow,
+    p_dual: FloatArray,
+    v_dual: FloatArray,
+    margin_pu: float,
+    loading_limit: float,
 ) -> tuple[tuple[Binding, ...], FloatArray]:
     """Limits with a shadow price, and each one's share of every bus price.
 
@@ -312,7 +326,7 @@ def _binding(
                 "voltage_max" if upper else "voltage_min",
                 f"bus {feeder.bus_ids[position]}",
                 position,
-                feeder.v_max_pu if upper else feeder.v_min_pu,
+                feeder.v_max_pu - margin_pu if upper else feeder.v_min_pu + margin_pu,
                 float(flow.voltage_pu[position]),
                 abs(dual),
             )

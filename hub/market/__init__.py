@@ -19,13 +19,13 @@ from hub.market.continuous import (
     Trade,
     settle,
 )
-from hub.market.network import (
+from hub.market.network import clear_network
+from hub.market.network_types import (
     BindingLimit,
     Curtailment,
     NetworkClearing,
     NetworkOptions,
     NodalPrice,
-    clear_network,
 )
 from hub.market.types import (
     MAX_ABS_PRICE,

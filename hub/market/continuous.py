@@ -32,7 +32,7 @@ from typing import Protocol
 
 from hub.grid.headroom import TransferHeadroom
 from hub.grid.lindistflow import FloatArray
-from hub.grid.model import Feeder
+from hub.grid.model import DEFAULT_LOADING_LIMIT, DEFAULT_VOLTAGE_MARGIN_PU, Feeder
 from hub.market.types import (
     MAX_ABS_PRICE,
     MAX_ENERGY_WH,
@@ -128,6 +128,8 @@ class CallbackHeadroom:
 class FeederHeadroom:
     """Headroom on a feeder: LinDistFlow limits on top of a base load, trades accumulating.
 
+    margin_pu / loading_limit: as NetworkOptions.voltage_margin_pu / loading_limit (same defaults).
+
     Homes not attached to a bus of the feeder get no headroom (their trades cannot be checked).
     """
 
@@ -137,8 +139,8 @@ class FeederHeadroom:
         interval_seconds: int,
         *,
         base_load_kw: FloatArray | None = None,
-        margin_pu: float = 0.0,
-        loading_limit: float = 1.0,
+        margin_pu: float = DEFAULT_VOLTAGE_MARGIN_PU,
+        loading_limit: float = DEFAULT_LOADING_LIMIT,
     ) -> None:
         if interval_seconds <= 0:
             raise ValueError(f"interval_seconds must be > 0, got {interval_seconds}")

@@ -13,7 +13,7 @@ from hub.server.dashboard import routes
 from tests.hub.dashboard.conftest import MakeHub
 from tests.hub.dashboard.support import DashHub, Home, curves
 
-# docs/market.md, worked example: R = 30, F = 8, fee = 1, k = 50.
+# docs/market.md, worked example: R = 30, F = 8, fee = 1, k = 50; it clears 2500 Wh at 23.
 EXAMPLE = HubConfig(fee_per_kwh=1, k_percent=50, tariff=Tariff.flat(30, 8))
 
 
@@ -30,7 +30,7 @@ async def trade_worked_example(hub: DashHub) -> tuple[int, dict[str, Home]]:
     for name, bid in bids.items():
         await homes[name].client.submit_bid(interval, bid)
     record = await hub.clear(interval)
-    assert (record.price, record.volume_wh) == (22, 2500)
+    assert (record.price, record.volume_wh) == (23, 2500)
     return interval, homes
 
 
@@ -105,15 +105,15 @@ async def test_overview_prices_volume_and_savings_after_a_trade(make_hub: MakeHu
     assert body["homes"]["online"] == 5  # every home bid a moment ago
     current = body["current"]
     assert current["interval_start"] == interval
-    assert (current["cleared"], current["price"], current["volume_wh"]) == (True, 22, 2500)
+    assert (current["cleared"], current["price"], current["volume_wh"]) == (True, 23, 2500)
     assert current["participants"] == 5
     assert body["next"]["cleared"] is False
     assert body["next"]["gate_closure"] == interval + 900 - 60
-    # buyers save (30 - 22 - 1) per kWh, sellers earn (22 - 1 - 8): milli-minor = c/kWh x Wh
+    # buyers save (30 - 23 - 1) per kWh, sellers earn (23 - 1 - 8): milli-minor = c/kWh x Wh
     today = body["today"]
     assert today["volume_wh"] == 2500
-    assert today["buyers_saved_mminor"] == 7 * 2500
-    assert today["sellers_earned_mminor"] == 13 * 2500
+    assert today["buyers_saved_mminor"] == 6 * 2500
+    assert today["sellers_earned_mminor"] == 14 * 2500
     assert today["savings_mminor"] == 20 * 2500
     assert today["fees_mminor"] == 2 * 1 * 2500
     assert (today["intervals"], today["trading_intervals"]) == (1, 1)
@@ -148,7 +148,7 @@ async def test_history_has_one_point_per_cleared_interval(make_hub: MakeHub) -> 
     points = reply.body["points"]
     intervals = (await hub.request("GET", "/api/v1/market/intervals")).body["intervals"]
     assert [p["start"] for p in points] == sorted(i["interval_start"] for i in intervals)
-    assert [(p["price"], p["volume_wh"]) for p in points] == [(22, 2500), (None, 0)]
+    assert [(p["price"], p["volume_wh"]) for p in points] == [(23, 2500), (None, 0)]
     assert points[0]["retail_price"] == 30 and points[0]["feed_in_price"] == 8
 
 
@@ -192,7 +192,7 @@ async def test_order_book_aggregates_the_worked_example(make_hub: MakeHub) -> No
         {"price": 9, "energy_wh": 1500, "cumulative_wh": 1500},
         {"price": 21, "energy_wh": 1000, "cumulative_wh": 2500},
     ]
-    assert book["clearing"] == {"price": 22, "price_low": 21, "price_high": 23, "volume_wh": 2500}
+    assert book["clearing"] == {"price": 23, "price_low": 23, "price_high": 23, "volume_wh": 2500}
     assert (book["retail_price"], book["feed_in_price"], book["fee_per_kwh"]) == (30, 8, 1)
     assert book["grid"] == {"import_wh": 0, "export_wh": 0}  # every step filled locally
     text = json.dumps(book)

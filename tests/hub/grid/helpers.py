@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import numpy as np
+
 from hub.grid import Bus, Feeder, Line, Transformer, load_feeder
+from hub.market import HomeAllocation
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "feeders" / "lindenweg.json"
 
@@ -33,3 +36,19 @@ def chain_feeder(
         lines=tuple(Line(f"L{i}", i - 1, i, r_ohm, x_ohm, limit_kva) for i in range(1, buses)),
         homes=homes or {},
     )
+
+
+def cleared_load_kw(
+    feeder: Feeder, allocations: Iterable[HomeAllocation], interval_seconds: int
+) -> np.ndarray:
+    """Net load per tree position (kW, consumption positive) of a clearing's allocations."""
+    load = np.zeros(feeder.tree.size)
+    for allocation in allocations:
+        net = (
+            allocation.bought_local_wh
+            + allocation.bought_grid_wh
+            - allocation.sold_local_wh
+            - allocation.sold_grid_wh
+        )
+        load[feeder.position_of(feeder.homes[allocation.home_id])] += net * 3.6 / interval_seconds
+    return load

@@ -10,10 +10,13 @@ import pytest
 from hub.grid import TransferHeadroom, sweep, violations
 from tests.hub.grid.helpers import chain_feeder
 
+# The lines' ratings themselves, without the default safety margins (0.005 p.u., 95 %).
+AT_RATINGS = {"margin_pu": 0.0, "loading_limit": 1.0}
+
 
 def test_a_transfer_is_limited_by_the_lines_between_the_buses() -> None:
     feeder = chain_feeder(4, r_ohm=0.001, limit_kva=50)
-    headroom = TransferHeadroom(feeder)
+    headroom = TransferHeadroom(feeder, **AT_RATINGS)
 
     assert headroom.available_kw(3, 1) == pytest.approx(50.0)
     headroom.add(3, 1, 20.0)
@@ -30,7 +33,7 @@ def test_a_transfer_on_one_bus_needs_no_network() -> None:
 
 def test_voltage_limits_bound_transfers_on_long_lines() -> None:
     feeder = chain_feeder(3, r_ohm=0.2, limit_kva=500)
-    headroom = TransferHeadroom(feeder)
+    headroom = TransferHeadroom(feeder, **AT_RATINGS)
 
     kw = headroom.available_kw(2, 0)  # export from the far end to the busbar
     load = np.array([kw, 0.0, -kw])

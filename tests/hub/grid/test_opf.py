@@ -9,6 +9,9 @@ import pytest
 from hub.grid import Blocks, NetworkInfeasible, solve_dispatch
 from tests.hub.grid.helpers import chain_feeder
 
+# The feeder's ratings themselves, without the default safety margins (0.005 p.u., 95 %).
+AT_RATINGS = {"voltage_margin_pu": 0.0, "loading_limit": 1.0}
+
 
 def blocks(
     *rows: tuple[int, int, float, float], lower: list[float] | None = None, grid: bool = False
@@ -59,7 +62,7 @@ def test_the_grid_sells_at_the_transformer_and_buys_the_surplus() -> None:
 def test_a_thermal_limit_curtails_and_splits_prices_across_the_line() -> None:
     feeder = chain_feeder(4, r_ohm=0.001, limit_kva=30)
 
-    dispatch = solve_dispatch(feeder, MARKET)
+    dispatch = solve_dispatch(feeder, MARKET, **AT_RATINGS)
 
     # Only 30 kW can leave bus 3: the buyer valuing it most (26, bus 2) is served first.
     assert dispatch.dispatch_kw.tolist() == pytest.approx([30.0, 0.0, 30.0])
@@ -74,7 +77,7 @@ def test_a_thermal_limit_curtails_and_splits_prices_across_the_line() -> None:
 def test_a_voltage_limit_binds_at_the_far_end_of_an_exporting_feeder() -> None:
     feeder = chain_feeder(4, r_ohm=0.1, limit_kva=500)
 
-    dispatch = solve_dispatch(feeder, MARKET)
+    dispatch = solve_dispatch(feeder, MARKET, **AT_RATINGS)
 
     [limit] = dispatch.binding
     assert (limit.kind, limit.element, limit.value) == ("voltage_max", "bus 3", pytest.approx(1.05))

@@ -1,8 +1,9 @@
 """Brute-force reference for uniform-price clearing, written for clarity, not speed.
 
-It follows docs/market.md's rules literally: tries every integer price, sums curves with plain
-loops and rations with exact fractions. It shares nothing with hub.market.uniform_price except
-the value types, so agreement between the two is evidence that both implement the written rules.
+It follows docs/market.md's rules literally: tries every integer price for the volume, sums curves
+with plain loops, rations with exact fractions, and prices with every integer price at which each
+step wants exactly what it got. It shares nothing with hub.market.uniform_price except the value
+types, so agreement between the two is evidence that both implement the written rules.
 """
 
 from __future__ import annotations
@@ -60,11 +61,14 @@ def reference_clear(orders: Sequence[Order], rules: MarketRules) -> ClearingResu
     volume = max((min(demand(p), supply(p)) for p in every_price), default=0)
     price = low = high = None
     if volume > 0:
-        low = min(p for p in every_price if supply(p) >= volume)
-        high = max(p for p in every_price if demand(p) >= volume)
-        price = floor(low + Fraction(rules.k_percent, 100) * (high - low))
         _allocate(sorted(buys, key=lambda b: -b.effective), volume)
         _allocate(sorted(sells, key=lambda s: s.effective), volume)
+        # The equilibrium prices: every price at which each step wants what it got, between the
+        # grid's prices seen from the local market.
+        grid_band = range(rules.feed_in_price + fee, rules.retail_price - fee + 1)
+        supporting = [p for p in grid_band if _supports(p, buys, sells)]
+        low, high = min(supporting), max(supporting)
+        price = floor(low + Fraction(rules.k_percent, 100) * (high - low))
     for b in buys:
         if b.price >= rules.retail_price:
             b.grid = b.energy - b.local
@@ -86,6 +90,17 @@ def reference_clear(orders: Sequence[Order], rules: MarketRules) -> ClearingResu
         grid_import_wh=sum(b.grid for b in buys),
         grid_export_wh=sum(s.grid for s in sells),
         allocations=allocations,
+    )
+
+
+def _supports(price: int, buys: list[_Bid], sells: list[_Bid]) -> bool:
+    """At `price` no buyer wants more or less than it got, and no seller either."""
+    return all(
+        (b.local == 0 or b.effective >= price) and (b.local == b.energy or b.effective <= price)
+        for b in buys
+    ) and all(
+        (s.local == 0 or s.effective <= price) and (s.local == s.energy or s.effective >= price)
+        for s in sells
     )
 
 

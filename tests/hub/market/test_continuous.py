@@ -184,8 +184,8 @@ def thin_feeder() -> Feeder:
 
 
 def test_feeder_headroom_refuses_what_would_overload_a_line() -> None:
-    # 15-minute interval: 11 kVA on line B carries 2750 Wh.
-    book = OrderBook(RULES, FeederHeadroom(thin_feeder(), 900))
+    # 15-minute interval: 11 kVA on line B carries 2750 Wh (at its rating, not the default 95 %).
+    book = OrderBook(RULES, FeederHeadroom(thin_feeder(), 900, margin_pu=0.0, loading_limit=1.0))
     book.submit(sell("far", 10, 5000, order_id="pv"))
 
     first = book.submit(buy("busbar", 15, 2000))

@@ -14,10 +14,10 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from hub.grid import Feeder
+from hub.grid import Feeder, sweep, violations
 from hub.grid.ac_check import ac_power_flow
 from hub.market import (
     MarketRules,
@@ -29,11 +29,13 @@ from hub.market import (
     clear_network,
     clear_uniform_price,
 )
-from tests.hub.grid.helpers import chain_feeder, example_feeder
+from tests.hub.grid.helpers import chain_feeder, cleared_load_kw, example_feeder
 
 RULES = MarketRules(retail_price=30, feed_in_price=8, fee_per_kwh=1, k_percent=50)
 QUARTER = 900
 FEEDER = example_feeder()
+# The feeder's ratings themselves, without the default safety margins (0.005 p.u., 95 %).
+AT_RATINGS = NetworkOptions(voltage_margin_pu=0.0, loading_limit=1.0)
 
 # Checked against pandapower's AC power flow (docs/feeder.md): on the example feeder LinDistFlow
 # voltages are within 0.005 p.u. of AC ones (it ignores losses: too high under heavy load, a little
@@ -70,16 +72,7 @@ def clear(orders: list[Order], options: NetworkOptions | None = None) -> Network
 def ac_check(feeder: Feeder, result: NetworkClearing) -> tuple[np.ndarray, np.ndarray]:
     """pandapower's AC voltages and current-based loadings for the cleared dispatch."""
     pytest.importorskip("pandapower")
-    load = np.zeros(feeder.tree.size)
-    for allocation in result.clearing.allocations:
-        net = (
-            allocation.bought_local_wh
-            + allocation.bought_grid_wh
-            - allocation.sold_local_wh
-            - allocation.sold_grid_wh
-        )
-        load[feeder.position_of(feeder.homes[allocation.home_id])] += net * 3.6 / QUARTER
-    ac = ac_power_flow(feeder, load)
+    ac = ac_power_flow(feeder, cleared_load_kw(feeder, result.clearing.allocations, QUARTER))
     return ac.voltage_pu, ac.loading
 
 
@@ -179,7 +172,7 @@ def test_noon_export_beyond_the_voltage_limit_is_curtailed_by_the_lp() -> None:
 
 
 def test_the_binding_voltage_limits_are_named_at_the_ends_of_the_long_runs() -> None:
-    result = clear(noon())
+    result = clear(noon(), AT_RATINGS)
 
     kinds = {(b.kind, b.element) for b in result.binding}
     assert kinds <= {("voltage_max", f"bus {bus}") for bus in (10, 11, 12, 20, 21, 22)}
@@ -293,7 +286,7 @@ def test_demand_the_feeder_cannot_carry_falls_back_to_the_merit_order(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     orders = evening(must_serve=3000)  # 3.4 kWh per quarter hour per home that must be served
-    options = NetworkOptions(must_serve_price=100)
+    options = NetworkOptions(must_serve_price=100, voltage_margin_pu=0.0, loading_limit=1.0)
 
     with caplog.at_level(logging.WARNING, logger="hub.market.network"):
         result = clear(orders, options)
@@ -304,6 +297,7 @@ def test_demand_the_feeder_cannot_carry_falls_back_to_the_merit_order(
     assert "breaks the voltage_min limit of bus 3" in result.fallback_reason
     assert result.clearing == clear_uniform_price(orders, RULES)
     assert result.fallback_reason in caplog.text
+    assert_limits_held_or_impossible(orders, RULES, FEEDER, options, result)
 
 
 def test_the_backstop_can_be_no_local_trade_at_all() -> None:
@@ -377,12 +371,8 @@ def test_constrained_clearing_keeps_limits_prices_and_money_consistent(
 
     c = result.clearing
     assert result.flow is not None
-    if result.method == "lp":
-        # Rounding to whole Wh moves each (bus, price) group by less than 1 Wh (4 W over 15
-        # minutes): limits hold up to that.
-        assert result.flow.voltage_pu.max() <= feeder.v_max_pu + 1e-4
-        assert result.flow.voltage_pu.min() >= feeder.v_min_pu - 1e-4
-        assert result.flow.loading.max() <= 1.0 + 1e-3
+    event(result.method)
+    assert_limits_held_or_impossible(orders, rules, feeder, options, result)
     by_home = {o.home_id: o for o in orders}
     for a in c.allocations:
         order = by_home[a.home_id]
@@ -397,6 +387,50 @@ def test_constrained_clearing_keeps_limits_prices_and_money_consistent(
     received = sum(a.received_mminor for a in c.allocations)
     grid = rules.retail_price * c.grid_import_wh - rules.feed_in_price * c.grid_export_wh
     assert paid - received - c.fees_mminor - grid == result.congestion_rent_mminor
+
+
+def assert_limits_held_or_impossible(
+    orders: list[Order],
+    rules: MarketRules,
+    feeder: Feeder,
+    options: NetworkOptions,
+    result: NetworkClearing,
+) -> None:
+    """Whatever the method, the network's limits (tightened by the options' margins) hold, or no
+    dispatch could have held them and the backstop says why."""
+    high = feeder.v_max_pu - options.voltage_margin_pu
+    low = feeder.v_min_pu + options.voltage_margin_pu
+    assert result.flow is not None
+    if result.method == "merit_order":
+        assert result.fallback_reason is None and result.lp is None
+        assert result.flow.voltage_pu.max() <= high + 1e-9
+        assert result.flow.voltage_pu.min() >= low - 1e-9
+        assert result.flow.loading.max() <= options.loading_limit + 1e-9
+    elif result.method == "lp":
+        assert result.fallback_reason is None and result.lp is not None
+        # Rounding to whole Wh moves each (bus, price) group by less than 1 Wh (4 W over 15
+        # minutes): limits hold up to that.
+        assert result.flow.voltage_pu.max() <= high + 1e-4
+        assert result.flow.voltage_pu.min() >= low - 1e-4
+        assert result.flow.loading.max() <= options.loading_limit + 1e-3
+    else:
+        assert result.method == "backstop"
+        assert result.fallback_reason is not None
+        # The demand that may not be curtailed alone already breaks a limit (the transformer is
+        # at 1.0 p.u. on these feeders, inside the band), so no dispatch could hold them.
+        assert options.must_serve_price is not None
+        floor = max(options.must_serve_price, rules.retail_price)
+        must_kw = np.zeros(feeder.tree.size)
+        for order in orders:
+            wh = sum(s.energy_wh for s in order.buy if s.price >= floor)
+            must_kw[feeder.position_of(feeder.homes[order.home_id])] += wh * 3.6 / QUARTER
+        assert violations(
+            feeder,
+            sweep(feeder, must_kw),
+            margin_pu=options.voltage_margin_pu,
+            loading_limit=options.loading_limit,
+        )
+        assert "cannot be curtailed" in result.fallback_reason
 
 
 def filled_value(

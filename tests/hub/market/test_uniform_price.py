@@ -23,6 +23,7 @@ from hub.market import (
     clear_uniform_price,
 )
 from tests.hub.market.reference import reference_clear
+from tests.hub.market.strategies import markets
 
 RULES = MarketRules(retail_price=30, feed_in_price=8)
 
@@ -45,18 +46,22 @@ INTERIOR = [
     buyer("a", (28, 600), (18, 400)),
     buyer("b", (24, 500)),
     seller("c", (12, 700)),
-    seller("d", (20, 800)),
+    seller("d", (20, 400)),
+    seller("e", (26, 300)),
 ]
 
 
 def test_interior_market_clears_at_midpoint_of_price_interval() -> None:
-    # D(p) = 1500 up to 18, 1100 up to 24, 600 up to 28; S(p) = 700 from 12, 1500 from 20.
-    # Q* = 1100; supply reaches it at 20, demand holds it up to 24; price = (20 + 24) / 2 = 22.
+    # D(p) = 1500 up to 18, 1100 up to 24, 600 up to 28; S(p) = 700 from 12, 1100 from 20, 1400
+    # from 26. Q* = 1100 and both sides trade exactly that: a's 600 and b's 500 against c's 700 and
+    # d's 400. Any price in [20, 24] supports it: at most the lowest traded bid (b, 24) and the
+    # lowest ask left out (e, 26); at least the highest traded ask (d, 20) and the highest bid left
+    # out (a's 18). Price = (20 + 24) / 2 = 22.
     result = clear_uniform_price(INTERIOR, RULES)
 
     assert (result.price, result.price_low, result.price_high) == (22, 20, 24)
     assert result.volume_wh == 1100
-    # a's second step (18) is below the price: not traded. d is the marginal seller: 400 of 800.
+    # a's second step (18) is below the price: not traded. e's ask (26) is above it: not traded.
     assert home(result, "a") == HomeAllocation(
         "a", 600, 0, 0, 0, (StepFill(600, 0), StepFill(0, 0)), (), 22 * 600, 0, 0
     )
@@ -64,8 +69,51 @@ def test_interior_market_clears_at_midpoint_of_price_interval() -> None:
     assert home(result, "c").received_mminor == 22 * 700
     assert home(result, "d").sell_fills == (StepFill(400, 0),)
     assert home(result, "d").received_mminor == 22 * 400
+    assert home(result, "e").sell_fills == (StepFill(0, 0),)
     assert result.welfare_mminor == 28 * 600 + 24 * 500 - 12 * 700 - 20 * 400  # 12,400
     assert (result.fees_mminor, result.grid_import_wh, result.grid_export_wh) == (0, 0, 0)
+
+
+def test_a_rationed_seller_pins_the_price_at_its_ask() -> None:
+    # As above but d offers 800 Wh and sells only 400 of them: at any price above 20 d would want
+    # to sell more, so the equilibrium price is 20 whatever k says.
+    orders = [*INTERIOR[:3], seller("d", (20, 800))]
+
+    for k_percent in (0, 50, 100):
+        result = clear_uniform_price(orders, MarketRules(30, 8, k_percent=k_percent))
+
+        assert (result.price, result.price_low, result.price_high) == (20, 20, 20)
+        assert result.volume_wh == 1100
+        assert home(result, "d").sell_fills == (StepFill(400, 0),)
+        assert home(result, "d").received_mminor == 20 * 400
+
+
+def test_the_best_ask_left_out_caps_the_price() -> None:
+    # The counter-example of issue 16: one buyer of 1000 Wh at 23, sellers of 1000 Wh at 9 and at
+    # 10, k = 50. The 9 sells; the 10 is left out, so above 10 it would undercut the market. The
+    # equilibrium interval is [9, 10] (the old rule, from the traded steps alone, said [9, 23] and
+    # priced at 16).
+    orders = [buyer("b", (23, 1000)), seller("s9", (9, 1000)), seller("s10", (10, 1000))]
+
+    result = clear_uniform_price(orders, MarketRules(30, 8, fee_per_kwh=0, k_percent=50))
+
+    assert (result.price_low, result.price_high, result.price) == (9, 10, 9)  # 9 + 50 % of 1
+    assert result.volume_wh == 1000
+    assert home(result, "s9").sold_local_wh == 1000
+    assert home(result, "s10").sold_local_wh == 0
+    assert home(result, "b").paid_mminor == 9 * 1000
+
+
+def test_the_best_bid_left_out_lifts_the_price() -> None:
+    # The mirror image: one seller of 1000 Wh at 12, buyers at 25 and 24. The 25 buys; the 24 is
+    # left out, so below 24 it would outbid the market: [24, 25], k = 50 gives 24.
+    orders = [seller("s", (12, 1000)), buyer("b25", (25, 1000)), buyer("b24", (24, 1000))]
+
+    result = clear_uniform_price(orders, RULES)
+
+    assert (result.price_low, result.price_high, result.price) == (24, 25, 24)
+    assert home(result, "b25").bought_local_wh == 1000
+    assert home(result, "b24").bought_local_wh == 0
 
 
 @pytest.mark.parametrize(("k_percent", "price"), [(0, 20), (25, 21), (50, 22), (100, 24)])
@@ -79,33 +127,35 @@ def test_k_places_the_price_inside_the_interval_rounding_down(k_percent: int, pr
 
 def test_short_local_supply_rations_buyers_pro_rata_and_the_grid_supplies_the_rest() -> None:
     # Both buyers bid at or above retail, so both are worth R = 30 locally and share the 2000 Wh
-    # in proportion 3000 : 1000; their unmet demand comes from the grid at R.
+    # in proportion 3000 : 1000; their unmet demand comes from the grid at R. They would take more
+    # at any price below 30, so the local price is R: the seller gets what the grid would charge.
     orders = [buyer("a", (35, 3000)), buyer("b", (30, 1000)), seller("s", (10, 2000))]
 
     result = clear_uniform_price(orders, RULES)
 
-    assert (result.price_low, result.price_high, result.price) == (10, 30, 20)
+    assert (result.price_low, result.price_high, result.price) == (30, 30, 30)
     assert home(result, "a").buy_fills == (StepFill(1500, 1500),)
     assert home(result, "b").buy_fills == (StepFill(500, 500),)
-    assert home(result, "a").paid_mminor == 20 * 1500 + 30 * 1500
-    assert home(result, "b").paid_mminor == 20 * 500 + 30 * 500
-    assert home(result, "s").received_mminor == 20 * 2000
+    assert home(result, "a").paid_mminor == 30 * 1500 + 30 * 1500
+    assert home(result, "b").paid_mminor == 30 * 500 + 30 * 500
+    assert home(result, "s").received_mminor == 30 * 2000
     assert (result.grid_import_wh, result.grid_export_wh) == (2000, 0)
     assert result.welfare_mminor == (30 - 10) * 2000
 
 
 def test_long_local_supply_rations_sellers_and_the_grid_takes_the_rest_at_feed_in() -> None:
     # Sellers at or below feed-in are worth F = 8 locally: one level of 2000 Wh for 1000 Wh demand.
+    # They would sell more at any price above 8, so the local price is F.
     orders = [buyer("a", (25, 1000)), seller("b", (5, 1500)), seller("c", (8, 500))]
 
     result = clear_uniform_price(orders, RULES)
 
-    assert (result.price_low, result.price_high, result.price) == (8, 25, 16)  # 8 + 17 // 2
+    assert (result.price_low, result.price_high, result.price) == (8, 8, 8)
     assert home(result, "b").sell_fills == (StepFill(750, 750),)
     assert home(result, "c").sell_fills == (StepFill(250, 250),)
-    assert home(result, "b").received_mminor == 16 * 750 + 8 * 750
-    assert home(result, "c").received_mminor == 16 * 250 + 8 * 250
-    assert home(result, "a").paid_mminor == 16 * 1000
+    assert home(result, "b").received_mminor == 8 * 750 + 8 * 750
+    assert home(result, "c").received_mminor == 8 * 250 + 8 * 250
+    assert home(result, "a").paid_mminor == 8 * 1000
     assert (result.grid_import_wh, result.grid_export_wh) == (0, 1000)
 
 
@@ -131,17 +181,18 @@ def test_fee_removes_the_marginal_trade_whose_surplus_does_not_cover_both_fees()
 
     result = clear_uniform_price(orders, MarketRules(30, 8, fee_per_kwh=2))
 
-    # Effective prices: buys 23, 18; sells 12, 19. Interval [12, 23], price 12 + 11 // 2 = 17.
+    # Effective prices: buys 23, 18; sells 12, 19. a and c trade; b (18) and d (19) are left out
+    # and bound the price: interval [18, 19], price 18 + 1 // 2 = 18.
     assert (result.volume_wh, result.price_low, result.price_high, result.price) == (
         1000,
-        12,
-        23,
-        17,
+        18,
+        19,
+        18,
     )
     assert home(result, "a") == HomeAllocation(
-        "a", 1000, 0, 0, 0, (StepFill(1000, 0),), (), (17 + 2) * 1000, 0, 2 * 1000
+        "a", 1000, 0, 0, 0, (StepFill(1000, 0),), (), (18 + 2) * 1000, 0, 2 * 1000
     )
-    assert home(result, "c").received_mminor == (17 - 2) * 1000
+    assert home(result, "c").received_mminor == (18 - 2) * 1000
     assert home(result, "c").fees_mminor == 2 * 1000
     assert home(result, "b").bought_local_wh == home(result, "d").sold_local_wh == 0
     assert result.fees_mminor == 4000
@@ -162,12 +213,12 @@ def test_priority_tier_is_served_first_but_only_at_the_marginal_level() -> None:
 
     result = clear_uniform_price(orders, RULES)
 
-    assert result.price == 20
+    assert result.price == 30  # rationed buyers worth R want more at any lower price
     assert home(result, "a").buy_fills == (StepFill(600, 0),)
     assert home(result, "b").buy_fills == (StepFill(200, 800),)
     assert home(result, "c").buy_fills == (StepFill(200, 800),)
     assert home(result, "d").buy_fills == (StepFill(0, 0),)
-    assert home(result, "b").paid_mminor == 20 * 200 + 30 * 800
+    assert home(result, "b").paid_mminor == 30 * 200 + 30 * 800
 
 
 @pytest.mark.parametrize(
@@ -246,10 +297,12 @@ def test_worked_example_in_docs_market_md() -> None:
 
     result = clear_uniform_price(orders, rules)
 
+    # b and e (level 23) are rationed: they want more at any price below 23, so the equilibrium
+    # price is 23 (the old rule, from the traded steps alone, said [21, 23] and 22).
     assert (result.price_low, result.price_high, result.price, result.volume_wh) == (
-        21,
         23,
-        22,
+        23,
+        23,
         2500,
     )
     assert [(a.home_id, a.bought_local_wh, a.sold_local_wh) for a in result.allocations] == [
@@ -259,8 +312,8 @@ def test_worked_example_in_docs_market_md() -> None:
         ("d", 0, 1000),
         ("e", 333, 0),
     ]
-    assert [a.paid_mminor for a in result.allocations] == [46_000, 3_841, 0, 0, 7_659]
-    assert [a.received_mminor for a in result.allocations] == [0, 0, 31_500, 21_000, 0]
+    assert [a.paid_mminor for a in result.allocations] == [48_000, 4_008, 0, 0, 7_992]
+    assert [a.received_mminor for a in result.allocations] == [0, 0, 33_000, 22_000, 0]
     assert (result.fees_mminor, result.welfare_mminor) == (5_000, 35_000)
     assert (result.grid_import_wh, result.grid_export_wh) == (0, 0)
 
@@ -295,7 +348,9 @@ def test_money_stays_exact_when_products_exceed_int64() -> None:
     assert sold == [833_333_334] * 4 + [833_333_333] * 8
     assert result.volume_wh == 10 * gwh
     assert result.welfare_mminor == (30 - 8) * 10 * gwh
-    assert home(result, "s00").received_mminor == 19 * 833_333_334 + 8 * (gwh - 833_333_334)
+    # The rationed sellers (worth F = 8) want to sell more at any higher price: the price is 8.
+    assert result.price == 8
+    assert home(result, "s00").received_mminor == 8 * 833_333_334 + 8 * (gwh - 833_333_334)
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -343,39 +398,10 @@ def test_a_home_may_buy_and_sell_when_its_curves_do_not_cross() -> None:
     result = clear_uniform_price([battery, buyer("a", (27, 400))], RULES)
 
     assert home(result, "bat").sell_fills == (StepFill(400, 0), StepFill(0, 0))
-    assert result.price == 26  # interval [25, 27]
+    assert result.price == 25  # the battery would sell more of its 25-step at any higher price
 
 
 # --- properties over random small markets --------------------------------------------------------
-
-
-@st.composite
-def orders_for(draw: st.DrawFn, home_id: str) -> Order:
-    # Buy prices sit below `split` and sell prices at or above it, so the curves never cross.
-    split = draw(st.integers(-2, 42))
-    buy = sorted(draw(st.lists(st.integers(-4, split - 1), max_size=3)), reverse=True)
-    sell = sorted(draw(st.lists(st.integers(split, 44), max_size=3)))
-    # Repeated energies make equal remainders, so the tie-breaks get exercised.
-    energy = st.one_of(st.sampled_from([3, 10]), st.integers(1, 60))
-    return Order(
-        home_id,
-        tuple(Step(p, draw(energy)) for p in buy),
-        tuple(Step(p, draw(energy)) for p in sell),
-        draw(st.integers(0, 2)),
-    )
-
-
-@st.composite
-def markets(draw: st.DrawFn) -> tuple[list[Order], MarketRules]:
-    feed_in = draw(st.integers(0, 20))
-    rules = MarketRules(
-        retail_price=draw(st.integers(feed_in, 40)),
-        feed_in_price=feed_in,
-        fee_per_kwh=draw(st.integers(0, 4)),
-        k_percent=draw(st.sampled_from([0, 33, 50, 67, 100])),
-    )
-    ids = draw(st.lists(st.text("abcd", min_size=1, max_size=2), max_size=7, unique=True))
-    return [draw(orders_for(home_id)) for home_id in ids], rules
 
 
 @settings(max_examples=400, deadline=None)

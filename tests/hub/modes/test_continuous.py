@@ -175,7 +175,10 @@ async def test_an_order_signed_by_another_key_or_badly_is_refused(
 def thin_config(tmp_path: Path) -> HubConfig:
     path = tmp_path / "thin.json"
     path.write_text(json.dumps(THIN_FEEDER))
-    return with_feeder(feeder=path, market_mode="continuous")
+    # At the lines' ratings, not the default 95 %: line B carries its full 11 kVA.
+    return with_feeder(
+        feeder=path, market_mode="continuous", voltage_margin_pu=0.0, loading_limit=1.0
+    )
 
 
 async def test_the_feeder_limits_what_may_trade_between_two_buses(

@@ -20,6 +20,9 @@ from tests.hub.modes.support import next_of_type, with_feeder
 from tests.hub.server.support import FakeClock, Home, Hub, curves
 
 RULES = MarketRules(retail_price=30, feed_in_price=8)
+# Planning at the feeder's ratings rather than the default safety margins (0.005 p.u., 95 %), so
+# that the binding limit is the 1.05 p.u. of the band itself.
+AT_RATINGS = {"voltage_margin_pu": 0.0, "loading_limit": 1.0}
 
 
 async def clear_next(hub: Hub, clock: FakeClock, bids: list[tuple[Home, object]]) -> int:
@@ -99,7 +102,7 @@ async def noon(hub: Hub, clock: FakeClock) -> tuple[int, Home, Home, Home]:
 async def test_congested_noon_export_is_curtailed_and_the_pv_told_so(
     make_hub: MakeHub, clock: FakeClock
 ) -> None:
-    hub = await make_hub(with_feeder())
+    hub = await make_hub(with_feeder(**AT_RATINGS))
 
     interval, pv_a, pv_b, buyer = await noon(hub, clock)
 
@@ -124,7 +127,7 @@ async def test_congested_noon_export_is_curtailed_and_the_pv_told_so(
 async def test_nodal_prices_fall_towards_the_congested_end_and_name_the_binding_limit(
     make_hub: MakeHub, clock: FakeClock
 ) -> None:
-    hub = await make_hub(with_feeder())
+    hub = await make_hub(with_feeder(**AT_RATINGS))
 
     interval, *_ = await noon(hub, clock)
 
