@@ -25,9 +25,9 @@ from aiohttp import web
 from hub.config import HubConfig
 from hub.grid.errors import FeederError
 from hub.server.context import CLOCK, CONFIG, STORE, now_ms
-from hub.server.dashboard.openapi import ADMIN_PATHS
 from hub.server.dashboard.routes import online_window_seconds
 from hub.server.errors import error_response
+from hub.server.openapi.admin import ADMIN_PATHS
 from hub.server.params import json_body
 from hub.server.runtime import CLEARING
 from hub.service import dashboard_queries as queries
