@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import logging
 import os
 import re
 import secrets
@@ -24,6 +23,7 @@ from aiohttp import web
 
 from hub.config import HubConfig
 from hub.grid.errors import FeederError
+from hub.logs import get_logger
 from hub.server.context import CLOCK, CONFIG, STORE, now_ms
 from hub.server.dashboard.routes import online_window_seconds
 from hub.server.errors import error_response
@@ -45,7 +45,7 @@ __all__ = [
     "token_sha256",
 ]
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 routes = web.RouteTableDef()
 
 ADMIN_TOKEN_ENV = "GRIDCOOP_ADMIN_TOKEN_SHA256"
@@ -222,7 +222,7 @@ async def invite(request: web.Request) -> web.Response:
     now = now_ms(request.app)
     ttl_ms = int(ttl_hours * 3_600_000)
     code = await request.app[STORE].create_join_code(name.strip(), bus, now, ttl_ms)
-    _LOGGER.info("admin: home invited", extra={"name": name.strip(), "bus": bus})
+    _LOGGER.info("admin: home invited", extra={"home_name": name.strip(), "bus": bus})
     return web.json_response(
         {"join_code": code, "name": name.strip(), "bus": bus, "expires_at": now + ttl_ms},
         status=201,

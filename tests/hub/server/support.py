@@ -6,6 +6,7 @@ Kept out of conftest.py so tests/hub/test_cli.py can import it too.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from gridcoop_home.client.hub import HubClient, Meter
@@ -29,6 +31,14 @@ from hub.service.ports import Clock
 from hub.store import Store
 
 DAY_MS = 24 * 3600 * 1000
+
+
+@pytest.fixture(autouse=True)
+def default_log_level(caplog: pytest.LogCaptureFixture) -> None:
+    """Every in-process hub logs at INFO, the level `gridcoop-hub serve` runs at by default (a log
+    call that fails only when INFO is enabled once hid behind tests run at WARNING: issue 16).
+    Autouse wherever a conftest imports it."""
+    caplog.set_level(logging.INFO)
 
 
 class FakeClock:
