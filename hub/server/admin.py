@@ -28,7 +28,7 @@ from hub.server.context import CLOCK, CONFIG, STORE, now_ms
 from hub.server.dashboard.routes import online_window_seconds
 from hub.server.errors import error_response
 from hub.server.openapi.admin import ADMIN_PATHS
-from hub.server.params import json_body
+from hub.server.params import json_body, text_problem
 from hub.server.runtime import CLEARING
 from hub.service import dashboard_queries as queries
 from hub.service import settings
@@ -103,6 +103,8 @@ def _refusal(request: web.Request) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return "send the admin token as 'Authorization: Bearer <token>'"
+    if text_problem(token) is not None:  # a header byte that is not UTF-8
+        return "the admin token is not valid"
     digest = token_sha256(token.strip())
     if not any(hmac.compare_digest(digest, known) for known in hashes):
         return "the admin token is not valid"

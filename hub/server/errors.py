@@ -85,4 +85,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if err.status < 400:
             raise
         reason = HTTP_STATUS_CODES.get(err.status, "http_error")
-        return error_response(err.status, reason, err.text or err.reason)
+        response = error_response(err.status, reason, err.text or err.reason)
+        if "Allow" in err.headers:  # 405: the methods the resource does serve (RFC 9110)
+            response.headers["Allow"] = err.headers["Allow"]
+        return response

@@ -7,6 +7,8 @@ from typing import Any
 
 from gridcoop_home.protocol.schema import Schema
 
+from hub.server.params import MAX_INTERVAL_START
+
 SIGNED: list[dict[str, list[str]]] = [{"homeSignature": []}]
 ADMIN: list[dict[str, list[str]]] = [{"adminToken": []}]
 AUTH_ERRORS = (400, 401, 403, 409)
@@ -30,12 +32,14 @@ def refusals(*statuses: int) -> dict[str, Any]:
     }
 
 
-def query_param(name: str, description: str) -> dict[str, Any]:
+def query_param(name: str, description: str, low: int, high: int) -> dict[str, Any]:
+    """An optional integer query parameter within [low, high] (the server refuses anything else
+    with 400 `malformed`: hub.server.params.parameters_middleware)."""
     return {
         "name": name,
         "in": "query",
         "required": False,
-        "schema": {"type": "integer"},
+        "schema": {"type": "integer", "minimum": low, "maximum": high},
         "description": description,
     }
 
@@ -78,7 +82,7 @@ INTERVAL_PATH = {
     "name": "interval_start",
     "in": "path",
     "required": True,
-    "schema": {"type": "integer"},
+    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_INTERVAL_START},
     "description": "interval start, UTC seconds",
 }
 
@@ -105,13 +109,25 @@ LIMIT_ANSWERS: dict[str, Any] = {
 BODY_TOO_LARGE = {"413": json_answer(ref("Error"), "content_too_large: the body exceeds 2 MiB")}
 
 
+BAD_PARAMETER = {
+    "400": json_answer(
+        ref("Error"), "malformed: a path or query parameter outside its schema, or given twice"
+    )
+}
+
+
 def with_limit_answers(paths: dict[str, Any]) -> dict[str, Any]:
-    """Every operation with the 429 and 503 answers, and 413 where a body is read."""
+    """Every operation with the 429 and 503 answers, 413 where a body is read and 400 where it
+    has parameters (hub.server.params checks them against this document)."""
     result: dict[str, Any] = {}
     for path, operations in paths.items():
         result[path] = {}
         for method, operation in operations.items():
-            extra = {**LIMIT_ANSWERS, **(BODY_TOO_LARGE if method in ("post", "put") else {})}
+            extra = {
+                **LIMIT_ANSWERS,
+                **(BODY_TOO_LARGE if method in ("post", "put") else {}),
+                **(BAD_PARAMETER if operation.get("parameters") else {}),
+            }
             responses = {**extra, **operation["responses"]}
             result[path][method] = {**operation, "responses": responses}
     return result

@@ -16,6 +16,7 @@ from hub.server.openapi.common import (
     ref,
     refusals,
 )
+from hub.server.params import MAX_INTERVAL_START, MAX_UTC_MS
 
 ORDER_ID_PATH = {
     "name": "order_id",
@@ -88,7 +89,10 @@ HOME_PATHS: dict[str, Any] = {
         "get": {
             "summary": "The calling home's stored readings",
             "security": SIGNED,
-            "parameters": [query_param("since", "UTC ms"), query_param("limit", "1-10000")],
+            "parameters": [
+                query_param("since", "UTC ms", 0, MAX_UTC_MS),
+                query_param("limit", "1-10000 (default 1000)", 1, 10_000),
+            ],
             "responses": {
                 "200": json_answer(
                     {
@@ -187,9 +191,9 @@ HOME_PATHS: dict[str, Any] = {
             "summary": "The calling home's allocations and dispatch, newest first",
             "security": SIGNED,
             "parameters": [
-                query_param("from", "UTC s"),
-                query_param("to", "UTC s"),
-                query_param("limit", "1-3000"),
+                query_param("from", "UTC s (default: to - 24 h)", 0, MAX_INTERVAL_START),
+                query_param("to", "UTC s (default: now + 2 intervals)", 0, MAX_INTERVAL_START),
+                query_param("limit", "1-3000 (default 96)", 1, 3000),
             ],
             "responses": {
                 "200": json_answer(

@@ -13,6 +13,7 @@ from hub.server.openapi.ledger_schemas import (
     BLOCK_SCHEMA,
     HEIGHT_PATH,
     HEX,
+    MAX_HEIGHT,
     NULLABLE_INT,
     PROOF_SCHEMA,
     TRANSACTION_SCHEMA,
@@ -51,8 +52,8 @@ LEDGER_PATHS: dict[str, Any] = {
         "get": {
             "summary": "Block headers with signers and finality, oldest first",
             "parameters": [
-                query_param("from", "first height (default 0)"),
-                query_param("limit", "1-1000"),
+                query_param("from", "first height (default 0)", 0, MAX_HEIGHT),
+                query_param("limit", "1-1000 (default 100)", 1, 1000),
             ],
             "responses": {
                 "200": json_answer(
@@ -65,7 +66,10 @@ LEDGER_PATHS: dict[str, Any] = {
     "/api/v1/ledger/blocks/{height}": {
         "get": {
             "summary": "One block: header, signers, finality and (unless entries=0) its entries",
-            "parameters": [HEIGHT_PATH, query_param("entries", "0 = header only")],
+            "parameters": [
+                HEIGHT_PATH,
+                query_param("entries", "0 = header only, 1 = with entries (default)", 0, 1),
+            ],
             "responses": {
                 "200": json_answer(
                     _object(
@@ -242,7 +246,7 @@ LEDGER_PATHS: dict[str, Any] = {
     "/api/v1/ledger/retirements": {
         "get": {
             "summary": "Retired green certificates (final and public), newest first",
-            "parameters": [query_param("limit", "1-1000")],
+            "parameters": [query_param("limit", "1-1000 (default 100)", 1, 1000)],
             "responses": {
                 "200": json_answer(
                     _object(
@@ -278,8 +282,11 @@ LEDGER_PATHS: dict[str, Any] = {
                     "name": "month",
                     "in": "path",
                     "required": True,
-                    "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
-                    "description": "YYYY-MM in the hub's timezone",
+                    "schema": {
+                        "type": "string",
+                        "pattern": "^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$",
+                    },
+                    "description": "YYYY-MM in the hub's timezone (1970-01 to 2999-12)",
                 },
                 {
                     "name": "format",

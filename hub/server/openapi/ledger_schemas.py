@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from gridcoop_home.protocol.schema import Schema
 
+MAX_HEIGHT = 2**53 - 1
 HEIGHT_PATH = {
     "name": "height",
     "in": "path",
     "required": True,
-    "schema": {"type": "integer"},
+    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_HEIGHT},
     "description": "block height (0 = genesis)",
 }
 HEX: Schema = {"type": "string", "pattern": "^[0-9a-f]*$"}

@@ -7,6 +7,7 @@ from typing import Any
 from gridcoop_home.protocol.schema import Schema
 
 from hub.server.openapi.common import INTERVAL_PATH, json_answer, query_param, ref, refusals
+from hub.server.params import MAX_INTERVAL_START, MAX_INTERVALS_LISTED, MAX_TARIFF_INTERVALS
 
 INFO_SCHEMA: Schema = {
     "type": "object",
@@ -128,9 +129,19 @@ PUBLIC_PATHS: dict[str, Any] = {
         "get": {
             "summary": "Cleared intervals (public market data), newest first",
             "parameters": [
-                query_param("from", "first interval start, UTC s (default: to - 24 h)"),
-                query_param("to", "last interval start, UTC s (default: now)"),
-                query_param("limit", "at most this many (1-3000, default 96)"),
+                query_param(
+                    "from",
+                    "first interval start, UTC s (default: to - 24 h); after `to`: none",
+                    0,
+                    MAX_INTERVAL_START,
+                ),
+                query_param(
+                    "to",
+                    "last interval start, UTC s (default: now + 2 intervals)",
+                    0,
+                    MAX_INTERVAL_START,
+                ),
+                query_param("limit", "at most this many (default 96)", 1, MAX_INTERVALS_LISTED),
             ],
             "responses": {
                 "200": json_answer(
@@ -173,7 +184,9 @@ PUBLIC_PATHS: dict[str, Any] = {
     "/api/v1/market/tariffs": {
         "get": {
             "summary": "Grid retail and feed-in prices for the coming intervals",
-            "parameters": [query_param("intervals", "how many intervals (1-400, default 96)")],
+            "parameters": [
+                query_param("intervals", "how many intervals (default 96)", 1, MAX_TARIFF_INTERVALS)
+            ],
             "responses": {
                 "200": json_answer(
                     {
