@@ -27,7 +27,7 @@ from hub.logs import get_logger
 from hub.server.context import CLOCK, CONFIG, STORE, now_ms
 from hub.server.dashboard.routes import online_window_seconds
 from hub.server.errors import error_response
-from hub.server.openapi.admin import ADMIN_PATHS
+from hub.server.openapi.admin import ADMIN_PATHS, MAX_BUS, MAX_HOME_NAME, MAX_TTL_HOURS
 from hub.server.params import json_body, text_problem
 from hub.server.runtime import CLEARING
 from hub.service import dashboard_queries as queries
@@ -52,7 +52,6 @@ ADMIN_TOKEN_ENV = "GRIDCOOP_ADMIN_TOKEN_SHA256"
 SETTINGS_LOCK = web.AppKey("admin_settings_lock", asyncio.Lock)
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 _ID = re.compile(r"^[0-9a-f]{1,64}$")
-MAX_TTL_HOURS = 30 * 24
 LAST_SEEN_DAYS = 30
 
 
@@ -204,13 +203,15 @@ async def invite(request: web.Request) -> web.Response:
     if not isinstance(body, dict) or set(body) - {"name", "bus", "ttl_hours"}:
         raise AdminError(400, "malformed", "send {name, bus (optional), ttl_hours (optional)}")
     name = body.get("name")
-    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
-        raise AdminError(400, "malformed", "name must be a text of 1 to 200 characters")
+    if not isinstance(name, str) or not 1 <= len(name) <= MAX_HOME_NAME:
+        raise AdminError(400, "malformed", f"name must be a text of 1-{MAX_HOME_NAME} characters")
+    if not name.strip():
+        raise AdminError(422, "invalid_setting", "name must not be only spaces")
     bus = body.get("bus")
     if bus is not None and (
-        isinstance(bus, bool) or not isinstance(bus, int) or not 0 <= bus < 2**31
+        isinstance(bus, bool) or not isinstance(bus, int) or not 0 <= bus <= MAX_BUS
     ):
-        raise AdminError(400, "malformed", "bus must be an integer within 0-2^31 or null")
+        raise AdminError(400, "malformed", f"bus must be an integer within 0-{MAX_BUS} or null")
     if bus is not None:
         try:  # with a feeder configured, only its buses
             validate_bus(request.app[CONFIG], bus)

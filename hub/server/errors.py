@@ -24,6 +24,7 @@ STATUS_BY_REASON = {
     errors.USED_JOIN_CODE: 409,
     errors.EXPIRED_JOIN_CODE: 410,
     errors.DUPLICATE_KEY: 409,
+    errors.DUPLICATE_METER_NAME: 422,
     errors.REPLAY: 409,
     errors.GATE_CLOSED: 409,
     errors.OUT_OF_BOUNDS: 422,

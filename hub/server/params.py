@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
@@ -62,7 +63,7 @@ def json_body(body: bytes) -> Any:
     except UnicodeDecodeError as err:
         raise ProtocolError(MALFORMED, f"body is not UTF-8: {err}") from err
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_float=json_number)
     except ValueError as err:
         raise ProtocolError(MALFORMED, f"body is not valid JSON: {err}") from err
     except RecursionError as err:
@@ -73,6 +74,16 @@ def json_body(body: bytes) -> Any:
         if problem is not None:
             raise ProtocolError(MALFORMED, problem)
     return value
+
+
+def json_number(text: str) -> int | float:
+    """A JSON number written with a fraction or exponent: the integer it equals, if it is one
+    (JSON has one number two, `2` and `2.0` both spell it, and the document's integers admit
+    both), else a float, which integer fields refuse."""
+    number = Decimal(text)
+    if number.adjusted() < 19 and number == number.to_integral_value():
+        return int(number)
+    return float(text)
 
 
 def text_problem(text: str) -> str | None:

@@ -14,7 +14,12 @@ from hub.server.openapi.common import (
     path_param,
     refusals,
 )
-from hub.service.settings import MARKET_MODES
+from hub.service.settings import MARKET_MODES, MAX_PERIODS
+
+Schema = dict[str, Any]
+MAX_BUS = 2**31 - 1  # an invitation's feeder bus
+MAX_TTL_HOURS = 30 * 24  # an invitation's lifetime
+MAX_HOME_NAME = 200
 
 ADMIN_SECURITY_SCHEMES: dict[str, Any] = {
     "adminToken": {
@@ -54,22 +59,33 @@ ADMIN_HOME = closed_object(
     }
 )
 
-TARIFF = closed_object(
-    {
-        "timezone": {"type": "string"},
-        "periods": {
-            "type": "array",
-            "minItems": 1,
-            "items": closed_object(
-                {
-                    "start": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
-                    "retail_price": int_schema("minor units per kWh"),
-                    "feed_in_price": int_schema("minor units per kWh, at most retail_price"),
-                }
-            ),
+
+def _tariff(optional: tuple[str, ...] = ()) -> Schema:
+    return closed_object(
+        {
+            "timezone": {"type": "string", "minLength": 1, "description": "IANA name, e.g. UTC"},
+            "periods": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_PERIODS,
+                "items": closed_object(
+                    {
+                        "start": {
+                            "type": "string",
+                            "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$",
+                        },
+                        "retail_price": int_schema("minor units per kWh"),
+                        "feed_in_price": int_schema("minor units per kWh, at most retail_price"),
+                    }
+                ),
+            },
         },
-    }
-)
+        optional,
+    )
+
+
+TARIFF = _tariff()
+TARIFF_UPDATE = _tariff(optional=("timezone",))  # UTC when left out
 
 SETTINGS = closed_object(
     {
@@ -98,7 +114,7 @@ SETTINGS_UPDATE = {
     "minProperties": 1,
     "additionalProperties": False,
     "properties": {
-        "tariff": TARIFF,
+        "tariff": TARIFF_UPDATE,
         "fee_per_kwh": {"type": "integer", "minimum": 0},
         "k_percent": {"type": "integer", "minimum": 0, "maximum": 100},
         "interval_seconds": {"type": "integer"},
@@ -111,9 +127,17 @@ INVITE_REQUEST = {
     "required": ["name"],
     "additionalProperties": False,
     "properties": {
-        "name": {"type": "string", "minLength": 1, "maxLength": 200},
-        "bus": {"type": ["integer", "null"], "minimum": 0},
-        "ttl_hours": {"type": "number", "exclusiveMinimum": 0, "maximum": 720},
+        "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_HOME_NAME,
+            "description": "stored without leading and trailing spaces; 422 when only spaces",
+        },
+        "bus": {
+            "oneOf": [{"type": "integer", "minimum": 0, "maximum": MAX_BUS}, {"type": "null"}],
+            "description": "the home's feeder bus, or null",
+        },
+        "ttl_hours": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_TTL_HOURS},
     },
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gridcoop_home.protocol.schema import Schema
+from gridcoop_home.protocol.schema import SCHEMAS, Schema
 
 from hub.server.openapi.common import (
     AUTH_ERRORS,
@@ -65,6 +65,42 @@ ORDER_CANCELLED: Schema = {
 }
 
 
+def signed_message(kind: str, body: str) -> Schema:
+    """A SignedMessage of one type whose body is the named component."""
+    envelope = SCHEMAS["SignedMessage"]
+    return {
+        **envelope,
+        "description": f"a SignedMessage of type '{kind}' whose body is a {body}",
+        "properties": {**envelope["properties"], "type": {"const": kind}, "body": ref(body)},
+    }
+
+
+# What the server takes: items are judged one by one (ReadingBatch is what a client should send).
+READING_UPLOAD: Schema = {
+    "type": "object",
+    "required": ["readings"],
+    "properties": {
+        "readings": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"description": "a signed reading; anything else is rejected on its own"},
+        }
+    },
+}
+
+
+def _header(name: str, schema: Schema) -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": True, "schema": schema}
+
+
+# RFC 6455 section 4.1: what makes a GET a WebSocket opening handshake.
+WEBSOCKET_HANDSHAKE = [
+    _header("Upgrade", {"const": "websocket"}),
+    _header("Connection", {"const": "Upgrade"}),
+    _header("Sec-WebSocket-Version", {"const": "13"}),
+    _header("Sec-WebSocket-Key", {"type": "string", "pattern": "^[A-Za-z0-9+/]{22}==$"}),
+]
+
 HOME_PATHS: dict[str, Any] = {
     "/api/v1/home": {
         "get": {
@@ -77,9 +113,14 @@ HOME_PATHS: dict[str, Any] = {
         "post": {
             "summary": "Upload a batch of signed meter readings (backlog allowed)",
             "security": SIGNED,
+            "description": (
+                "Each item should be a SignedMessage of type 'reading' (see ReadingBatch); an "
+                "item that is not gets its own verdict (rejected, malformed) and the rest of the "
+                "batch still counts. 422 out_of_bounds beyond the hub's max_batch items."
+            ),
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": ref("ReadingBatch")}},
+                "content": {"application/json": {"schema": READING_UPLOAD}},
             },
             "responses": {
                 "200": json_answer(ref("ReadingBatchResult")),
@@ -111,7 +152,7 @@ HOME_PATHS: dict[str, Any] = {
             "security": SIGNED,
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": ref("SignedMessage")}},
+                "content": {"application/json": {"schema": signed_message("bid", "BidBody")}},
             },
             "responses": {
                 **{
@@ -145,7 +186,7 @@ HOME_PATHS: dict[str, Any] = {
             "security": SIGNED,
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": ref("SignedMessage")}},
+                "content": {"application/json": {"schema": signed_message("order", "OrderBody")}},
             },
             "responses": {
                 "201": json_answer(ORDER_ACCEPTED, "accepted (traded and/or resting)"),
@@ -241,6 +282,7 @@ HOME_PATHS: dict[str, Any] = {
                 "ids) and 'fill' {fill: {interval_start, order_id, side, price, energy_wh, "
                 "resting_wh}} for the home whose order traded."
             ),
+            "parameters": WEBSOCKET_HANDSHAKE,
             "responses": {"101": {"description": "switching protocols"}, **refusals(*AUTH_ERRORS)},
         }
     },

@@ -17,6 +17,7 @@ from hub.server.openapi.ledger_schemas import (
     NULLABLE_INT,
     PROOF_SCHEMA,
     TRANSACTION_SCHEMA,
+    VALIDATOR_REGISTRATION,
     VALIDATOR_SCHEMA,
 )
 
@@ -137,14 +138,7 @@ LEDGER_PATHS: dict[str, Any] = {
             "security": SIGNED,
             "requestBody": {
                 "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": _object(
-                            ["name", "public_key", "pop"],
-                            {"name": {"type": "string"}, "public_key": HEX, "pop": HEX},
-                        )
-                    }
-                },
+                "content": {"application/json": {"schema": VALIDATOR_REGISTRATION}},
             },
             "responses": {
                 "201": json_answer(

@@ -3,6 +3,7 @@ homes' signed transactions."""
 
 from __future__ import annotations
 
+from gridcoop_home.ledger.transactions import ASSETS, MAX_PURPOSE, MAX_UNITS
 from gridcoop_home.protocol.schema import Schema
 
 MAX_HEIGHT = 2**53 - 1
@@ -68,23 +69,57 @@ VALIDATOR_SCHEMA: Schema = {
         "active_from": {"type": "integer"},
     },
 }
-TRANSACTION_SCHEMA: Schema = {
+_TEXT: Schema = {"type": "string", "minLength": 1}
+_SIGNED_BY_HOME: dict[str, Schema] = {
+    "home_id": _TEXT,
+    "units": {"type": "integer", "minimum": 1, "maximum": MAX_UNITS},
+    "key_id": _TEXT,
+    "seq": {"type": "integer", "minimum": 0},
+    "ts": {"type": "integer", "minimum": 0},
+    "sig": _TEXT,
+}
+TRANSFER_SCHEMA: Schema = {
     "type": "object",
-    "required": ["kind", "home_id", "units", "key_id", "seq", "ts", "sig"],
+    "description": "flexibility tokens (lot null) or certificates of one lot to another "
+    "account (422 invalid_entry when `to` is the sender itself)",
+    "required": ["kind", "asset", "to", "lot", "memo", *_SIGNED_BY_HOME],
+    "additionalProperties": False,
+    "properties": {
+        "kind": {"const": "transfer"},
+        "asset": {"enum": list(ASSETS)},
+        "to": _TEXT,
+        "lot": {"type": ["string", "null"]},
+        "memo": {"type": "string", "maxLength": MAX_PURPOSE},
+        **_SIGNED_BY_HOME,
+    },
+    "if": {"properties": {"asset": {"const": "flex"}}},
+    "then": {"properties": {"lot": {"type": "null"}}},
+    "else": {"properties": {"lot": _TEXT}},
+}
+RETIREMENT_SCHEMA: Schema = {
+    "type": "object",
+    "description": "retire green certificates of a lot for a purpose (final and public)",
+    "required": ["kind", "lot", "purpose", *_SIGNED_BY_HOME],
+    "additionalProperties": False,
+    "properties": {
+        "kind": {"const": "retire"},
+        "lot": _TEXT,
+        "purpose": {"type": "string", "minLength": 1, "maxLength": MAX_PURPOSE},
+        **_SIGNED_BY_HOME,
+    },
+}
+TRANSACTION_SCHEMA: Schema = {
     "description": "a transfer or retirement signed by the home key"
     " (gridcoop_home.ledger.transactions)",
+    "oneOf": [TRANSFER_SCHEMA, RETIREMENT_SCHEMA],
+}
+HEX_BYTES: Schema = {"type": "string", "pattern": "^([0-9a-f]{2})*$"}
+VALIDATOR_REGISTRATION: Schema = {
+    "type": "object",
+    "required": ["name", "public_key", "pop"],
     "properties": {
-        "kind": {"enum": ["transfer", "retire"]},
-        "home_id": {"type": "string"},
-        "asset": {"enum": ["flex", "certificate"]},
-        "to": {"type": "string"},
-        "lot": {"type": ["string", "null"]},
-        "units": {"type": "integer"},
-        "memo": {"type": "string"},
-        "purpose": {"type": "string"},
-        "key_id": {"type": "string"},
-        "seq": {"type": "integer"},
-        "ts": {"type": "integer"},
-        "sig": {"type": "string"},
+        "name": {"type": "string", "minLength": 1, "maxLength": 64},
+        "public_key": {**HEX_BYTES, "description": "BLS12-381 G1 public key, hex"},
+        "pop": {**HEX_BYTES, "description": "proof of possession (BLS signature), hex"},
     },
 }

@@ -232,7 +232,7 @@ PUBLIC_PATHS: dict[str, Any] = {
                     },
                     "enrolled",
                 ),
-                **refusals(400, 401, 404, 409, 410),
+                **refusals(400, 401, 404, 409, 410, 422),
             },
         }
     },

@@ -148,7 +148,7 @@ async def test_an_invite_at_the_default_log_level_is_answered_logged_and_stored_
     [
         ({}, 400),
         ({"name": ""}, 400),
-        ({"name": "   "}, 400),
+        ({"name": "   "}, 422),  # the right shape, but nothing to call the home
         ({"name": 12}, 400),
         ({"name": "x" * 201}, 400),
         ({"name": "A", "bus": -1}, 400),
