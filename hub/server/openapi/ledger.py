@@ -13,6 +13,7 @@ from hub.server.openapi.ledger_schemas import (
     BLOCK_SCHEMA,
     HEIGHT_PATH,
     HEX,
+    HEX_BYTES,
     MAX_HEIGHT,
     NULLABLE_INT,
     PROOF_SCHEMA,
@@ -107,7 +108,7 @@ LEDGER_PATHS: dict[str, Any] = {
                     "application/json": {
                         "schema": _object(
                             ["validator", "signature"],
-                            {"validator": {"type": "integer"}, "signature": HEX},
+                            {"validator": {"type": "integer"}, "signature": HEX_BYTES},
                         )
                     }
                 },

@@ -14,6 +14,8 @@ from gridcoop_home.protocol.requests import (
     content_digest,
 )
 
+from hub.config import HubConfig, NetworkSettings
+from tests.hub.server.conftest import MakeHub
 from tests.hub.server.support import FakeClock, Hub, Reply, encode
 
 HOME = "/api/v1/home"
@@ -204,4 +206,16 @@ async def test_order_endpoints_authenticate_before_naming_the_market_mode(
     assert (forged.status, forged.body["error"]) == (401, "unknown_key")
     home = await hub.enrol()
     signed = await hub.signed(home.key, method, path, {} if method == "POST" else None)
+    assert (signed.status, signed.body["error"]) == (409, "wrong_market_mode")
+
+
+async def test_a_continuous_hub_authenticates_a_bid_before_naming_the_market_mode(
+    make_hub: MakeHub,
+) -> None:
+    """The same for bids on a hub that trades continuously (found by schemathesis there)."""
+    hub = await make_hub(HubConfig(network=NetworkSettings(market_mode="continuous")))
+    unsigned = await hub.raw("POST", "/api/v1/bids", {})
+    assert (unsigned.status, unsigned.body["error"]) == (401, "unauthenticated")
+    home = await hub.enrol()
+    signed = await hub.signed(home.key, "POST", "/api/v1/bids", {})
     assert (signed.status, signed.body["error"]) == (409, "wrong_market_mode")
