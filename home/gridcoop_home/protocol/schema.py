@@ -114,13 +114,7 @@ SCHEMAS: dict[str, Schema] = {
             },
         },
         required=["interval_start"],
-    )
-    | {  # at least one step on either side
-        "anyOf": [
-            {"required": ["buy"], "properties": {"buy": {"minItems": 1}}},
-            {"required": ["sell"], "properties": {"sell": {"minItems": 1}}},
-        ]
-    },
+    ),
     "OrderBody": _obj(
         {
             "interval_start": _int("UTC seconds, aligned to the market interval", 0),

@@ -65,14 +65,25 @@ ORDER_CANCELLED: Schema = {
 }
 
 
-def signed_message(kind: str, body: str) -> Schema:
-    """A SignedMessage of one type whose body is the named component."""
+def signed_message(kind: str, body: Schema, name: str) -> Schema:
+    """A SignedMessage of one type whose body is `body`."""
     envelope = SCHEMAS["SignedMessage"]
     return {
         **envelope,
-        "description": f"a SignedMessage of type '{kind}' whose body is a {body}",
-        "properties": {**envelope["properties"], "type": {"const": kind}, "body": ref(body)},
+        "description": f"a SignedMessage of type '{kind}' whose body is a {name}",
+        "properties": {**envelope["properties"], "type": {"const": kind}, "body": body},
     }
+
+
+# A bid as a home submits it: at least one step (a stored bid, GET /api/v1/bids/{start}, may
+# have none: in continuous mode it is what is left of the home's orders).
+BID_SUBMISSION: Schema = {
+    **SCHEMAS["BidBody"],
+    "anyOf": [
+        {"required": ["buy"], "properties": {"buy": {"minItems": 1}}},
+        {"required": ["sell"], "properties": {"sell": {"minItems": 1}}},
+    ],
+}
 
 
 # What the server takes: items are judged one by one (ReadingBatch is what a client should send).
@@ -152,7 +163,11 @@ HOME_PATHS: dict[str, Any] = {
             "security": SIGNED,
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": signed_message("bid", "BidBody")}},
+                "content": {
+                    "application/json": {
+                        "schema": signed_message("bid", BID_SUBMISSION, "BidBody with a step")
+                    }
+                },
             },
             "responses": {
                 **{
@@ -186,7 +201,11 @@ HOME_PATHS: dict[str, Any] = {
             "security": SIGNED,
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": signed_message("order", "OrderBody")}},
+                "content": {
+                    "application/json": {
+                        "schema": signed_message("order", ref("OrderBody"), "OrderBody")
+                    }
+                },
             },
             "responses": {
                 "201": json_answer(ORDER_ACCEPTED, "accepted (traded and/or resting)"),
