@@ -40,12 +40,12 @@ def openapi_document(ledger: bool = False, workers: bool = False) -> dict[str, A
                 "Neighbourhood energy market hub. Units: energy Wh, power W, prices minor "
                 "currency units per kWh, money milli-minor units. Signed requests carry "
                 "X-GridCoop-Key-Id, X-GridCoop-Seq, X-GridCoop-Timestamp, Content-Digest and "
-                "X-GridCoop-Signature (see docs/protocol.md#signed-requests). Refusals: 400 malformed "
-                "when a request breaks this document (a body, path or query parameter outside "
-                "its schema, a query parameter given twice, JSON that is not UTF-8, or text "
-                "holding U+0000 or a lone surrogate anywhere, which no database stores); 422 "
-                "when it fits the document but breaks a rule stated in words (a bid's limits, "
-                "curves that cross, a setting out of range)."
+                "X-GridCoop-Signature (see docs/protocol.md#signed-requests). Refusals: 400 "
+                "malformed when a request breaks this document (a body, path or query parameter "
+                "outside its schema, a query parameter given twice, JSON that is not UTF-8, or "
+                "text holding U+0000 or a lone surrogate anywhere, which no database stores); "
+                "422 when it fits the document but breaks a rule stated in words (a bid's "
+                "limits, curves that cross, a setting out of range)."
             ),
         },
         "paths": paths,
