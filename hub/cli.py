@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,13 +11,13 @@ from pathlib import Path
 from aiohttp import web
 
 from hub.config import ConfigError, HubConfig, load_config
-from hub.logs import setup_logging
+from hub.logs import get_logger, setup_logging
 from hub.server.app import ScaleOut, create_app
 from hub.server.leader import asyncpg_dsn, leadership_for
 from hub.sim.cli import add_parser as add_simulate_parser
 from hub.store import DEFAULT_DB_URL, Store
 
-_LOGGER = logging.getLogger("hub")
+_LOGGER = get_logger("hub")
 
 
 def build_parser() -> argparse.ArgumentParser:

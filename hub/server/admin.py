@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import logging
 import os
 import re
 import secrets
@@ -24,11 +23,12 @@ from aiohttp import web
 
 from hub.config import HubConfig
 from hub.grid.errors import FeederError
+from hub.logs import get_logger
 from hub.server.context import CLOCK, CONFIG, STORE, now_ms
-from hub.server.dashboard.openapi import ADMIN_PATHS
 from hub.server.dashboard.routes import online_window_seconds
 from hub.server.errors import error_response
-from hub.server.params import json_body
+from hub.server.openapi.admin import ADMIN_PATHS, MAX_BUS, MAX_HOME_NAME, MAX_TTL_HOURS
+from hub.server.params import json_body, text_problem
 from hub.server.runtime import CLEARING
 from hub.service import dashboard_queries as queries
 from hub.service import settings
@@ -45,14 +45,13 @@ __all__ = [
     "token_sha256",
 ]
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 routes = web.RouteTableDef()
 
 ADMIN_TOKEN_ENV = "GRIDCOOP_ADMIN_TOKEN_SHA256"
 SETTINGS_LOCK = web.AppKey("admin_settings_lock", asyncio.Lock)
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 _ID = re.compile(r"^[0-9a-f]{1,64}$")
-MAX_TTL_HOURS = 30 * 24
 LAST_SEEN_DAYS = 30
 
 
@@ -103,6 +102,8 @@ def _refusal(request: web.Request) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return "send the admin token as 'Authorization: Bearer <token>'"
+    if text_problem(token) is not None:  # a header byte that is not UTF-8
+        return "the admin token is not valid"
     digest = token_sha256(token.strip())
     if not any(hmac.compare_digest(digest, known) for known in hashes):
         return "the admin token is not valid"
@@ -202,13 +203,15 @@ async def invite(request: web.Request) -> web.Response:
     if not isinstance(body, dict) or set(body) - {"name", "bus", "ttl_hours"}:
         raise AdminError(400, "malformed", "send {name, bus (optional), ttl_hours (optional)}")
     name = body.get("name")
-    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
-        raise AdminError(400, "malformed", "name must be a text of 1 to 200 characters")
+    if not isinstance(name, str) or not 1 <= len(name) <= MAX_HOME_NAME:
+        raise AdminError(400, "malformed", f"name must be a text of 1-{MAX_HOME_NAME} characters")
+    if not name.strip():
+        raise AdminError(422, "invalid_setting", "name must not be only spaces")
     bus = body.get("bus")
     if bus is not None and (
-        isinstance(bus, bool) or not isinstance(bus, int) or not 0 <= bus < 2**31
+        isinstance(bus, bool) or not isinstance(bus, int) or not 0 <= bus <= MAX_BUS
     ):
-        raise AdminError(400, "malformed", "bus must be an integer within 0-2^31 or null")
+        raise AdminError(400, "malformed", f"bus must be an integer within 0-{MAX_BUS} or null")
     if bus is not None:
         try:  # with a feeder configured, only its buses
             validate_bus(request.app[CONFIG], bus)
@@ -222,7 +225,7 @@ async def invite(request: web.Request) -> web.Response:
     now = now_ms(request.app)
     ttl_ms = int(ttl_hours * 3_600_000)
     code = await request.app[STORE].create_join_code(name.strip(), bus, now, ttl_ms)
-    _LOGGER.info("admin: home invited", extra={"name": name.strip(), "bus": bus})
+    _LOGGER.info("admin: home invited", extra={"home_name": name.strip(), "bus": bus})
     return web.json_response(
         {"join_code": code, "name": name.strip(), "bus": bus, "expires_at": now + ttl_ms},
         status=201,

@@ -22,6 +22,8 @@ from hub.server.dashboard import setup_dashboard
 from hub.server.errors import error_middleware
 from hub.server.leader import ELECTION, Election, Leadership, leader_middleware, leader_routes
 from hub.server.limits import Limits, limits_middleware
+from hub.server.openapi import openapi_document
+from hub.server.params import parameter_rules, parameters_middleware
 from hub.server.runtime import BROADCASTER, CLEARING
 from hub.service.clearing import ClearingService
 from hub.service.notify import EventRelay, OutboxPublisher
@@ -59,6 +61,8 @@ def create_app(
     middlewares: list[Middleware] = [error_middleware]
     if scale_out is not None:
         middlewares.append(leader_middleware)
+    document = openapi_document(ledger=config.ledger.enabled, workers=scale_out is not None)
+    middlewares.append(parameters_middleware(parameter_rules(document)))
     if config.limits.enabled:
         middlewares.insert(0, limits_middleware(Limits(config.limits)))
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)

@@ -24,6 +24,7 @@ from gridcoop_home.protocol.freshness import check_timestamp
 from gridcoop_home.protocol.requests import parse_request_signature
 
 from hub.server.context import CONFIG, STORE, now_ms
+from hub.server.params import text_problem
 from hub.store.records import HomeRecord, KeyIdentity, KeyRecord, RequestSequence
 from hub.store.store import RequestRefused
 
@@ -71,6 +72,8 @@ async def verify_request(request: web.Request) -> SignedRequest:
     """The key, the signature and the clock window; writes nothing."""
     store, config = request.app[STORE], request.app[CONFIG]
     signature = parse_request_signature(request.headers)
+    if text_problem(signature.key_id) is not None:  # a header byte that is not UTF-8
+        raise ProtocolError(errors.UNKNOWN_KEY, "the key id header is not a key id")
     body = await request.read()
     key = (await store.key_identities([signature.key_id])).get(signature.key_id)
     if key is None:

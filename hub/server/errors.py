@@ -24,6 +24,7 @@ STATUS_BY_REASON = {
     errors.USED_JOIN_CODE: 409,
     errors.EXPIRED_JOIN_CODE: 410,
     errors.DUPLICATE_KEY: 409,
+    errors.DUPLICATE_METER_NAME: 422,
     errors.REPLAY: 409,
     errors.GATE_CLOSED: 409,
     errors.OUT_OF_BOUNDS: 422,
@@ -85,4 +86,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if err.status < 400:
             raise
         reason = HTTP_STATUS_CODES.get(err.status, "http_error")
-        return error_response(err.status, reason, err.text or err.reason)
+        response = error_response(err.status, reason, err.text or err.reason)
+        if "Allow" in err.headers:  # 405: the methods the resource does serve (RFC 9110)
+            response.headers["Allow"] = err.headers["Allow"]
+        return response

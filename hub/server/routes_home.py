@@ -75,13 +75,13 @@ async def my_readings(request: web.Request) -> web.Response:
 @routes.post("/api/v1/bids")
 async def submit_bid(request: web.Request) -> web.Response:
     config, store = request.app[CONFIG], request.app[STORE]
-    if config.network.continuous:
-        raise ProtocolError(
-            errors.WRONG_MARKET_MODE,
-            "this hub trades continuously: send orders (POST /api/v1/orders), not bids",
-        )
-    signed = await verify_request(request)
+    signed = await verify_request(request)  # first: a stranger learns nothing, not even the mode
     async with sequence_spent(request, signed):
+        if config.network.continuous:
+            raise ProtocolError(
+                errors.WRONG_MARKET_MODE,
+                "this hub trades continuously: send orders (POST /api/v1/orders), not bids",
+            )
         message = parse_signed_message(json_body(signed.body), "bid")
         if message.key_id != signed.key.key_id:
             raise ProtocolError(

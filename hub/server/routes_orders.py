@@ -4,7 +4,7 @@ POST /api/v1/orders takes a signed "order" message (gridcoop_home.protocol.order
 what
 happened at once: the order's trades, what rests in the book, how many crossing orders the
 network would not let it trade with. DELETE /api/v1/orders/{order_id} withdraws what is left.
-A hub in periodic mode refuses both with 409 `wrong_market_mode`.
+A hub in periodic mode refuses both with 409 `wrong_market_mode`, to an authenticated home only.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ routes = web.RouteTableDef()
 
 @routes.post("/api/v1/orders")
 async def submit_order(request: web.Request) -> web.Response:
+    caller = await authenticate(request)  # first: a stranger learns nothing, not even the mode
     market = _market(request)
-    caller = await authenticate(request)
     config = request.app[CONFIG]
     message = parse_signed_message(json_body(caller.body), "order")
     if message.key_id != caller.key.key_id:
@@ -60,8 +60,8 @@ async def submit_order(request: web.Request) -> web.Response:
 
 @routes.delete("/api/v1/orders/{order_id}")
 async def cancel_order(request: web.Request) -> web.Response:
-    market = _market(request)
     caller = await authenticate(request)
+    market = _market(request)
     order_id = request.match_info["order_id"]
     interval_start, withdrawn = await market.cancel(caller.home.home_id, order_id)
     return web.json_response(

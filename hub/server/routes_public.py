@@ -5,16 +5,22 @@ from __future__ import annotations
 from aiohttp import web
 from gridcoop_home.protocol.enrolment import parse_enrolment
 from gridcoop_home.protocol.envelope import PROTOCOL_VERSION
-from gridcoop_home.protocol.errors import MALFORMED, NOT_CONFIGURED, ProtocolError
+from gridcoop_home.protocol.errors import NOT_CONFIGURED, ProtocolError
 
 import hub
 from hub.server.context import CLOCK, CONFIG, STORE, now_ms
 from hub.server.openapi import openapi_document
-from hub.server.params import int_param, interval_path_param, json_body
+from hub.server.params import (
+    MAX_INTERVAL_START,
+    MAX_INTERVALS_LISTED,
+    MAX_TARIFF_INTERVALS,
+    int_param,
+    interval_path_param,
+    json_body,
+)
 from hub.service.network import grid_summary
 
 routes = web.RouteTableDef()
-MAX_RANGE_SECONDS = 31 * 24 * 3600
 
 
 @routes.get("/health")
@@ -58,11 +64,10 @@ async def openapi(request: web.Request) -> web.Response:
 async def list_intervals(request: web.Request) -> web.Response:
     now = int(request.app[CLOCK]())
     # Intervals clear at gate closure, before they start: the default includes the next ones.
-    start_to = int_param(request, "to", now + 2 * request.app[CONFIG].interval_seconds, 0, 2**40)
-    start_from = int_param(request, "from", start_to - 24 * 3600, 0, 2**40)
-    if not 0 <= start_to - start_from <= MAX_RANGE_SECONDS:
-        raise ProtocolError(MALFORMED, "'from' must not be after 'to'; range at most 31 days")
-    limit = int_param(request, "limit", 96, 1, 3000)
+    default_to = now + 2 * request.app[CONFIG].interval_seconds
+    start_to = int_param(request, "to", default_to, 0, MAX_INTERVAL_START)
+    start_from = int_param(request, "from", max(0, start_to - 24 * 3600), 0, MAX_INTERVAL_START)
+    limit = int_param(request, "limit", 96, 1, MAX_INTERVALS_LISTED)  # the newest of the range
     records = await request.app[STORE].list_intervals(start_from, start_to, limit)
     return web.json_response({"intervals": [record.to_wire() for record in records]})
 
@@ -104,7 +109,7 @@ async def tariffs(request: web.Request) -> web.Response:
     """Grid prices for the coming intervals: the planner's price forecast backbone."""
     config = request.app[CONFIG]
     now = int(request.app[CLOCK]())
-    count = int_param(request, "intervals", 96, 1, 400)
+    count = int_param(request, "intervals", 96, 1, MAX_TARIFF_INTERVALS)
     first = config.interval_start_of(now)
     slots = []
     for n in range(count):

@@ -12,7 +12,6 @@ the `[network]` settings (docs/feeder.md):
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -22,6 +21,7 @@ from gridcoop_home.protocol.dispatch import GridPrices, derive_commands
 
 from hub.config import HubConfig
 from hub.ledger.service.sealer import LedgerService
+from hub.logs import get_logger
 from hub.market import (
     MAX_ABS_PRIORITY,
     ClearingResult,
@@ -36,7 +36,7 @@ from hub.service.ports import Clock, Publisher
 from hub.store import Store
 from hub.store.records import AllocationRecord, IntervalRecord, StoredBid
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 ANNOUNCE_CHUNK = 500  # allocations pushed between two yields to the event loop (~5 ms)
 
 

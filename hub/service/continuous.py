@@ -14,7 +14,6 @@ Public trade news goes out on the WebSocket without home ids; each home hears of
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from gridcoop_home.protocol.orders import OrderBody
 
 from hub.config import HubConfig
 from hub.grid import Feeder
+from hub.logs import get_logger
 from hub.market import (
     ClearingResult,
     FeederHeadroom,
@@ -45,7 +45,7 @@ from hub.service.ports import Clock, Publisher
 from hub.store import Store
 from hub.store.records import HomeRecord, OrderEvent, StoredBid
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 KEEP_CLOSED_SECONDS = 7 * 24 * 3600  # how long a settled interval is remembered as closed
 
 

@@ -33,4 +33,4 @@ hub.demo.create_app = _create_app_with_dashboard  # type: ignore[assignment]
 hub.cli.create_app = _create_app_with_dashboard  # type: ignore[assignment]
 
 if __name__ == "__main__":
-    raise SystemExit(hub.cli.main(["--log-level", "warning", *sys.argv[1:]]))
+    raise SystemExit(hub.cli.main(sys.argv[1:]))  # the default log level (INFO), as deployed

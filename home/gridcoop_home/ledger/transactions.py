@@ -138,7 +138,8 @@ def _check_transfer(data: Entry) -> None:
     if not isinstance(data["to"], str) or not data["to"]:
         raise LedgerError(errors.MALFORMED, "to must name an account")
     if data["to"] == data["home_id"]:
-        raise LedgerError(errors.MALFORMED, "a transfer must go to another account")
+        # Well formed (the schema cannot compare two fields), so not `malformed`.
+        raise LedgerError(errors.INVALID_ENTRY, "a transfer must go to another account")
     if data["asset"] == "certificate" and (not isinstance(data["lot"], str) or not data["lot"]):
         raise LedgerError(errors.MALFORMED, "a certificate transfer must name its lot")
     if data["asset"] == "flex" and data["lot"] is not None:

@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from gridcoop_home.protocol.canonical import canonical_json
-from gridcoop_home.protocol.errors import BAD_SIGNATURE, DUPLICATE_KEY, MALFORMED, ProtocolError
+from gridcoop_home.protocol.errors import (
+    BAD_SIGNATURE,
+    DUPLICATE_KEY,
+    DUPLICATE_METER_NAME,
+    MALFORMED,
+    ProtocolError,
+)
 from gridcoop_home.protocol.keys import SigningKey, key_id_of, public_key_from_text, verify
 from gridcoop_home.protocol.readings import METER_KINDS
 
@@ -115,5 +121,5 @@ def _parse_meters(raw: object) -> tuple[MeterKey, ...]:
         meters.append(MeterKey(name=name, kind=str(kind), public_key=key))
     names = [meter.name for meter in meters]
     if len(set(names)) != len(names):
-        raise ProtocolError(MALFORMED, "meter names must be unique within a home")
+        raise ProtocolError(DUPLICATE_METER_NAME, "meter names must be unique within a home")
     return tuple(meters)

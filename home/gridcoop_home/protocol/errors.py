@@ -25,6 +25,7 @@ UNKNOWN_JOIN_CODE = "unknown_join_code"
 EXPIRED_JOIN_CODE = "expired_join_code"
 USED_JOIN_CODE = "used_join_code"
 DUPLICATE_KEY = "duplicate_key"
+DUPLICATE_METER_NAME = "duplicate_meter_name"
 UNAUTHENTICATED = "unauthenticated"
 HOME_REVOKED = "home_revoked"
 # Market modes (docs/feeder.md): continuous orders, the feeder.

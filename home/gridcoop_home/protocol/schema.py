@@ -9,16 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 from gridcoop_home.protocol.bids import ASSET_PATTERN, DEVICE_PATTERN, MAX_BASELINE_DEVICES
+from gridcoop_home.protocol.enrolment import MAX_METERS
+from gridcoop_home.protocol.envelope import MAX_SEQ
 from gridcoop_home.protocol.orders import CLIENT_ORDER_ID_PATTERN, SIDES
 from gridcoop_home.protocol.readings import METER_KINDS
 
 Schema = dict[str, Any]
 
 
-def _int(description: str, minimum: int | None = None) -> Schema:
+def _int(description: str, minimum: int | None = None, maximum: int | None = None) -> Schema:
     schema: Schema = {"type": "integer", "description": description}
     if minimum is not None:
         schema["minimum"] = minimum
+    if maximum is not None:
+        schema["maximum"] = maximum
     return schema
 
 
@@ -36,6 +40,12 @@ def _ref(name: str) -> Schema:
 
 
 NULLABLE_INT: Schema = {"type": ["integer", "null"]}
+# A raw 32-byte Ed25519 public key, base64url without padding (gridcoop_home.protocol.keys).
+PUBLIC_KEY: Schema = {
+    "type": "string",
+    "pattern": "^[A-Za-z0-9_-]{43}$",
+    "description": "base64url raw Ed25519 public key",
+}
 # How an interval was cleared: uniform_price (no feeder), merit_order (a feeder, no limit bound),
 # lp (network-constrained), backstop (the feeder could not be checked or satisfied), continuous.
 CLEARING_METHODS = ["uniform_price", "merit_order", "lp", "backstop", "continuous"]
@@ -51,11 +61,19 @@ SCHEMAS: dict[str, Schema] = {
         {
             "v": {"const": 1},
             "type": {"enum": ["reading", "bid", "order"]},
-            "key_id": {"type": "string", "description": "hex SHA-256 prefix of the signing key"},
-            "seq": _int("strictly increasing per key", 0),
-            "ts": _int("UTC milliseconds since the epoch", 0),
+            "key_id": {
+                "type": "string",
+                "minLength": 1,
+                "description": "hex SHA-256 prefix of the signing key",
+            },
+            "seq": _int("strictly increasing per key", 0, MAX_SEQ),
+            "ts": _int("UTC milliseconds since the epoch", 0, MAX_SEQ),
             "body": {"type": "object"},
-            "sig": {"type": "string", "description": "base64url Ed25519 over canonical JSON"},
+            "sig": {
+                "type": "string",
+                "minLength": 1,
+                "description": "base64url Ed25519 over canonical JSON",
+            },
         }
     ),
     "ReadingBody": _obj(
@@ -144,16 +162,21 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "MeterKey": _obj(
         {
-            "name": {"type": "string", "minLength": 1, "maxLength": 64},
+            "name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 64,
+                "description": "unique within the home",
+            },
             "kind": {"enum": list(METER_KINDS)},
-            "public_key": {"type": "string", "description": "base64url raw Ed25519 public key"},
+            "public_key": PUBLIC_KEY,
         }
     ),
     "Enrolment": _obj(
         {
-            "join_code": {"type": "string"},
-            "home_key": {"type": "string"},
-            "meters": {"type": "array", "items": _ref("MeterKey")},
+            "join_code": {"type": "string", "minLength": 1},
+            "home_key": PUBLIC_KEY,
+            "meters": {"type": "array", "items": _ref("MeterKey"), "maxItems": MAX_METERS},
             "proofs": {
                 "type": "object",
                 "additionalProperties": {"type": "string"},

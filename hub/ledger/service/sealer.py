@@ -9,7 +9,6 @@ is rebuilt from storage, so memory and database never disagree.
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -36,8 +35,9 @@ from hub.ledger.accounts.state import LedgerState
 from hub.ledger.chain.chain import decode_entry, encode, make_header
 from hub.ledger.service.ports import LedgerStorage
 from hub.ledger.service.settings import LedgerSettings
+from hub.logs import get_logger
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 FAR_FUTURE = 2**62
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from typing import Any
 
 import aiohttp
@@ -28,8 +27,9 @@ from gridcoop_home.protocol.requests import sign_request
 
 from hub.ledger.accounts.state import LedgerState
 from hub.ledger.chain.chain import ChainBlock, decode_entry, structure_problem
+from hub.logs import get_logger
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 TIMEOUT = aiohttp.ClientTimeout(total=60)
 
 

@@ -14,7 +14,8 @@ from aiohttp import web
 from hub.server import admin
 from hub.server.context import CONFIG, STORE
 from hub.server.dashboard import routes
-from hub.server.dashboard.openapi import ADMIN_PATHS, ADMIN_SECURITY_SCHEMES, DASHBOARD_PATHS
+from hub.server.openapi.admin import ADMIN_PATHS, ADMIN_SECURITY_SCHEMES
+from hub.server.openapi.dashboard import DASHBOARD_PATHS
 from hub.service import settings
 
 __all__ = ["ADMIN_PATHS", "ADMIN_SECURITY_SCHEMES", "DASHBOARD_PATHS", "setup_dashboard"]

@@ -13,7 +13,13 @@ from gridcoop_home.protocol.enrolment import (
     build_enrolment,
     parse_enrolment,
 )
-from gridcoop_home.protocol.errors import BAD_SIGNATURE, DUPLICATE_KEY, MALFORMED, ProtocolError
+from gridcoop_home.protocol.errors import (
+    BAD_SIGNATURE,
+    DUPLICATE_KEY,
+    DUPLICATE_METER_NAME,
+    MALFORMED,
+    ProtocolError,
+)
 from gridcoop_home.protocol.keys import SigningKey
 
 CODE = "ABCD-EFGH-JKLM"
@@ -114,11 +120,12 @@ def test_two_meters_sharing_a_key_is_duplicate_key() -> None:
     assert reason(data) == DUPLICATE_KEY
 
 
-def test_two_meters_with_the_same_name_is_malformed() -> None:
+def test_two_meters_with_the_same_name_is_duplicate_meter_name() -> None:
+    """Well formed (JSON Schema cannot say that names differ), so its own reason, not malformed."""
     data = enrolment_body()
     data["meters"][1]["name"] = data["meters"][0]["name"]
 
-    assert reason(data) == MALFORMED
+    assert reason(data) == DUPLICATE_METER_NAME
 
 
 @pytest.mark.parametrize("kind", ["gas", "home", "GRID", "", None])

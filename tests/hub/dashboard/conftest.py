@@ -14,7 +14,9 @@ from gridcoop_home.client import hub as hub_client
 from hub.config import HubConfig
 from hub.server.admin import ADMIN_TOKEN_ENV
 from tests.hub.dashboard.support import ADMIN_TOKEN_SHA256, DashHub, start_dashboard_hub
-from tests.hub.server.support import FakeClock, conformance_problems
+from tests.hub.server.support import FakeClock, conformance_problems, default_log_level
+
+__all__ = ["default_log_level"]  # autouse: the hub logs at INFO, as `serve` does
 
 
 class MakeHub(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from types import SimpleNamespace
 from typing import Any
@@ -128,12 +129,26 @@ async def test_invite_gives_a_join_code_that_enrols(hub: DashHub) -> None:
     assert used.value.reason == "used_join_code"
 
 
+async def test_an_invite_at_the_default_log_level_is_answered_logged_and_stored_once(
+    hub: DashHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 16: logging the invite with a field called `name` raised at INFO (the level `serve`
+    runs at) after the code was stored, so the operator got a 500 and the database a valid code
+    nobody saw. The hub logs at INFO here (tests/hub/server/support.default_log_level)."""
+    assert logging.getLogger("hub.server.admin").isEnabledFor(logging.INFO)
+    reply = await hub.admin("POST", "/api/v1/admin/invites", {"name": "House 7", "bus": 2})
+    assert reply.status == 201, reply
+    (record,) = [r for r in caplog.records if r.getMessage() == "admin: home invited"]
+    assert (record.__dict__["home_name"], record.__dict__["bus"]) == ("House 7", 2)
+    assert await join_codes(hub) == 1  # the one code the operator was shown
+
+
 @pytest.mark.parametrize(
     ("body", "status"),
     [
         ({}, 400),
         ({"name": ""}, 400),
-        ({"name": "   "}, 400),
+        ({"name": "   "}, 422),  # the right shape, but nothing to call the home
         ({"name": 12}, 400),
         ({"name": "x" * 201}, 400),
         ({"name": "A", "bus": -1}, 400),

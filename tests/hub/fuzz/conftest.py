@@ -24,9 +24,12 @@ from tests.hub.server.support import (
     FakeClock,
     Home,
     Hub,
+    default_log_level,
     response_validator,
     start_hub,
 )
+
+__all__ = ["default_log_level"]  # autouse: the hub logs at INFO, as `serve` does
 
 ADMIN_TOKEN = "gcadm_hostile-inputs-test-token"
 

@@ -170,9 +170,7 @@ class FuzzHub:
                 [
                     sys.executable,
                     "-m",
-                    "hub",
-                    "--log-level",
-                    "warning",
+                    "hub",  # at the default log level (INFO), as an operator runs it
                     "serve",
                     "--db",
                     self.db_url,

@@ -28,6 +28,7 @@ from typing import Any
 
 import schemathesis
 from schemathesis.core.parameters import ParameterLocation
+from schemathesis.generation.meta import CoveragePhaseData, CoverageScenario, TestPhase
 
 from tests.hub.fuzz import signing
 from tests.hub.fuzz.harness import STATE_ENV, Credentials, http_json
@@ -120,6 +121,8 @@ def use_real_values(case: Any) -> None:
         return
     if case.meta is not None and case.meta.is_negative_at(ParameterLocation.PATH):
         return
+    if case.meta is not None and case.meta.phase.name == TestPhase.STATEFUL:
+        return  # the value came from an earlier answer (a link): what the check follows up
     rng = random.Random(f"{case.path}{params}")
     if case.path.startswith("/api/v1/admin/") or rng.random() >= REAL_VALUE_SHARE:
         return
@@ -129,12 +132,40 @@ def use_real_values(case: Any) -> None:
             params[name] = rng.choice(known[name])
 
 
+def probes_missing_signature(case: Any) -> bool:
+    """A coverage case that leaves the signature header out on purpose (`missing_required_header`
+    expects a refusal): signing it would put the header back."""
+    data = case.meta.phase.data if case.meta is not None else None
+    return (
+        isinstance(data, CoveragePhaseData)
+        and data.scenario == CoverageScenario.MISSING_PARAMETER
+        and data.parameter_location == ParameterLocation.HEADER
+        and (data.parameter or "").lower() == SIGNATURE_HEADER
+    )
+
+
+SIGNATURE_HEADER = "x-gridcoop-signature"
+
+
+def forget_upgraded_connection(response: Any, *args: Any, **kwargs: Any) -> Any:
+    """After a WebSocket handshake (101) the connection speaks WebSocket frames: close it rather
+    than let `requests` reuse it for the next HTTP request (which would read a frame)."""
+    if response.status_code == 101:
+        connection = getattr(response.raw, "connection", None)
+        if connection is not None:
+            connection.close()
+    return response
+
+
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     use_real_values(case)
     protect_fuzzing_home(case)
     sign_body(case)
-    kwargs["auth"] = signing.HomeSigner(CREDENTIALS)
+    if not probes_missing_signature(case):
+        kwargs["auth"] = signing.HomeSigner(CREDENTIALS)
+    if case.path == "/api/v1/ws":
+        kwargs["hooks"] = {"response": [forget_upgraded_connection]}
 
 
 # -- known bugs (see test_known_bugs.py) ----------------------------------------------------------

@@ -5,6 +5,7 @@ test_known_bugs.py, as strict xfails.)"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -12,7 +13,7 @@ import pytest
 from gridcoop_home.protocol.enrolment import build_enrolment
 from gridcoop_home.protocol.envelope import sign_message
 from gridcoop_home.protocol.keys import SigningKey
-from gridcoop_home.protocol.requests import HEADER_SEQ, HEADER_TIMESTAMP
+from gridcoop_home.protocol.requests import HEADER_KEY_ID, HEADER_SEQ, HEADER_TIMESTAMP
 
 from tests.hub.fuzz.conftest import Answer, LocalHub, conformance_problems
 
@@ -114,10 +115,10 @@ async def test_deeply_nested_readings_batch_is_400_malformed(local_hub: LocalHub
     ("path", "status"),
     [
         ("/api/v1/ledger/homes/%C3%BC", 404),
-        ("/api/v1/ledger/homes/%F0%9F%92%A5%00", 404),
-        ("/api/v1/ledger/entries/%D0%BA%D0%BB%D1%8E%D1%87", 404),
+        ("/api/v1/ledger/homes/%F0%9F%92%A5%00", 400),  # NUL: no database stores it
+        ("/api/v1/ledger/entries/%D0%BA%D0%BB%D1%8E%D1%87", 400),  # not hex, as documented
         ("/api/v1/market/intervals/%E2%88%9E", 400),  # infinity sign
-        ("/api/v1/market/orderbook/%EF%BC%91", 404),  # fullwidth 1: Python's int() reads it
+        ("/api/v1/market/orderbook/%EF%BC%91", 400),  # fullwidth 1: ASCII digits only
         ("/api/v1/ledger/blocks/%C3%BC", 400),
         ("/dashboard/%C3%BC.js", 404),
         ("/dashboard/..%2F..%2F..%2Fpyproject.toml", 404),
@@ -333,3 +334,37 @@ async def test_a_signed_websocket_upgrade_with_a_forged_signature_is_401(
     answer = await local_hub.send("GET", "/api/v1/ws", headers=headers)
     assert refused(answer, 401, "bad_signature")
     documented(local_hub)
+
+
+# -- header bytes that are not UTF-8 --------------------------------------------------------------
+
+
+async def _raw_status(local: LocalHub, path: str, headers: dict[str, bytes]) -> int:
+    """Send header bytes as they are (aiohttp's client would encode them): the status line."""
+    host, port = local.hub.server.host, local.hub.server.port
+    assert port is not None
+    reader, writer = await asyncio.open_connection(host, port)
+    lines = b"".join(name.encode() + b": " + value + b"\r\n" for name, value in headers.items())
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n".encode() + lines)
+    writer.write(b"Connection: close\r\n\r\n")
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    return int(answer.split(b" ", 2)[1])
+
+
+async def test_a_key_id_header_that_is_not_utf8_is_401_not_a_database_error(
+    local_hub: LocalHub,
+) -> None:
+    """aiohttp reads such bytes as lone surrogates, which no database driver can encode."""
+    signed = local_hub.hub.signed_headers(local_hub.home.key, "GET", "/api/v1/home")
+    headers = {name: value.encode() for name, value in signed.items()}
+    headers[HEADER_KEY_ID] = b"\xed\xa0\x80" + headers[HEADER_KEY_ID]
+    for path in ("/api/v1/home", "/api/v1/ws"):
+        assert await _raw_status(local_hub, path, headers) == 401
+    assert await healthy(local_hub)
+
+
+async def test_an_admin_token_that_is_not_utf8_is_401(local_hub: LocalHub) -> None:
+    headers = {"Authorization": b"Bearer \xff" + local_hub.admin_token.encode()}
+    assert await _raw_status(local_hub, "/api/v1/admin/homes", headers) == 401

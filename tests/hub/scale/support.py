@@ -24,7 +24,7 @@ def free_port() -> int:
 
 
 def hub_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "hub", "--log-level", "warning", *args]
+    return [sys.executable, "-m", "hub", *args]  # the default log level (INFO), as deployed
 
 
 def run_hub(*args: str) -> subprocess.CompletedProcess[str]:

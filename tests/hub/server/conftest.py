@@ -17,7 +17,15 @@ from gridcoop_home.client import hub as hub_client
 from hub.config import HubConfig
 from hub.service.ports import Clock
 from hub.store import Store
-from tests.hub.server.support import FakeClock, Hub, conformance_problems, start_hub
+from tests.hub.server.support import (
+    FakeClock,
+    Hub,
+    conformance_problems,
+    default_log_level,
+    start_hub,
+)
+
+__all__ = ["default_log_level"]  # autouse: the hub logs at INFO, as `serve` does
 
 
 class MakeHub(Protocol):

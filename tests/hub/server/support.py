@@ -6,13 +6,15 @@ Kept out of conftest.py so tests/hub/test_cli.py can import it too.
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, NamedTuple
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from gridcoop_home.client.hub import HubClient, Meter
@@ -29,6 +31,27 @@ from hub.service.ports import Clock
 from hub.store import Store
 
 DAY_MS = 24 * 3600 * 1000
+
+
+@pytest.fixture(autouse=True)
+def default_log_level(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every in-process hub logs at INFO, the level `gridcoop-hub serve` runs at by default (a log
+    call that fails only when INFO is enabled once hid behind tests run at WARNING: issue 16),
+    with the access log at WARNING as hub.logs.setup_logging sets it. Autouse wherever a conftest
+    imports it; a test fails if the hub answered any request with a 500 (aiohttp logs each)."""
+    caplog.set_level(logging.INFO)
+    access = logging.getLogger("aiohttp.access")
+    level = access.level
+    access.setLevel(logging.WARNING)
+    yield
+    access.setLevel(level)
+    server_errors = [
+        record.getMessage()
+        for phase in ("setup", "call")
+        for record in caplog.get_records(phase)  # type: ignore[arg-type]
+        if record.name == "aiohttp.server" and record.levelno >= logging.ERROR
+    ]
+    assert server_errors == [], "the hub answered 500"
 
 
 class FakeClock:

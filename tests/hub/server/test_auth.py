@@ -14,6 +14,8 @@ from gridcoop_home.protocol.requests import (
     content_digest,
 )
 
+from hub.config import HubConfig, NetworkSettings
+from tests.hub.server.conftest import MakeHub
 from tests.hub.server.support import FakeClock, Hub, Reply, encode
 
 HOME = "/api/v1/home"
@@ -188,3 +190,32 @@ async def test_non_integer_sequence_header_is_400_malformed(hub: Hub) -> None:
     headers = hub.signed_headers(home.key, "GET", HOME)
     headers[HEADER_SEQ] = "seven"
     assert refused(await hub.raw("GET", HOME, headers=headers), 400, "malformed")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("POST", "/api/v1/orders"), ("DELETE", "/api/v1/orders/h:o-1")]
+)
+async def test_order_endpoints_authenticate_before_naming_the_market_mode(
+    hub: Hub, method: str, path: str
+) -> None:
+    """A periodic hub tells only an authenticated home that it takes no orders (issue 16):
+    a stranger gets 401 like on every other signed endpoint."""
+    unsigned = await hub.raw(method, path, {} if method == "POST" else None)
+    assert (unsigned.status, unsigned.body["error"]) == (401, "unauthenticated")
+    forged = await hub.signed(SigningKey.generate(), method, path, {})
+    assert (forged.status, forged.body["error"]) == (401, "unknown_key")
+    home = await hub.enrol()
+    signed = await hub.signed(home.key, method, path, {} if method == "POST" else None)
+    assert (signed.status, signed.body["error"]) == (409, "wrong_market_mode")
+
+
+async def test_a_continuous_hub_authenticates_a_bid_before_naming_the_market_mode(
+    make_hub: MakeHub,
+) -> None:
+    """The same for bids on a hub that trades continuously (found by schemathesis there)."""
+    hub = await make_hub(HubConfig(network=NetworkSettings(market_mode="continuous")))
+    unsigned = await hub.raw("POST", "/api/v1/bids", {})
+    assert (unsigned.status, unsigned.body["error"]) == (401, "unauthenticated")
+    home = await hub.enrol()
+    signed = await hub.signed(home.key, "POST", "/api/v1/bids", {})
+    assert (signed.status, signed.body["error"]) == (409, "wrong_market_mode")

@@ -154,10 +154,6 @@ async def test_proof_over_a_different_join_code_is_refused(hub: Hub) -> None:
         pytest.param(
             lambda b: b | {"meters": [b["meters"][0] | {"name": ""}]}, id="empty-meter-name"
         ),
-        pytest.param(
-            lambda b: b | {"meters": [b["meters"][0], b["meters"][1] | {"name": "m0"}]},
-            id="duplicate-meter-names",
-        ),
     ],
 )
 async def test_malformed_enrolment_is_400_malformed_and_code_stays_unused(
@@ -171,6 +167,16 @@ async def test_malformed_enrolment_is_400_malformed_and_code_stays_unused(
     assert reply.status == 400
     assert reply.body["error"] == "malformed"
     assert reply.body["detail"]
+    assert (await hub.raw("POST", "/api/v1/enrol", enrolment_body(code)[0])).status == 201
+
+
+async def test_duplicate_meter_names_are_422_and_the_code_stays_unused(hub: Hub) -> None:
+    """Well formed (the schema cannot say names differ), so 422 and not `malformed`."""
+    code = await hub.invite()
+    body, _, _ = enrolment_body(code)
+    body["meters"][1]["name"] = body["meters"][0]["name"]
+    reply = await hub.raw("POST", "/api/v1/enrol", body)
+    assert (reply.status, reply.body["error"]) == (422, "duplicate_meter_name")
     assert (await hub.raw("POST", "/api/v1/enrol", enrolment_body(code)[0])).status == 201
 
 

@@ -7,6 +7,7 @@ from jsonschema import Draft202012Validator
 
 from hub.config import HubConfig
 from hub.server.admin import ADMIN_TOKEN_ENV, token_sha256
+from hub.server.openapi import openapi_document
 from hub.server.runtime import CLEARING
 from hub.store import Store
 from tests.hub.server.support import (
@@ -136,3 +137,46 @@ async def test_every_endpoint_answers_as_documented(
     assert ("POST", "/api/v1/bids", 200) in statuses
     assert ("POST", "/api/v1/bids", 422) in statuses
     assert conformance_problems(hub.exchanges) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("TRACE", "/api/v1/info", {"GET", "HEAD"}),
+        ("DELETE", "/api/v1/bids", {"POST"}),
+        ("PATCH", "/api/v1/admin/settings", {"GET", "HEAD", "PUT"}),
+    ],
+)
+async def test_a_method_the_document_does_not_list_is_405_with_an_allow_header(
+    hub: Hub, method: str, path: str, allowed: set[str]
+) -> None:
+    """RFC 9110: a 405 names the methods the resource does serve (schemathesis checks it)."""
+    async with hub.session.request(method, hub.url + path) as response:
+        assert response.status == 405
+        assert set(response.headers["Allow"].split(",")) == allowed
+        assert (await response.json())["error"] == "method_not_allowed"
+    documented = {m.upper() for m in document()["paths"][path]}
+    assert allowed - {"HEAD"} == documented
+
+
+def test_every_documented_parameter_is_one_the_server_checks() -> None:
+    """hub.server.params checks path and query parameters against the document: each uses only
+    what that check reads, and every integer has both bounds (a limit the server enforced but
+    the document did not declare was a schemathesis finding)."""
+    supported = {"type", "minimum", "maximum", "pattern", "enum", "minLength", "maxLength"}
+    checked = 0
+    for ledger in (False, True):
+        doc = openapi_document(ledger=ledger, workers=True)
+        for path, operations in doc["paths"].items():
+            for method, operation in operations.items():
+                for parameter in operation.get("parameters", []):
+                    if parameter["in"] not in ("path", "query"):
+                        continue
+                    schema = parameter["schema"]
+                    where = (method, path, parameter["name"])
+                    assert set(schema) <= supported, where
+                    if schema.get("type") == "integer":
+                        assert {"minimum", "maximum"} <= set(schema), where
+                    assert "400" in operation["responses"], where
+                    checked += 1
+    assert checked > 20

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from itertools import pairwise
 
+import pytest
 from gridcoop_home.protocol.bids import BidLimits
 from gridcoop_home.protocol.envelope import PROTOCOL_VERSION
 
 import hub as hub_package
 from hub.config import HubConfig
 from hub.market.tariff import Tariff, TariffPeriod
+from hub.server.runtime import CLEARING
 from tests.hub.server.conftest import MakeHub
 from tests.hub.server.support import FakeClock, Hub
 
@@ -144,7 +146,39 @@ async def test_unknown_interval_is_a_404_with_reason_code(hub: Hub) -> None:
     assert reply.body["error"] == "not_found"
 
 
-async def test_intervals_range_longer_than_31_days_is_refused(hub: Hub) -> None:
-    reply = await hub.raw("GET", f"/api/v1/market/intervals?from=0&to={32 * 24 * 3600}")
+async def test_intervals_over_any_range_are_the_newest_within_the_limit(
+    hub: Hub, clock: FakeClock
+) -> None:
+    """Any range the document allows is answered (once refused beyond 31 days, which the
+    document could not say): `limit` bounds the work, newest first; `from` after `to` is empty."""
+    first = hub.config.next_open_interval(clock())
+    starts = [first, first + 900, first + 1800]
+    for start in starts:
+        clock.set(hub.config.gate_closure_of(start) + 1)
+        await hub.app[CLEARING].clear(start)
+    to = starts[-1]
+    reply = await hub.raw("GET", f"/api/v1/market/intervals?from=0&to={to}&limit=2")
+    assert reply.status == 200
+    assert [i["interval_start"] for i in reply.body["intervals"]] == starts[:0:-1]
+    reply = await hub.raw("GET", f"/api/v1/market/intervals?from={to}&to={first}")
+    assert (reply.status, reply.body) == (200, {"intervals": []})
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=3001",
+        "limit=1&limit=2",
+        "to=%2B5",
+        "from=1_000",
+        "from=%EF%BC%91",
+        "to=1099511627777",
+    ],
+)
+async def test_intervals_query_outside_the_document_is_a_400_naming_the_parameter(
+    hub: Hub, query: str
+) -> None:
+    reply = await hub.raw("GET", f"/api/v1/market/intervals?{query}")
     assert reply.status == 400
     assert reply.body["error"] == "malformed"
+    assert query.split("=")[0] in reply.body["detail"]

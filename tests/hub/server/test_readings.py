@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -314,7 +315,7 @@ async def test_batch_above_max_batch_is_422_out_of_bounds_and_nothing_is_stored(
     "body",
     [
         {"import_wh": 1.5, "export_wh": 0},
-        {"import_wh": 100, "export_wh": 0.0},
+        {"import_wh": 100, "export_wh": 0.5},
         {"import_wh": "100", "export_wh": 0},
         {"import_wh": True, "export_wh": 0},
         {"import_wh": -1, "export_wh": 0},
@@ -340,6 +341,22 @@ async def test_non_integer_or_missing_register_is_rejected_malformed_per_item(
         ("accepted", None),
     ]
     assert [(i, e) for _, i, e in await stored(home)] == [(200, 0)]
+
+
+async def test_a_whole_number_written_with_a_fraction_is_that_integer(
+    hub: Hub, clock: FakeClock
+) -> None:
+    """JSON has one number two: `2.0` spells it as well as `2` (and the OpenAPI document's
+    integers admit both), so a reading signed over its canonical integers and sent as
+    `"export_wh": 0.0` is the same reading and is accepted; 0.5 is not an integer (above)."""
+    home = await hub.enrol()
+    wire = home.meters[0].reading(100, 0).to_wire()
+    text = json.dumps({"readings": [wire]}).replace('"export_wh": 0', '"export_wh": 0.0')
+    assert '"export_wh": 0.0' in text
+    reply = await hub.signed(home.key, "POST", "/api/v1/readings", text.encode())
+    assert reply.status == 200
+    assert [r["status"] for r in reply.body["results"]] == ["accepted"]
+    assert (await home.client.readings())[0]["export_wh"] == 0
 
 
 def signed_anyway(key: SigningKey, body: dict[str, Any], ts_ms: int) -> dict[str, Any]:
