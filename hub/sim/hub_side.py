@@ -138,7 +138,7 @@ class Inbox:
 
     async def send_to_home(self, home_id: str, message: dict[str, Any]) -> None:
         if message.get("type") == "allocation":
-            self.allocations.append(AllocationRecord(**message["allocation"]))
+            self.allocations.append(AllocationRecord.from_wire(message["allocation"]))
 
 
 class TimedLedger(LedgerService):

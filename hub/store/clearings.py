@@ -1,4 +1,7 @@
-"""Clearing results: each interval's outcome with every home's allocation, stored exactly once."""
+"""Clearing results: each interval's outcome with every home's allocation, stored exactly once.
+
+`allocation_row` and `allocation_of` are the one mapping between an Allocation and its row.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from gridcoop_home.protocol.allocation import WIRE_FIELDS, Allocation
+from gridcoop_home.protocol.dispatch import DispatchCommand
 from sqlalchemy import Row, and_, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from hub.store import schema
 from hub.store.engine import Database
 from hub.store.market import put_bid
-from hub.store.records import AllocationRecord, IntervalRecord, StoredBid
+from hub.store.records import IntervalRecord, StoredBid
 
 # An interval's columns but the (possibly large) per-bus network details.
 _INTERVAL_COLUMNS = [c for c in schema.intervals.c if c.name != "network"]
@@ -22,7 +27,7 @@ class ClearingRepository(Database):
     async def save_clearing(
         self,
         interval: IntervalRecord,
-        allocations: Sequence[AllocationRecord],
+        allocations: Sequence[Allocation],
         network: dict[str, Any] | None = None,
         derived_bids: Sequence[StoredBid] = (),
     ) -> bool:
@@ -43,11 +48,7 @@ class ClearingRepository(Database):
                     await conn.run_sync(put_bid, bid)
                 if allocations:
                     await conn.execute(
-                        insert(schema.allocations),
-                        [
-                            {**a.to_wire(), "dispatch": json.dumps(a.dispatch, sort_keys=True)}
-                            for a in allocations
-                        ],
+                        insert(schema.allocations), [allocation_row(a) for a in allocations]
                     )
         except IntegrityError:
             return False
@@ -106,7 +107,7 @@ class ClearingRepository(Database):
 
     async def allocations_for_home(
         self, home_id: str, start_from: int, start_to: int, limit: int
-    ) -> list[AllocationRecord]:
+    ) -> list[Allocation]:
         async with self._read() as conn:
             rows = await conn.execute(
                 select(schema.allocations)
@@ -118,16 +119,16 @@ class ClearingRepository(Database):
                 .order_by(schema.allocations.c.interval_start.desc())
                 .limit(limit)
             )
-            return [_allocation(row) for row in rows]
+            return [allocation_of(row) for row in rows]
 
-    async def allocations_for_interval(self, interval_start: int) -> list[AllocationRecord]:
+    async def allocations_for_interval(self, interval_start: int) -> list[Allocation]:
         async with self._read() as conn:
             rows = await conn.execute(
                 select(schema.allocations)
                 .where(schema.allocations.c.interval_start == interval_start)
                 .order_by(schema.allocations.c.home_id)
             )
-            return [_allocation(row) for row in rows]
+            return [allocation_of(row) for row in rows]
 
 
 def _interval(row: Row[Any]) -> IntervalRecord:
@@ -136,7 +137,15 @@ def _interval(row: Row[Any]) -> IntervalRecord:
     return IntervalRecord(**values)
 
 
-def _allocation(row: Row[Any]) -> AllocationRecord:
-    values = row._asdict()
-    values["dispatch"] = json.loads(values["dispatch"])
-    return AllocationRecord(**values)
+def allocation_row(allocation: Allocation) -> dict[str, Any]:
+    """An allocation as its `allocations` row: the wire form, its dispatch as JSON text."""
+    row = allocation.to_wire()
+    row["dispatch"] = json.dumps(row["dispatch"], sort_keys=True)
+    return row
+
+
+def allocation_of(row: Row[Any]) -> Allocation:
+    """The allocation an `allocations` row holds (rows with more columns: the extra ignored)."""
+    values = {name: getattr(row, name) for name in WIRE_FIELDS}
+    values["dispatch"] = tuple(DispatchCommand.from_wire(d) for d in json.loads(row.dispatch))
+    return Allocation(**values)
