@@ -37,8 +37,13 @@ def new_join_code() -> str:
 class HomeRepository(Database):
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__(engine)
-        # key id -> its immutable facts; only enrolled keys get in, so it stays bounded.
+        # key id -> its immutable facts; only enrolled keys get in, so it stays bounded. Filled
+        # whole on first use and by each enrolment here, so that no request of a home enrolled
+        # before (or through) this process waits for a lookup of its keys: those lookups doubled
+        # the hub's CPU in the first seconds of load, when every home's first request came in
+        # (bench/bench_load.py).
         self._identities: dict[str, KeyIdentity] = {}
+        self._identities_loaded = False
 
     async def create_join_code(self, name: str, bus: int | None, now_ms: int, ttl_ms: int) -> str:
         code = new_join_code()
@@ -108,6 +113,10 @@ class HomeRepository(Database):
                 ) from err
         home = await self.get_home(home_id)
         assert home is not None
+        for key in home.keys:  # committed: the home's first requests find its keys at once
+            self._identities[key.key_id] = KeyIdentity(
+                key.key_id, home_id, key.kind, key.public_key
+            )
         return home
 
     async def get_home(self, home_id: str) -> HomeRecord | None:
@@ -185,19 +194,22 @@ class HomeRepository(Database):
 
     async def key_identities(self, key_ids: Iterable[str]) -> dict[str, KeyIdentity]:
         """The enrolled keys among `key_ids`. Cached: a key's home, kind and public key never
-        change and keys are never deleted, so no other worker can make an entry stale."""
+        change and keys are never deleted, so no other worker can make an entry stale. The first
+        lookup that misses loads every enrolled key in one query."""
         wanted = set(key_ids)
         missing = {key_id for key_id in wanted if key_id not in self._identities}
         if missing:
             k = schema.keys.c
+            query = select(k.key_id, k.home_id, k.kind, k.public_key)
+            if self._identities_loaded:  # a key enrolled since, through another process
+                query = query.where(k.key_id.in_(missing))
             async with self._read() as conn:
-                rows = await conn.execute(
-                    select(k.key_id, k.home_id, k.kind, k.public_key).where(k.key_id.in_(missing))
-                )
+                rows = await conn.execute(query)
                 for row in rows:
                     self._identities[row.key_id] = KeyIdentity(
                         row.key_id, row.home_id, row.kind, row.public_key
                     )
+            self._identities_loaded = True
         return {key_id: self._identities[key_id] for key_id in wanted if key_id in self._identities}
 
     async def accept_request(self, request: RequestSequence) -> None:
