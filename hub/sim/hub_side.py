@@ -42,6 +42,7 @@ from typing import Any
 from unittest import mock
 
 from gridcoop_home.ledger.transactions import build_retirement
+from gridcoop_home.protocol.allocation import Allocation
 from gridcoop_home.protocol.bids import BidStep
 from gridcoop_home.protocol.enrolment import Enrolment, MeterKey
 from gridcoop_home.protocol.envelope import SignedMessage, sign_message
@@ -62,7 +63,7 @@ from hub.sim.keys import sim_key
 from hub.sim.population import HomeSpec
 from hub.store import Store
 from hub.store.ledger_store import LedgerStore
-from hub.store.records import AllocationRecord, HomeRecord, IntervalRecord, KeyIdentity
+from hub.store.records import HomeRecord, IntervalRecord, KeyIdentity
 
 MAX_RETIREMENTS_PER_SESSION = 24
 
@@ -131,14 +132,14 @@ class Inbox:
     """The hub's publisher with every home listening: keeps each allocation message."""
 
     def __init__(self) -> None:
-        self.allocations: list[AllocationRecord] = []
+        self.allocations: list[Allocation] = []
 
     async def publish(self, message: dict[str, Any]) -> None:
         """Public market news: the simulated homes do not need it."""
 
     async def send_to_home(self, home_id: str, message: dict[str, Any]) -> None:
         if message.get("type") == "allocation":
-            self.allocations.append(AllocationRecord.from_wire(message["allocation"]))
+            self.allocations.append(Allocation.from_wire(message["allocation"]))
 
 
 class TimedLedger(LedgerService):
@@ -359,7 +360,7 @@ class SimHub:
                 signatures=prechecked({0: verdict[0]}),
             )
 
-    async def clear(self, slot_start: int) -> tuple[IntervalRecord, list[AllocationRecord]]:
+    async def clear(self, slot_start: int) -> tuple[IntervalRecord, list[Allocation]]:
         """Clear the interval; its ledger block waits for `seal_held` (see the module doc)."""
         self.clock.now = self.config.gate_closure_of(slot_start)
         started = time.perf_counter()
