@@ -152,7 +152,7 @@ def clear(
 
 
 def commands_of(record: AllocationRecord) -> list[DispatchCommand]:
-    return [DispatchCommand.from_wire(c) for c in record.dispatch]
+    return list(record.dispatch)
 
 
 def limits_of(req: PlanRequest, device: str) -> PowerLimits:
