@@ -102,6 +102,10 @@ class HomeAllocation(NamedTuple):
 
     paid/received include grid trades; fees are already included in paid (buying) and deducted
     from received (selling), and are reported separately for transparency.
+
+    The market's own result; what the hub stores, sends and records is the protocol's
+    Allocation (gridcoop_home.protocol.allocation), made from this by
+    hub.service.clearing.build_records.
     """
 
     home_id: str

@@ -13,12 +13,12 @@ from aiohttp import web
 from gridcoop_home.protocol import errors
 from gridcoop_home.protocol.envelope import parse_signed_message
 from gridcoop_home.protocol.errors import ProtocolError
-from gridcoop_home.protocol.orders import parse_order
 
 from hub.server.auth import authenticate
-from hub.server.context import CONFIG
+from hub.server.context import CONFIG, STORE
 from hub.server.params import json_body
 from hub.server.runtime import CLEARING
+from hub.service.bids import take_order
 from hub.service.continuous import ContinuousMarket
 
 routes = web.RouteTableDef()
@@ -28,34 +28,11 @@ routes = web.RouteTableDef()
 async def submit_order(request: web.Request) -> web.Response:
     caller = await authenticate(request)  # first: a stranger learns nothing, not even the mode
     market = _market(request)
-    config = request.app[CONFIG]
     message = parse_signed_message(json_body(caller.body), "order")
-    if message.key_id != caller.key.key_id:
-        raise ProtocolError(
-            errors.KEY_NOT_YOURS, "an order must be signed with the caller's home key"
-        )
-    if not message.signature_valid(caller.key.public_key):
-        raise ProtocolError(errors.BAD_SIGNATURE, "order signature does not verify")
-    body = parse_order(message.body, config.bid_limits)
-    submission = await market.submit(caller.home, message, body)
-    filled = sum(trade.energy_wh for trade in submission.trades)
-    status = "filled" if not submission.resting_wh else "partially_filled" if filled else "resting"
-    return web.json_response(
-        {
-            "order_id": submission.order_id,
-            "interval_start": body.interval_start,
-            "status": status,
-            "filled_wh": filled,
-            "resting_wh": submission.resting_wh,
-            "trades": [
-                {"price": trade.price, "energy_wh": trade.energy_wh} for trade in submission.trades
-            ],
-            "blocked": len(submission.blocked),
-            "digest": message.digest,
-            "gate_closure": config.gate_closure_of(body.interval_start),
-        },
-        status=201,
+    receipt = await take_order(
+        request.app[STORE], request.app[CONFIG], market, caller.home, caller.key.key_id, message
     )
+    return web.json_response(receipt.to_wire(), status=201)
 
 
 @routes.delete("/api/v1/orders/{order_id}")

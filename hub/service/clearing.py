@@ -114,7 +114,7 @@ def build_records(
                 received_mminor=alloc.received_mminor,
                 fees_mminor=alloc.fees_mminor,
                 bid_digest=bid.digest,
-                dispatch=[command.to_wire() for command in commands],
+                dispatch=tuple(commands),
             )
         )
     return interval, allocations

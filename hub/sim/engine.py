@@ -363,7 +363,7 @@ class _Run:
             self.bought[a.home_id] += a.bought_local_wh
             self.sold[a.home_id] += a.sold_local_wh
             net = a.bought_local_wh + a.bought_grid_wh - a.sold_local_wh - a.sold_grid_wh
-            dispatch = [(d["device"], d["action"], int(d["energy_wh"])) for d in a.dispatch]
+            dispatch = [(d.device, d.action, d.energy_wh) for d in a.dispatch]
             deliveries[by_id[a.home_id]] = Delivery(net, dispatch)
         return deliveries
 

@@ -1,13 +1,16 @@
 """The hub in the simulation: the real Store (a SQLite file), ClearingService and LedgerService.
 
-What runs exactly as in `python -m hub serve`: enrolment (Store.enrol); bids as the bid route
-takes them (signature, parse_bid, gate still open, then Store.save_bid; all homes' bids arrive
-together just before the gate closes); clearing of every interval (ClearingService.clear: stored
-bids -> order_of -> clear_uniform_price, clear_network on a feeder, or the continuous order books
--> build_records -> derive_commands -> save_clearing -> ledger seal); continuous orders
-(ContinuousMarket.submit); reading uploads as the upload route takes them (signatures, then
-Store.ingest_readings); certificate retirements (LedgerService.submit_transaction); settlement,
-minting and block sealing (LedgerService.seal); all on a simulated clock.
+What runs exactly as in `python -m hub serve`: enrolment (Store.enrol); bids through the bid
+route's intake (hub.service.bids.take_bid: signed by the home key, signature, parse_bid, gate
+still open, Store.save_bid; all homes' bids arrive together just before the gate closes);
+clearing of every interval (ClearingService.clear: stored bids -> order_of -> clear_uniform_price,
+clear_network on a feeder, or the continuous order books -> build_records -> derive_commands ->
+save_clearing -> ledger seal); continuous orders through the order route's intake
+(hub.service.bids.take_order -> ContinuousMarket.submit); reading uploads through the upload
+route's ingest (hub.service.readings.ingest -> Store.ingest_readings); certificate retirements
+(LedgerService.submit_transaction); settlement, minting and block sealing (LedgerService.seal);
+all on a simulated clock. The simulated homes hand over signed messages as objects, so what the
+routes do before the intake (the request signature, JSON, the envelope's parse) is left out.
 
 Three liberties, none of which changes what is stored:
 - Order, not content: ClearingService seals the interval's ledger block before it announces the
@@ -15,9 +18,11 @@ Three liberties, none of which changes what is stored:
   the hub seals; the seal follows at once, with the clock still at the gate closure and before
   anything else reaches the hub, so it is the block the hub would have sealed. (A seal that
   fails stops the simulation; the server would log it and go on.)
-- Where, not what: the routes check signatures in worker threads, which share the hub's GIL;
-  here two helper processes make the same check (SignedMessage.signature_valid with the enrolled
-  key), so that the checks of one interval's uploads run beside the seal without slowing it.
+- Where, not what: the routes check signatures in this process or its worker threads, which
+  share the hub's GIL; here two helper processes make the same check
+  (SignedMessage.signature_valid with the enrolled key) and hand the intake their verdicts
+  (hub.service.signatures.prechecked), so that the checks of one interval's uploads run beside
+  the seal without slowing it.
 - The store draws home ids at random; the simulator fixes them (sorted like the homes) so that a
   seed reproduces a run exactly, including the market's tie-breaks by home id.
 """
@@ -37,26 +42,28 @@ from typing import Any
 from unittest import mock
 
 from gridcoop_home.ledger.transactions import build_retirement
-from gridcoop_home.protocol import errors
-from gridcoop_home.protocol.bids import BidCurves, BidStep, parse_bid
+from gridcoop_home.protocol.allocation import Allocation
+from gridcoop_home.protocol.bids import BidStep
 from gridcoop_home.protocol.enrolment import Enrolment, MeterKey
 from gridcoop_home.protocol.envelope import SignedMessage, sign_message
 from gridcoop_home.protocol.errors import ProtocolError
 from gridcoop_home.protocol.orders import OrderBody
 
-import hub.store.store as store_module
+import hub.store.homes as homes_module
 from hub.config import HubConfig
 from hub.grid import load_feeder
 from hub.ledger.service.sealer import LedgerService
 from hub.ledger.service.settings import LedgerSettings
+from hub.service.bids import take_bid, take_order
 from hub.service.clearing import ClearingService
-from hub.service.continuous import check_gate_open
+from hub.service.readings import ingest
+from hub.service.signatures import prechecked
 from hub.sim.config import SimConfig
 from hub.sim.keys import sim_key
 from hub.sim.population import HomeSpec
 from hub.store import Store
 from hub.store.ledger_store import LedgerStore
-from hub.store.records import AllocationRecord, HomeRecord, IntervalRecord
+from hub.store.records import HomeRecord, IntervalRecord, KeyIdentity
 
 MAX_RETIREMENTS_PER_SESSION = 24
 
@@ -77,6 +84,19 @@ def _check(batches: list[list[SignedMessage]]) -> tuple[list[list[bool]], float]
         for batch in batches
     ]
     return verdicts, time.process_time() - started
+
+
+def _orders_of(slot_start: int, bid: SignedMessage) -> list[dict[str, Any]]:
+    """A bid's steps as order bodies, buy steps first."""
+    bodies = []
+    for side in ("buy", "sell"):
+        for n, wire in enumerate(bid.body[side]):
+            step = BidStep.from_wire(wire, side)
+            order = OrderBody(
+                slot_start, side, step.price, step.energy_wh, step.asset, f"{slot_start}-{side}{n}"
+            )
+            bodies.append(order.to_wire())
+    return bodies
 
 
 class SimClock:
@@ -112,14 +132,14 @@ class Inbox:
     """The hub's publisher with every home listening: keeps each allocation message."""
 
     def __init__(self) -> None:
-        self.allocations: list[AllocationRecord] = []
+        self.allocations: list[Allocation] = []
 
     async def publish(self, message: dict[str, Any]) -> None:
         """Public market news: the simulated homes do not need it."""
 
     async def send_to_home(self, home_id: str, message: dict[str, Any]) -> None:
         if message.get("type") == "allocation":
-            self.allocations.append(AllocationRecord(**message["allocation"]))
+            self.allocations.append(Allocation.from_wire(message["allocation"]))
 
 
 class TimedLedger(LedgerService):
@@ -187,7 +207,7 @@ class SimHub:
         self.retired_units = 0
         self.retirements = 0
         self._tx_seq: dict[str, int] = defaultdict(int)
-        self._home_keys: dict[str, tuple[str, str]] = {}  # home id -> (key id, public key)
+        self._home_keys: dict[str, KeyIdentity] = {}  # home id -> its home key
         self._public_keys: dict[str, str] = {}  # key id -> public key, every enrolled key
         self._checker: ProcessPoolExecutor | None = None  # started once the homes are enrolled
         self.checker_cpu = 0.0  # CPU seconds of the signature checks
@@ -259,13 +279,15 @@ class SimHub:
                 for kind in home.meter_kinds
             )
             home_key = sim_key(self.seed, home.index, "home")
-            with mock.patch.object(store_module, "secrets", _FixedId(home.home_id)):
+            with mock.patch.object(homes_module, "secrets", _FixedId(home.home_id)):
                 record = await self.store.enrol(
                     Enrolment(code, home_key.public_text, meters), now_ms
                 )
             self.records[record.home_id] = record
             self._home_keys[record.home_id] = next(
-                (key.key_id, key.public_key) for key in record.keys if key.kind == "home"
+                KeyIdentity(key.key_id, key.home_id, key.kind, key.public_key)
+                for key in record.keys
+                if key.kind == "home"
             )
             self._public_keys.update((key.key_id, key.public_key) for key in record.keys)
 
@@ -283,32 +305,27 @@ class SimHub:
         self.timings.bids += time.perf_counter() - started
 
     async def _submit_bids(self, bids: Sequence[tuple[str, SignedMessage]]) -> None:
-        """Each bid as the bid route takes it: signed with the home's key, the signature valid
-        (checked in the helper processes), the body within the bid rules, the gate still open;
-        then Store.save_bid, every home's at once (the store commits concurrent writes
-        together). A refused bid is counted, and its home sits the interval out, as it would
-        with a real hub."""
-        keys = self._home_keys
-        checks = [[message] for _home_id, message in bids]
-        valid = [
-            verdict[0] and message.key_id == keys[home_id][0]
-            for verdict, (home_id, message) in zip(
-                await self._signatures_valid(checks), bids, strict=True
-            )
-        ]
+        """Each bid through the bid route's intake (hub.service.bids.take_bid), its signature
+        checked in the helper processes; every home's at once (the store commits concurrent
+        writes together). A refused bid is counted, and its home sits the interval out, as it
+        would with a real hub."""
+        verdicts = await self._signatures_valid([[message] for _home_id, message in bids])
         now = self.clock()
-        saves = []
-        for ok, (home_id, message) in zip(valid, bids, strict=True):
-            try:
-                if not ok:
-                    raise ProtocolError(errors.BAD_SIGNATURE, "bid signature does not verify")
-                bid = parse_bid(message.body, self.config.bid_limits)
-                check_gate_open(self.config, now, bid.interval_start)
-            except ProtocolError as err:
-                self.bids.refused[err.reason] += 1
-                continue
-            saves.append(self.store.save_bid(home_id, message, bid.interval_start, int(now * 1000)))
-        for outcome in await asyncio.gather(*saves, return_exceptions=True):
+        outcomes = await asyncio.gather(
+            *(
+                take_bid(
+                    self.store,
+                    self.config,
+                    self._home_keys[home_id],
+                    message,
+                    now,
+                    signatures=prechecked({0: verdict[0]}),
+                )
+                for verdict, (home_id, message) in zip(verdicts, bids, strict=True)
+            ),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
             if isinstance(outcome, ProtocolError):
                 self.bids.refused[outcome.reason] += 1
             elif isinstance(outcome, BaseException):
@@ -319,35 +336,31 @@ class SimHub:
     async def _submit_orders(
         self, slot_start: int, bids: Sequence[tuple[str, SignedMessage]]
     ) -> None:
-        """Each bid step becomes one signed order, homes arriving in the given order."""
-        assert self.service.continuous is not None
+        """Each bid step becomes one signed order, homes arriving in the given order; each goes
+        through the order route's intake (hub.service.bids.take_order), its signature checked
+        beforehand in the helper processes."""
+        market = self.service.continuous
+        assert market is not None
+        orders: list[tuple[str, SignedMessage]] = []
         for home_id, message in bids:
-            curves = BidCurves(
-                buy=tuple(BidStep.from_wire(s, "buy") for s in message.body["buy"]),
-                sell=tuple(BidStep.from_wire(s, "sell") for s in message.body["sell"]),
-            )
             key = sim_key(self.seed, self.homes[home_id].index, "home")
-            for side, steps in (("buy", curves.buy), ("sell", curves.sell)):
-                for n, step in enumerate(steps):
-                    body = OrderBody(
-                        slot_start,
-                        side,
-                        step.price,
-                        step.energy_wh,
-                        step.asset,
-                        f"{slot_start}-{side}{n}",
-                    )
-                    self._tx_seq[home_id] += 1
-                    signed = sign_message(
-                        key,
-                        "order",
-                        body.to_wire(),
-                        slot_start * 1000 + self._tx_seq[home_id],
-                        message.ts,
-                    )
-                    await self.service.continuous.submit(self.records[home_id], signed, body)
+            for body in _orders_of(slot_start, message):
+                self._tx_seq[home_id] += 1
+                seq = slot_start * 1000 + self._tx_seq[home_id]
+                orders.append((home_id, sign_message(key, "order", body, seq, message.ts)))
+        verdicts = await self._signatures_valid([[signed] for _home_id, signed in orders])
+        for verdict, (home_id, signed) in zip(verdicts, orders, strict=True):
+            await take_order(
+                self.store,
+                self.config,
+                market,
+                self.records[home_id],
+                self._home_keys[home_id].key_id,
+                signed,
+                signatures=prechecked({0: verdict[0]}),
+            )
 
-    async def clear(self, slot_start: int) -> tuple[IntervalRecord, list[AllocationRecord]]:
+    async def clear(self, slot_start: int) -> tuple[IntervalRecord, list[Allocation]]:
         """Clear the interval; its ledger block waits for `seal_held` (see the module doc)."""
         self.clock.now = self.config.gate_closure_of(slot_start)
         started = time.perf_counter()
@@ -392,8 +405,9 @@ class SimHub:
         batches: dict[str, list[SignedMessage]],
         verified: asyncio.Task[dict[str, dict[int, bool]]] | None = None,
     ) -> None:
-        """The homes' uploads as the upload route takes them: signatures checked (see
-        verify_uploads), then Store.ingest_readings, all homes' concurrently, as requests are."""
+        """The homes' uploads through the upload route's ingest (hub.service.readings.ingest),
+        their signatures checked beforehand (see verify_uploads); all homes' concurrently, as
+        requests are."""
         started = time.perf_counter()
         self.clock.now = max(self.clock.now, now)
         now_ms = int(self.clock() * 1000)
@@ -402,11 +416,15 @@ class SimHub:
         async def one(home_id: str, messages: list[SignedMessage]) -> None:
             signature_ok = checked[home_id]
             self.readings.bad_signatures += sum(not ok for ok in signature_ok.values())
-            items: list[SignedMessage | ProtocolError] = list(messages)
-            verdicts = await self.store.ingest_readings(
-                home_id, items, signature_ok, now_ms, self.config.reading_window
+            result = await ingest(
+                self.store,
+                self.config,
+                home_id,
+                messages,
+                now_ms,
+                signatures=prechecked(signature_ok),
             )
-            for verdict in verdicts:
+            for verdict in result.verdicts:
                 if verdict.status == "accepted":
                     self.readings.accepted += 1
                 elif verdict.status == "duplicate":

@@ -9,7 +9,6 @@ transaction sequence, whatever the process that tries.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -21,7 +20,9 @@ from sqlalchemy import and_, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.ledger.accounts.recording import ClearedAllocation
 from hub.store import schema
+from hub.store.clearings import allocation_of
 from hub.store.store import Store
 
 # (entry dict, canonical JSON text, leaf hash hex)
@@ -301,7 +302,8 @@ class LedgerStore:
             return [tuple(row) for row in rows]
 
     async def cleared_after(self, interval_start: int, up_to: int) -> list[dict[str, Any]]:
-        """Intervals cleared after `interval_start` up to `up_to`, with allocations and bid keys."""
+        """Intervals cleared after `interval_start` up to `up_to`, each with its allocations and
+        the key and sequence of the bid each one answers (a list of ClearedAllocation)."""
         iv, al, bids = schema.intervals.c, schema.allocations.c, schema.bids.c
         async with self._read() as conn:
             intervals = (
@@ -319,19 +321,7 @@ class LedgerStore:
             }
             rows = await conn.execute(
                 select(
-                    al.interval_start,
-                    al.home_id,
-                    al.bought_local_wh,
-                    al.sold_local_wh,
-                    al.bought_grid_wh,
-                    al.sold_grid_wh,
-                    al.paid_mminor,
-                    al.received_mminor,
-                    al.fees_mminor,
-                    al.bid_digest,
-                    al.dispatch,
-                    bids.key_id,
-                    bids.seq,
+                    schema.allocations, bids.key_id.label("bid_key_id"), bids.seq.label("bid_seq")
                 )
                 .join(
                     schema.bids,
@@ -347,21 +337,8 @@ class LedgerStore:
                 .order_by(al.interval_start, al.home_id)
             )
             for row in rows:
-                result[row[0]]["allocations"].append(
-                    {
-                        "home_id": row[1],
-                        "bought_local_wh": row[2],
-                        "sold_local_wh": row[3],
-                        "bought_grid_wh": row[4],
-                        "sold_grid_wh": row[5],
-                        "paid_mminor": row[6],
-                        "received_mminor": row[7],
-                        "fees_mminor": row[8],
-                        "bid_digest": row[9],
-                        "dispatch": json.loads(row[10]),
-                        "bid_key_id": row[11],
-                        "bid_seq": row[12],
-                    }
+                result[row.interval_start]["allocations"].append(
+                    ClearedAllocation(allocation_of(row), row.bid_key_id, row.bid_seq)
                 )
             return list(result.values())
 

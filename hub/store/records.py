@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from gridcoop_home.protocol.allocation import Allocation
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,30 +120,9 @@ class IntervalRecord:
         return asdict(self)
 
 
-@dataclass(frozen=True, slots=True)
-class AllocationRecord:
-    interval_start: int
-    home_id: str
-    bought_local_wh: int
-    sold_local_wh: int
-    bought_grid_wh: int
-    sold_grid_wh: int
-    paid_mminor: int
-    received_mminor: int
-    fees_mminor: int
-    bid_digest: str
-    dispatch: list[dict[str, Any]]
-    curtailed_buy_wh: int = 0  # what the feeder could not carry of what the merit order gave
-    curtailed_sell_wh: int = 0
-
-    def to_wire(self) -> dict[str, Any]:
-        # By hand: asdict's generic deep copy cost ~20 us, for 200+ allocations per interval.
-        wire = {name: getattr(self, name) for name in _ALLOCATION_FIELDS}
-        wire["dispatch"] = [dict(command) for command in self.dispatch]
-        return wire
-
-
-_ALLOCATION_FIELDS = tuple(f.name for f in fields(AllocationRecord))
+# The store keeps the protocol's allocation itself: one type from the clearing to the home
+# (gridcoop_home.protocol.allocation); hub.store.clearings maps it to and from its table.
+AllocationRecord = Allocation
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gridcoop_home.protocol.allocation import WIRE_FIELDS as ALLOCATION_FIELDS
 from gridcoop_home.protocol.bids import ASSET_PATTERN, DEVICE_PATTERN, MAX_BASELINE_DEVICES
 from gridcoop_home.protocol.enrolment import MAX_METERS
 from gridcoop_home.protocol.envelope import MAX_SEQ
@@ -49,6 +50,22 @@ PUBLIC_KEY: Schema = {
 # How an interval was cleared: uniform_price (no feeder), merit_order (a feeder, no limit bound),
 # lp (network-constrained), backstop (the feeder could not be checked or satisfied), continuous.
 CLEARING_METHODS = ["uniform_price", "merit_order", "lp", "backstop", "continuous"]
+
+ALLOCATION_PROPERTIES: dict[str, Schema] = {
+    "interval_start": _int("UTC seconds", 0),
+    "home_id": {"type": "string"},
+    "bought_local_wh": _int("Wh", 0),
+    "sold_local_wh": _int("Wh", 0),
+    "bought_grid_wh": _int("Wh", 0),
+    "sold_grid_wh": _int("Wh", 0),
+    "paid_mminor": _int("milli-minor units (negative when prices are)"),
+    "received_mminor": _int("milli-minor units"),
+    "fees_mminor": _int("milli-minor units", 0),
+    "bid_digest": {"type": "string"},
+    "dispatch": {"type": "array", "items": _ref("DispatchCommand")},
+    "curtailed_buy_wh": _int("purchases the feeder could not carry, Wh", 0),
+    "curtailed_sell_wh": _int("sales the feeder could not carry, Wh", 0),
+}
 
 SCHEMAS: dict[str, Schema] = {
     "Error": _obj(
@@ -312,21 +329,11 @@ SCHEMAS: dict[str, Schema] = {
             "curtailment": {"type": "array", "items": _ref("BusCurtailment")},
         }
     ),
+    # gridcoop_home.protocol.allocation.Allocation: one property per field, in its order.
     "Allocation": _obj(
         {
-            "interval_start": _int("UTC seconds", 0),
-            "home_id": {"type": "string"},
-            "bought_local_wh": _int("Wh", 0),
-            "sold_local_wh": _int("Wh", 0),
-            "bought_grid_wh": _int("Wh", 0),
-            "sold_grid_wh": _int("Wh", 0),
-            "paid_mminor": _int("milli-minor units (negative when prices are)"),
-            "received_mminor": _int("milli-minor units"),
-            "fees_mminor": _int("milli-minor units", 0),
-            "bid_digest": {"type": "string"},
-            "dispatch": {"type": "array", "items": _ref("DispatchCommand")},
-            "curtailed_buy_wh": _int("purchases the feeder could not carry, Wh", 0),
-            "curtailed_sell_wh": _int("sales the feeder could not carry, Wh", 0),
+            name: ALLOCATION_PROPERTIES[name]
+            for name in ALLOCATION_FIELDS  # a field without a schema here fails on import
         }
     ),
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from gridcoop_home.ledger.entries import (
     ALLOCATION_FIELDS,
@@ -17,6 +17,7 @@ from gridcoop_home.ledger.entries import (
     Entry,
 )
 from gridcoop_home.ledger.errors import LedgerError
+from gridcoop_home.protocol.allocation import Allocation
 
 from hub.ledger.accounts.state import LedgerState
 
@@ -97,8 +98,8 @@ def readings_entries(
 def clearing_entry(
     cleared: Mapping[str, Any], priorities: Mapping[str, int], entry_format: int
 ) -> Entry:
-    """The `clearing` entry of one stored interval with its allocations and bid digests (as a
-    table in entry format 2)."""
+    """The `clearing` entry of one stored interval (`cleared["allocations"]`: ClearedAllocation),
+    its allocations as objects (entry format 1) or as a table (format 2)."""
     entry = _clearing_entry(cleared, priorities)
     if entry_format == 2:
         entry["allocations"] = allocation_table(entry["allocations"])
@@ -109,6 +110,36 @@ def allocation_table(allocations: Sequence[Mapping[str, Any]]) -> Entry:
     """Format 2's allocations: a table with one row per home (columns: ALLOCATION_FIELDS)."""
     rows = [[a[name] for name in ALLOCATION_FIELDS] for a in allocations]
     return {"fields": list(ALLOCATION_FIELDS), "rows": rows}
+
+
+class ClearedAllocation(NamedTuple):
+    """A stored allocation with the signed bid it answers: what a `clearing` entry records."""
+
+    allocation: Allocation
+    bid_key_id: str
+    bid_seq: int
+
+
+def allocation_entry(cleared: ClearedAllocation, priority: int) -> Entry:
+    """An allocation as a `clearing` entry records it (format 1's object; format 2's table row
+    holds the same values, see allocation_table). The one mapping from the protocol's
+    Allocation into the ledger; replay reads it back in LedgerState (settlement.Allocation)."""
+    a = cleared.allocation
+    return {
+        "home_id": a.home_id,
+        "bought_local_wh": a.bought_local_wh,
+        "sold_local_wh": a.sold_local_wh,
+        "bought_grid_wh": a.bought_grid_wh,
+        "sold_grid_wh": a.sold_grid_wh,
+        "paid_mminor": a.paid_mminor,
+        "received_mminor": a.received_mminor,
+        "fees_mminor": a.fees_mminor,
+        "bid_key_id": cleared.bid_key_id,
+        "bid_seq": cleared.bid_seq,
+        "bid_digest": a.bid_digest,
+        "priority": priority,
+        "dispatch": [[d.device, d.action, d.energy_wh] for d in a.dispatch],
+    }
 
 
 def _clearing_entry(cleared: Mapping[str, Any], priorities: Mapping[str, int]) -> Entry:
@@ -123,21 +154,7 @@ def _clearing_entry(cleared: Mapping[str, Any], priorities: Mapping[str, int]) -
         "fee_per_kwh": cleared["fee_per_kwh"],
         "k_percent": cleared["k_percent"],
         "allocations": [
-            {
-                "home_id": a["home_id"],
-                "bought_local_wh": a["bought_local_wh"],
-                "sold_local_wh": a["sold_local_wh"],
-                "bought_grid_wh": a["bought_grid_wh"],
-                "sold_grid_wh": a["sold_grid_wh"],
-                "paid_mminor": a["paid_mminor"],
-                "received_mminor": a["received_mminor"],
-                "fees_mminor": a["fees_mminor"],
-                "bid_key_id": a["bid_key_id"],
-                "bid_seq": a["bid_seq"],
-                "bid_digest": a["bid_digest"],
-                "priority": priorities.get(a["home_id"], 0),
-                "dispatch": [[d["device"], d["action"], d["energy_wh"]] for d in a["dispatch"]],
-            }
+            allocation_entry(a, priorities.get(a.allocation.home_id, 0))
             for a in cleared["allocations"]
         ],
     }

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from gridcoop_home.protocol.allocation import Allocation
 from gridcoop_home.protocol.bids import BidLimits, parse_bid
-from gridcoop_home.protocol.dispatch import derive_commands
+from gridcoop_home.protocol.dispatch import DispatchCommand, derive_commands
 from gridcoop_home.protocol.enrolment import build_enrolment
 from gridcoop_home.protocol.envelope import sign_message
 from gridcoop_home.protocol.errors import REPLAY
@@ -16,13 +17,7 @@ from gridcoop_home.protocol.readings import Registers, sign_reading
 from gridcoop_home.protocol.schema import SCHEMAS
 from jsonschema import Draft202012Validator
 
-from hub.store.records import (
-    AllocationRecord,
-    HomeRecord,
-    IntervalRecord,
-    KeyRecord,
-    ReadingRecord,
-)
+from hub.store.records import HomeRecord, IntervalRecord, KeyRecord, ReadingRecord
 
 NOW = 1_767_225_600_000
 START = 1_767_225_600
@@ -154,9 +149,8 @@ def test_store_records_validate_as_served() -> None:
     interval = IntervalRecord(
         START, START + 900, NOW, False, 21, 20, 22, 4_000, 30, 8, 1, 50, -1_500, 2_000, 300, 0, 3
     )
-    allocation = AllocationRecord(
-        START, "h1", 1_000, 0, 200, 0, -21_000, 0, 1_000, "ab" * 32, dispatch_examples()[:2]
-    )
+    commands = tuple(DispatchCommand.from_wire(d) for d in dispatch_examples()[:2])
+    allocation = Allocation(START, "h1", 1_000, 0, 200, 0, -21_000, 0, 1_000, "ab" * 32, commands)
     reading = ReadingRecord(METER_KEY.key_id, 17, NOW, 12_345, 678, "cd" * 32)
 
     assert errors_of("Home", home.to_wire()) == []

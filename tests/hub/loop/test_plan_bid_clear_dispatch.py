@@ -142,7 +142,7 @@ def clear(
 
 
 def commands_of(record: AllocationRecord) -> list[DispatchCommand]:
-    return [DispatchCommand.from_wire(c) for c in record.dispatch]
+    return list(record.dispatch)
 
 
 def _load_bid_price(bids: BidCurves, device: str) -> int | None:

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hub.store import Store, schema
-from hub.store import store as store_module
+from hub.store import engine as engine_module
 from tests.hub.databases import create_postgres_database, drop_postgres_database, execute
 from tests.hub.store.factories import OpenStore
 
@@ -129,7 +129,7 @@ async def engines(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[list[AsyncEn
         created.append(engine)
         return engine
 
-    monkeypatch.setattr(store_module, "create_async_engine", recording)
+    monkeypatch.setattr(engine_module, "create_async_engine", recording)
     yield created
     for engine in created:
         await engine.dispose()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 
 from gridcoop_home.protocol.bids import BidCurves, BidStep
-from gridcoop_home.protocol.dispatch import derive_commands
+from gridcoop_home.protocol.dispatch import DispatchCommand, derive_commands
 
+from hub.ledger.accounts.recording import ClearedAllocation, clearing_entry
 from hub.store import Store
+from hub.store.ledger_store import LedgerStore
 from hub.store.records import AllocationRecord, IntervalRecord
-from tests.hub.store.factories import INTERVAL, QUARTER, OpenStore
+from tests.hub.store.factories import INTERVAL, NOW, QUARTER, OpenStore, bid_message, enrol_home
 
 HOMES = ("a1b2c3d4e5f60718", "0f1e2d3c4b5a6978", "ffeeddccbbaa9988")
 
@@ -37,12 +39,12 @@ def interval(start: int = INTERVAL, **changes: object) -> IntervalRecord:
     return dataclasses.replace(record, **changes)
 
 
-def dispatch() -> list[dict[str, object]]:
+def dispatch() -> tuple[DispatchCommand, ...]:
     bid = BidCurves(
         buy=(BidStep(40, 1_850, "ev"), BidStep(30, 600, "load:dishwasher")),
         sell=(BidStep(45, 500, "battery"),),
     )
-    return [c.to_wire() for c in derive_commands(bid, [1_850, 0], [500], QUARTER)]
+    return tuple(derive_commands(bid, [1_850, 0], [500], QUARTER))
 
 
 def allocation(home_id: str, start: int = INTERVAL, bought: int = 1_500) -> AllocationRecord:
@@ -65,9 +67,10 @@ def test_an_allocations_wire_form_has_every_field_and_its_own_dispatch_list() ->
     record = allocation("h1")
     wire = record.to_wire()
 
-    assert wire == dataclasses.asdict(record)
+    assert {**wire, "dispatch": tuple(wire["dispatch"])} == dataclasses.asdict(record)
+    assert isinstance(wire["dispatch"], list)
     wire["dispatch"][0]["energy_wh"] = -1
-    assert record.dispatch[0]["energy_wh"] != -1
+    assert record.dispatch[0].energy_wh != -1
 
 
 async def test_a_clearing_is_stored_and_read_back_exactly(store: Store) -> None:
@@ -139,7 +142,7 @@ async def test_allocations_for_a_home_round_trip_with_their_dispatch(store: Stor
 
     assert mine == [allocation(HOMES[1], s, bought=s % 10_000) for s in reversed(starts[:3])]
     assert mine[0].dispatch == dispatch()
-    assert [c["action"] for c in mine[0].dispatch] == ["discharge", "charge", "defer"]
+    assert [c.action for c in mine[0].dispatch] == ["discharge", "charge", "defer"]
     assert [a.interval_start for a in newest] == [starts[3]]
     assert await store.allocations_for_home("0" * 16, starts[0], starts[3], limit=10) == []
 
@@ -154,3 +157,35 @@ async def test_clearing_results_survive_a_restart(store: Store, open_store: Open
     assert await restarted.get_interval(INTERVAL) == record
     assert await restarted.allocations_for_interval(INTERVAL) == [allocation(HOMES[0])]
     assert await restarted.save_clearing(record, []) is False
+
+
+async def test_the_ledger_records_each_stored_allocation_with_the_bid_it_answers(
+    store: Store,
+) -> None:
+    home = await enrol_home(store)
+    bid = bid_message(home.home_key, seq=4)
+    await store.save_bid(home.home_id, bid, INTERVAL, NOW)
+    stored = dataclasses.replace(allocation(home.home_id), bid_digest=bid.digest)
+    await store.save_clearing(interval(), [stored])
+
+    [cleared] = await LedgerStore(store).cleared_after(INTERVAL - 1, INTERVAL)
+    entry = clearing_entry(cleared, {home.home_id: 2}, entry_format=1)
+
+    assert cleared["allocations"] == [ClearedAllocation(stored, home.home_key.key_id, 4)]
+    assert entry["allocations"] == [
+        {
+            "home_id": home.home_id,
+            "bought_local_wh": 1_500,
+            "sold_local_wh": 0,
+            "bought_grid_wh": 200,
+            "sold_grid_wh": 0,
+            "paid_mminor": -31_500,
+            "received_mminor": 0,
+            "fees_mminor": 1_500,
+            "bid_key_id": home.home_key.key_id,
+            "bid_seq": 4,
+            "bid_digest": bid.digest,
+            "priority": 2,
+            "dispatch": [[c.device, c.action, c.energy_wh] for c in dispatch()],
+        }
+    ]

@@ -14,7 +14,7 @@ from gridcoop_home.protocol.errors import ProtocolError
 from gridcoop_home.protocol.keys import SigningKey
 from gridcoop_home.protocol.reading_rules import ACCEPTED, DUPLICATE, REJECTED, Verdict
 
-import hub.store.store as store_module
+import hub.store.readings as readings_module
 from hub.store import Store
 from hub.store.records import ReadingRecord
 from tests.hub.store.factories import (
@@ -282,7 +282,7 @@ async def test_two_hub_processes_ingesting_at_once_cannot_make_a_register_go_dow
     # so the newer batch stops waiting for it after a moment.) The hook runs where each store
     # judges a batch, inside its transaction.
     newer_has_read, stale_has_read, newer_committed = (threading.Event() for _ in range(3))
-    original = store_module.judge_batch
+    original = readings_module.judge_batch
 
     def interleaved(home_id: str, items: list[Item], *args: Any) -> Any:
         if any(isinstance(i, SignedMessage) and i.digest == stale.digest for i in items):
@@ -305,7 +305,7 @@ async def test_two_hub_processes_ingesting_at_once_cannot_make_a_register_go_dow
         finally:
             await hub_b.close()
 
-    monkeypatch.setattr(store_module, "judge_batch", interleaved)
+    monkeypatch.setattr(readings_module, "judge_batch", interleaved)
     await asyncio.gather(
         ingest_newer(), asyncio.to_thread(asyncio.run, ingest_stale_in_another_process())
     )

@@ -192,3 +192,51 @@ def count_commits(store: Store) -> list[None]:
     if group_commit is not None:
         event.listen(group_commit._engine, "commit", lambda _conn: commits.append(None))
     return commits
+
+
+def count_statements(store: Store) -> list[str]:
+    """The queries (SELECT) the store's engine runs from now on."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
+        if sql.lstrip().upper().startswith("SELECT"):
+            statements.append(sql)
+
+    event.listen(store._engine.sync_engine, "before_cursor_execute", record)
+    return statements
+
+
+async def test_a_home_enrolled_here_makes_its_first_request_without_a_key_lookup(
+    store: Store,
+) -> None:
+    home = await enrol_home(store)
+    statements = count_statements(store)
+
+    known = await store.key_identities([home.home_key.key_id, home.meters["main"].key_id])
+
+    assert set(known) == {home.home_key.key_id, home.meters["main"].key_id}
+    assert statements == []
+
+
+async def test_after_a_restart_one_lookup_finds_every_enrolled_key(open_store: OpenStore) -> None:
+    first = await open_store()
+    homes = [await enrol_home(first, f"No. {n}") for n in range(3)]
+    restarted = await open_store()
+    statements = count_statements(restarted)
+
+    found = [await restarted.key_identities([h.home_key.key_id]) for h in homes]
+
+    assert [list(f) for f in found] == [[h.home_key.key_id] for h in homes]
+    assert len(statements) == 1
+
+
+async def test_a_key_another_process_enrolled_later_is_still_found(
+    open_store: OpenStore,
+) -> None:
+    this, other = await open_store(), await open_store()
+    await this.key_identities(["f" * 32])  # loads what is enrolled so far: nothing
+    late = await enrol_home(other)
+
+    found = await this.key_identities([late.home_key.key_id])
+
+    assert found[late.home_key.key_id].home_id == late.home_id
