@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from gridcoop_home.protocol.allocation import Allocation
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
@@ -20,13 +21,12 @@ KEEP_SEEN = 500  # more than 5 days of 15-minute intervals: beyond the hub's res
 KEEP_DAYS = 40
 
 
-def savings_mminor(allocation: dict[str, Any], retail: int, feed_in: int) -> int:
+def savings_mminor(allocation: Allocation, retail: int, feed_in: int) -> int:
     """What the same energy would have cost with the grid alone, minus what it did cost."""
-    bought = allocation["bought_local_wh"] + allocation["bought_grid_wh"]
-    sold = allocation["sold_local_wh"] + allocation["sold_grid_wh"]
+    bought = allocation.bought_local_wh + allocation.bought_grid_wh
+    sold = allocation.sold_local_wh + allocation.sold_grid_wh
     grid_only = bought * retail - sold * feed_in  # Wh x minor/kWh = milli-minor
-    actual = allocation["paid_mminor"] - allocation["received_mminor"]
-    return int(grid_only - actual)
+    return grid_only - (allocation.paid_mminor - allocation.received_mminor)
 
 
 def _day_and_month(interval_start: int) -> tuple[str, str]:
@@ -59,20 +59,20 @@ class AllocationBook:
             "months": self.months,
         }
 
-    def add(self, allocation: dict[str, Any], retail: int, feed_in: int) -> bool:
+    def add(self, allocation: Allocation, retail: int, feed_in: int) -> bool:
         """Count an allocation; False when it was already counted."""
-        start = int(allocation["interval_start"])
+        start = allocation.interval_start
         if start in self.seen:
             return False
         self.seen = sorted([*self.seen, start])[-KEEP_SEEN:]
-        net = int(allocation["received_mminor"]) - int(allocation["paid_mminor"])
+        net = allocation.received_mminor - allocation.paid_mminor
         self.balance_mminor += net
         day_key, month_key = _day_and_month(start)
         saved = savings_mminor(allocation, retail, feed_in)
         day = self.days.setdefault(
             day_key, {"traded_wh": 0, "savings_mminor": 0, "spent_mminor": 0}
         )
-        day["traded_wh"] += allocation["bought_local_wh"] + allocation["sold_local_wh"]
+        day["traded_wh"] += allocation.bought_local_wh + allocation.sold_local_wh
         day["savings_mminor"] += saved
         day["spent_mminor"] += max(0, -net)
         self.months.setdefault(month_key, {"savings_mminor": 0})["savings_mminor"] += saved

@@ -17,7 +17,7 @@ async def async_setup_entry(
     entry: GridCoopConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    if entry.runtime_data.market is not None:
+    if entry.runtime_data.hub is not None:
         async_add_entities([SubmitBidButton(entry)])
 
 
@@ -28,4 +28,4 @@ class SubmitBidButton(GridCoopEntity, ButtonEntity):
         super().__init__(entry, "submit_bid")
 
     async def async_press(self) -> None:
-        await self.runtime.home.async_submit_bid_now()
+        await self.runtime.loop.async_submit_bid_now()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import voluptuous as vol
-from gridcoop_home.client.hub import HubError, HubUnreachable, Meter
+from gridcoop_home.client.errors import HubError, HubUnreachable, JoinRefused
+from gridcoop_home.client.hub import Meter
+from gridcoop_home.client.models import HubInfo
 from gridcoop_home.protocol.keys import SigningKey
 from homeassistant.config_entries import (
     ConfigEntry,
@@ -20,6 +23,7 @@ from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import selector
 from homeassistant.util import slugify
+from yarl import URL
 
 from . import hub_link
 from .const import (
@@ -35,6 +39,7 @@ from .const import (
     CONF_URL,
     DEFAULT_GRID_LIMIT_KW,
     DEFAULT_OUTAGE_MINUTES,
+    DEFAULT_OVERRIDE_MINUTES,
     DEFAULT_READING_INTERVAL,
     DEVICE_KINDS,
     DOMAIN,
@@ -43,6 +48,7 @@ from .const import (
     MODE_HUB,
     MODE_ISLAND,
     OPT_OUTAGE_MINUTES,
+    OPT_OVERRIDE_MINUTES,
     OPT_READING_INTERVAL,
     PROTOCOL_VERSION,
 )
@@ -95,6 +101,9 @@ ISLAND_SCHEMA = vol.Schema(
 )
 
 
+HOST = re.compile(r"[A-Za-z0-9._\-]+|\[?[0-9A-Fa-f:.]+\]?")  # a name, IPv4 or IPv6
+
+
 class FlowError(Exception):
     def __init__(self, key: str) -> None:
         super().__init__(key)
@@ -108,11 +117,24 @@ class Enrolled:
     data: dict[str, Any]
 
 
-def normalise_url(url: str) -> str:
-    return url.strip().rstrip("/")
+def normalise_url(text: str) -> str:
+    """A hub address as typed ("hub.local:8787", "http://10.0.0.5:8787/") as a base URL;
+    FlowError(invalid_url) when it cannot be one. Without a scheme, http:// is meant."""
+    text = text.strip()
+    if text and "://" not in text:
+        text = f"http://{text}"
+    try:
+        url = URL(text.rstrip("/"))
+    except ValueError as err:
+        raise FlowError("invalid_url") from err
+    if url.scheme not in ("http", "https") or url.query_string or url.fragment:
+        raise FlowError("invalid_url")
+    if not url.host or not HOST.fullmatch(url.host):
+        raise FlowError("invalid_url")
+    return str(url).rstrip("/")
 
 
-async def check_hub(hass: HomeAssistant, url: str) -> dict[str, Any]:
+async def check_hub(hass: HomeAssistant, url: str) -> HubInfo:
     """The hub's info, or FlowError(cannot_connect / incompatible_hub)."""
     client = hub_link.make_client(hass, url)
     try:
@@ -120,7 +142,7 @@ async def check_hub(hass: HomeAssistant, url: str) -> dict[str, Any]:
     except (HubUnreachable, HubError) as err:
         LOGGER.debug("Hub %s not usable: %s", url, err)
         raise FlowError("cannot_connect") from err
-    if info.get("protocol_version") != PROTOCOL_VERSION:
+    if info.protocol_version != PROTOCOL_VERSION:
         raise FlowError("incompatible_hub")
     return info
 
@@ -132,21 +154,20 @@ async def enrol(hass: HomeAssistant, url: str, join_code: str) -> Enrolled:
     meters = [Meter(kind, kind, SigningKey.generate()) for kind in METER_KINDS]
     client = hub_link.make_client(hass, url)
     try:
-        answer = await client.enrol(join_code.strip(), home_key, meters)
+        home = await client.enrol(join_code.strip(), home_key, meters)
     except HubUnreachable as err:
         raise FlowError("cannot_connect") from err
-    except HubError as err:
+    except (JoinRefused, HubError) as err:
         raise FlowError(JOIN_ERRORS.get(err.reason, "unknown")) from err
-    home = answer["home"]
     return Enrolled(
-        home_id=home["home_id"],
-        name=home.get("name") or "GridCoop home",
+        home_id=home.home_id,
+        name=home.name or "GridCoop home",
         data={
             CONF_URL: url,
-            CONF_HOME_ID: home["home_id"],
+            CONF_HOME_ID: home.home_id,
             CONF_HOME_KEY: home_key.to_text(),
             CONF_METER_KEYS: {meter.name: meter.key.to_text() for meter in meters},
-            CONF_CURRENCY: info.get("currency", "EUR"),
+            CONF_CURRENCY: info.currency,
         },
     )
 
@@ -173,11 +194,14 @@ class GridCoopConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_hub(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         if user_input is not None:
-            url = normalise_url(user_input[CONF_URL])
             try:
+                url = normalise_url(user_input[CONF_URL])
                 enrolled = await enrol(self.hass, url, user_input[CONF_JOIN_CODE])
             except FlowError as err:
                 errors["base"] = err.key
+            except Exception:
+                LOGGER.exception("Joining the hub failed unexpectedly")
+                errors["base"] = "unknown"
             else:
                 await self.async_set_unique_id(enrolled.home_id)
                 self._abort_if_unique_id_configured()
@@ -213,6 +237,9 @@ class GridCoopConfigFlow(ConfigFlow, domain=DOMAIN):
                 enrolled = await enrol(self.hass, entry.data[CONF_URL], user_input[CONF_JOIN_CODE])
             except FlowError as err:
                 errors["base"] = err.key
+            except Exception:
+                LOGGER.exception("Joining the hub again failed unexpectedly")
+                errors["base"] = "unknown"
             else:
                 # A join code always makes a new home on the hub, so the unique id moves with it.
                 return self.async_update_and_abort(
@@ -234,21 +261,24 @@ class GridCoopConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_abort(reason="island_no_hub")
         errors: dict[str, str] = {}
         if user_input is not None:
-            url = normalise_url(user_input[CONF_URL])
             try:
+                url = normalise_url(user_input[CONF_URL])
                 await check_hub(self.hass, url)
                 client = hub_link.make_client(
                     self.hass, url, SigningKey.from_text(entry.data[CONF_HOME_KEY])
                 )
-                home = await client.home()
+                home_id = await client.home_id()
             except FlowError as err:
                 errors["base"] = err.key
             except HubUnreachable:
                 errors["base"] = "cannot_connect"
             except HubError:
                 errors["base"] = "unknown_home"
+            except Exception:
+                LOGGER.exception("Changing the hub address failed unexpectedly")
+                errors["base"] = "unknown"
             else:
-                if home.get("home_id") != entry.unique_id:
+                if home_id != entry.unique_id:
                     errors["base"] = "unknown_home"
                 else:
                     return self.async_update_and_abort(entry, data_updates={CONF_URL: url})
@@ -275,6 +305,10 @@ class GridCoopOptionsFlow(OptionsFlow):
                 vol.Required(
                     OPT_OUTAGE_MINUTES,
                     default=options.get(OPT_OUTAGE_MINUTES, DEFAULT_OUTAGE_MINUTES),
+                ): vol.All(vol.Coerce(int), vol.Range(min=0, max=1440)),
+                vol.Required(
+                    OPT_OVERRIDE_MINUTES,
+                    default=options.get(OPT_OVERRIDE_MINUTES, DEFAULT_OVERRIDE_MINUTES),
                 ): vol.All(vol.Coerce(int), vol.Range(min=0, max=1440)),
             }
         )

@@ -27,8 +27,11 @@ CONF_GRID_LIMIT_KW: Final = "grid_limit_kw"
 # Options
 OPT_READING_INTERVAL: Final = "reading_interval"
 OPT_OUTAGE_MINUTES: Final = "outage_repair_minutes"
+OPT_OVERRIDE_MINUTES: Final = "override_minutes"
 DEFAULT_READING_INTERVAL: Final = 60
 DEFAULT_OUTAGE_MINUTES: Final = 30
+# A device changed by hand is left alone until switched off, or at most this long (0: until off).
+DEFAULT_OVERRIDE_MINUTES: Final = 240
 DEFAULT_GRID_LIMIT_KW: Final = 11.0
 
 # One meter key per hub meter kind; devices of the same kind add up into that meter.
@@ -68,7 +71,10 @@ CONF_DURATION_MIN: Final = "duration_min"
 PROFILES: Final = ("max_income", "min_carbon", "stable_bill")
 
 SIGNAL_DISPATCH: Final = "gridcoop_dispatch_{}"  # formatted with the subentry id
-SIGNAL_CLEARED: Final = "gridcoop_cleared_{}"  # formatted with the entry id
+SIGNAL_OVERRIDE: Final = "gridcoop_override_{}"  # formatted with the subentry id
+
+# Entities that take a power setpoint (W)
+SETPOINT_DOMAINS: Final = ("number", "input_number")
 
 ISSUE_HUB_UNREACHABLE: Final = "hub_unreachable_{}"
 ISSUE_SOURCE_MISSING: Final = "source_missing_{}"

@@ -4,13 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import translation
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
 
-from .const import CONF_MODE, CONF_URL, DOMAIN, MODE_HUB
+from .const import CONF_MODE, CONF_URL, DEVICE_KINDS, DOMAIN, MODE_HUB
 from .data import GridCoopConfigEntry
 from .devices import DeviceConfig
+
+HOME_ON_HUB, ISLAND_HOME = "home_on_hub", "island_home"
+# Device models in the owner's language (strings.json "device"), read once at setup.
+_MODELS: dict[str, str] = {}
+
+
+async def async_device_models(hass: HomeAssistant) -> None:
+    """Load the device models in Home Assistant's language (device registry models are plain
+    text, so they are translated here, from the integration's own "device" strings)."""
+    strings = await translation.async_get_translations(
+        hass, hass.config.language, "device", {DOMAIN}
+    )
+    for kind in (*DEVICE_KINDS, HOME_ON_HUB, ISLAND_HOME):
+        key = f"component.{DOMAIN}.device.{kind}.name"
+        _MODELS[kind] = strings.get(key, kind.replace("_", " ").capitalize())
+
+
+def model_of(kind: str) -> str:
+    return _MODELS.get(kind, kind.replace("_", " ").capitalize())
 
 
 def home_device_info(entry: GridCoopConfigEntry) -> DeviceInfo:
@@ -19,7 +40,7 @@ def home_device_info(entry: GridCoopConfigEntry) -> DeviceInfo:
         identifiers={(DOMAIN, entry.entry_id)},
         name=entry.title,
         manufacturer="GridCoop",
-        model="Home on a hub" if hub else "Island home",
+        model=model_of(HOME_ON_HUB if hub else ISLAND_HOME),
         configuration_url=entry.data.get(CONF_URL) if hub else None,
     )
 
@@ -29,7 +50,7 @@ def device_device_info(home_device_id: str, device: DeviceConfig) -> DeviceInfo:
         identifiers={(DOMAIN, device.subentry_id)},
         name=device.title,
         manufacturer="GridCoop",
-        model=device.kind,
+        model=model_of(device.kind),
         via_device_id=home_device_id,
     )
 

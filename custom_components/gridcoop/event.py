@@ -1,4 +1,4 @@
-"""Events: each dispatch command for a device, and each cleared market interval."""
+"""Events: a device's dispatch command when it changes, and each newly cleared market interval."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import BATTERY, EV_CHARGER, FLEXIBLE_LOAD, PV, SIGNAL_CLEARED, SIGNAL_DISPATCH
+from .const import BATTERY, EV_CHARGER, FLEXIBLE_LOAD, PV, SIGNAL_DISPATCH
+from .coordinator import MarketCoordinator
 from .data import GridCoopConfigEntry
 from .devices import DeviceConfig
-from .entity import GridCoopEntity
+from .entity import GridCoopCoordinatorEntity, GridCoopEntity
 from .money import price_major
 
 PARALLEL_UPDATES = 0
@@ -31,8 +32,9 @@ async def async_setup_entry(
     entry: GridCoopConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    if entry.runtime_data.market is not None:
-        async_add_entities([MarketClearedEvent(entry)])
+    hub = entry.runtime_data.hub
+    if hub is not None:
+        async_add_entities([MarketClearedEvent(hub.market, entry)])
     for device in entry.runtime_data.devices.values():
         if device.kind in ACTIONS_BY_KIND:
             async_add_entities(
@@ -41,6 +43,9 @@ async def async_setup_entry(
 
 
 class DispatchEvent(GridCoopEntity, EventEntity):
+    """Fires when what the device is told changes (dispatch.py decides), with the power, the
+    energy, why, and whether it was carried out (`applied`, read back from the device)."""
+
     _attr_translation_key = "dispatch"
 
     def __init__(self, entry: GridCoopConfigEntry, device: DeviceConfig) -> None:
@@ -63,40 +68,49 @@ class DispatchEvent(GridCoopEntity, EventEntity):
         self._trigger_event(
             command["action"],
             {
-                "power_w": command["power_w"],
-                "energy_wh": command["energy_wh"],
-                "reason": command["reason"],
-                "interval_start": command["interval_start"],
-                "applied": command["applied"],
+                key: command[key]
+                for key in (
+                    "power_w",
+                    "energy_wh",
+                    "reason",
+                    "interval_start",
+                    "applied",
+                    "not_applied_because",
+                )
             },
         )
         self.async_write_ha_state()
 
 
-class MarketClearedEvent(GridCoopEntity, EventEntity):
+class MarketClearedEvent(GridCoopCoordinatorEntity[MarketCoordinator], EventEntity):
+    """Fires once per newly cleared interval, whether it arrived by push or by poll."""
+
     _attr_translation_key = "market_cleared"
 
-    def __init__(self, entry: GridCoopConfigEntry) -> None:
-        super().__init__(entry, "market_cleared")
+    def __init__(self, coordinator: MarketCoordinator, entry: GridCoopConfigEntry) -> None:
+        super().__init__(coordinator, entry, "market_cleared")
         self._attr_event_types = ["cleared"]
+        data = coordinator.data
+        self._latest = max(data.intervals, default=0) if data is not None else 0
 
-    async def async_added_to_hass(self) -> None:
-        await super().async_added_to_hass()
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass, SIGNAL_CLEARED.format(self.entry.entry_id), self._on_cleared
-            )
-        )
+    @property
+    def available(self) -> bool:
+        return True  # an event that fired stays true when the hub is away
 
     @callback
-    def _on_cleared(self, interval: dict[str, Any]) -> None:
+    def _handle_coordinator_update(self) -> None:
+        data = self.coordinator.data
+        if data is None or not data.intervals or max(data.intervals) <= self._latest:
+            return
+        self._latest = max(data.intervals)
+        interval = data.intervals[self._latest]
         self._trigger_event(
             "cleared",
             {
-                "interval_start": interval["interval_start"],
-                "price": price_major(interval.get("price")),
-                "volume_wh": interval.get("volume_wh"),
-                "participants": interval.get("participants"),
+                "interval_start": interval.interval_start,
+                "price": price_major(interval.price),
+                "volume_wh": interval.volume_wh,
+                "participants": interval.participants,
             },
         )
         self.async_write_ha_state()

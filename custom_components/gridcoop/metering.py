@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gridcoop_home.client.hub import HubClient, Meter
+from gridcoop_home.client.api import HubApi
+from gridcoop_home.client.hub import Meter
 from gridcoop_home.protocol.envelope import parse_signed_message
 from gridcoop_home.protocol.keys import SigningKey
 from homeassistant.core import HomeAssistant
@@ -85,7 +86,7 @@ class Metering:
             self._save()
         return len(touched)
 
-    async def upload(self, client: HubClient) -> int:
+    async def upload(self, client: HubApi) -> int:
         """Send the backlog oldest first; on HubUnreachable/HubError the unsent rest stays."""
         sent = 0
         while self.backlog:
@@ -93,9 +94,8 @@ class Metering:
             result = await client.upload_readings(
                 [parse_signed_message(item, "reading") for item in batch]
             )
-            rejected = int(result.get("rejected", 0))
-            if rejected:
-                LOGGER.warning("Hub rejected %s of %s readings", rejected, len(batch))
+            if result.rejected:
+                LOGGER.warning("Hub rejected %s of %s readings", result.rejected, len(batch))
             # Accepted, duplicate and rejected readings all leave the queue: a rejected reading
             # would be rejected again forever.
             del self.backlog[: len(batch)]

@@ -125,5 +125,4 @@ class SettingNumber(GridCoopEntity, RestoreNumber):
         self._attr_native_value = value
         self._store(value)
         self.async_write_ha_state()
-        self.runtime.home.request_replan()
-        await self.runtime.home.async_request_refresh()
+        self.runtime.loop.request_replan()

@@ -16,13 +16,14 @@ from gridcoop_home.planner import (
     Battery,
     DeferrableLoad,
     History,
+    Plan,
     PlanRequest,
     Profile,
     Site,
     Strategy,
     Tariffs,
 )
-from gridcoop_home.protocol.bids import BidCurves, BidStep
+from gridcoop_home.protocol.bids import BidCurves
 from homeassistant.util import dt as dt_util
 
 from .const import (
@@ -200,18 +201,30 @@ def _load(
     )
 
 
-def scale_bids(curves: BidCurves, interval_seconds: int) -> BidCurves:
-    """The planner bids for a 15-minute slot; a hub with other intervals gets energy pro rata."""
-    if interval_seconds == int(SLOT.total_seconds()):
-        return curves
-    factor = interval_seconds / SLOT.total_seconds()
-
-    def scaled(steps: tuple[BidStep, ...]) -> tuple[BidStep, ...]:
-        return tuple(BidStep(s.price, max(1, round(s.energy_wh * factor)), s.asset) for s in steps)
-
-    return BidCurves(buy=scaled(curves.buy), sell=scaled(curves.sell))
-
-
 def cap_buying(curves: BidCurves) -> BidCurves:
-    """Daily spending cap reached: keep selling, stop buying on the market."""
-    return BidCurves(buy=(), sell=curves.sell)
+    """Daily spending cap reached: keep selling, stop buying on the market (the devices' energy
+    follows the same rule: no buy step fills)."""
+    return BidCurves(buy=(), sell=curves.sell, baseline=curves.baseline)
+
+
+def plan_energies(
+    result: Plan, devices: Mapping[str, DeviceConfig]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The plan's first slot as device energies (Wh, + takes, - supplies) by bid asset tag, and
+    the PV energy it curtails: what an island home dispatches."""
+    s = result.schedule
+    energies: dict[str, int] = {}
+    curtailed: dict[str, int] = {}
+    for device in devices.values():
+        if device.asset is None:
+            continue
+        if device.kind == BATTERY:
+            energies[device.asset] = round((s.battery_charge_w[0] - s.battery_discharge_w[0]) / 4)
+        elif device.kind == EV_CHARGER:
+            energies[device.asset] = round(s.ev_charge_w[0] / 4)
+        elif device.kind == FLEXIBLE_LOAD:
+            energies[device.asset] = round(s.loads_w.get(device.load_id, (0.0,))[0] / 4)
+        elif device.kind == PV:
+            energies[device.asset] = -round(s.pv_used_w[0] / 4)
+            curtailed[device.asset] = round(s.pv_curtailed_w[0] / 4)
+    return energies, curtailed

@@ -43,5 +43,4 @@ class StrategySelect(GridCoopEntity, SelectEntity, RestoreEntity):
         self._attr_current_option = option
         self.runtime.settings.profile = option
         self.async_write_ha_state()
-        self.runtime.home.request_replan()
-        await self.runtime.home.async_request_refresh()
+        self.runtime.loop.request_replan()

@@ -1,9 +1,11 @@
-"""Sensors: market prices and money (hub), the recommended action, and Modbus device readings."""
+"""Sensors: market prices and money, the ledger's tokens and settlement, what the home does now,
+and each device's power and energy counters."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from gridcoop_home.client.ledger import Account
@@ -13,25 +15,36 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import (
-    PERCENTAGE,
-    EntityCategory,
-    UnitOfEnergy,
-    UnitOfPower,
-)
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .book import AllocationBook
-from .const import BATTERY, CONF_CURRENCY, DOMAIN, GRID_METER, PV
+from .const import (
+    BATTERY,
+    CONF_CURRENCY,
+    CONF_EXPORT_ENERGY_ENTITY,
+    CONF_IMPORT_ENERGY_ENTITY,
+    CONF_POWER_ENTITY,
+    CONF_SOC_ENTITY,
+    DOMAIN,
+    EV_CHARGER,
+    GRID_METER,
+    PV,
+)
+from .coordinator import (
+    HomeCoordinator,
+    HomeState,
+    LedgerCoordinator,
+    LedgerData,
+    MarketCoordinator,
+    MarketData,
+)
 from .data import GridCoopConfigEntry
 from .devices import DeviceConfig
 from .entity import GridCoopCoordinatorEntity
-from .home import HomeCoordinator, HomeState, recommended_action
-from .ledger import LedgerCoordinator
-from .market import MarketCoordinator, MarketData
 from .money import MINOR_PER_MAJOR, money_major, price_major
 from .sources import DeviceSnapshot
 
@@ -51,6 +64,37 @@ def _interval_now(data: MarketData, offset: int) -> int:
     now = int(dt_util.utcnow().timestamp())
     seconds = data.interval_seconds
     return now - now % seconds + offset * seconds
+
+
+def recommended_action(state: HomeState, interval_seconds: int) -> str | None:
+    """One word for what the home does now: the dispatch of the interval under way when there
+    is one (what the devices were actually told), else the plan's first slot."""
+    now = int(dt_util.utcnow().timestamp())
+    if state.dispatch and state.dispatch_interval == now - now % interval_seconds:
+        actions = {(c.device.split(":")[0], c.action) for c in state.dispatch.values()}
+        for key, action in (
+            (("battery", "charge"), "charge_battery"),
+            (("battery", "discharge"), "discharge_battery"),
+            (("ev", "charge"), "charge_ev"),
+            (("load", "start"), "run_flexible_loads"),
+        ):
+            if key in actions:
+                return action
+        return "hold"
+    if state.plan is None:
+        return None
+    first = state.plan.dispatch
+    if first.battery_w > 1:
+        return "charge_battery"
+    if first.battery_w < -1:
+        return "discharge_battery"
+    if first.ev_w > 1:
+        return "charge_ev"
+    if first.loads_on:
+        return "run_flexible_loads"
+    if first.grid_w < -1:
+        return "export"
+    return "hold"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,45 +210,35 @@ ALLOCATION_BALANCE = "balance"  # superseded by settled_balance on hubs with a l
 
 
 @dataclass(frozen=True, kw_only=True)
-class HomeSensorDescription(SensorEntityDescription):
-    value_fn: Callable[[HomeState], Any]
-
-
-RECOMMENDED_ACTION = HomeSensorDescription(
-    key="recommended_action",
-    translation_key="recommended_action",
-    device_class=SensorDeviceClass.ENUM,
-    options=ACTIONS,
-    value_fn=lambda s: recommended_action(s.plan),
-)
-BACKLOG = HomeSensorDescription(
-    key="reading_backlog",
-    translation_key="reading_backlog",
-    entity_category=EntityCategory.DIAGNOSTIC,
-    state_class=SensorStateClass.MEASUREMENT,
-    value_fn=lambda s: s.backlog,
-)
-
-
-@dataclass(frozen=True, kw_only=True)
 class DeviceSensorDescription(SensorEntityDescription):
     value_fn: Callable[[DeviceSnapshot], float | None]
+    source: str  # the entity field it mirrors for a device read from entities
 
 
 POWER = DeviceSensorDescription(
     key="power",
+    source=CONF_POWER_ENTITY,
     device_class=SensorDeviceClass.POWER,
     state_class=SensorStateClass.MEASUREMENT,
     native_unit_of_measurement=UnitOfPower.WATT,
     value_fn=lambda s: s.power_w,
 )
+SOC = DeviceSensorDescription(
+    key="soc",
+    source=CONF_SOC_ENTITY,
+    device_class=SensorDeviceClass.BATTERY,
+    state_class=SensorStateClass.MEASUREMENT,
+    native_unit_of_measurement=PERCENTAGE,
+    value_fn=lambda s: s.soc_pct,
+)
 
 
 def _energy(
-    key: str, value_fn: Callable[[DeviceSnapshot], float | None]
+    key: str, value_fn: Callable[[DeviceSnapshot], float | None], source: str
 ) -> DeviceSensorDescription:
     return DeviceSensorDescription(
         key=key,
+        source=source,
         translation_key=key,
         device_class=SensorDeviceClass.ENERGY,
         state_class=SensorStateClass.TOTAL_INCREASING,
@@ -214,23 +248,23 @@ def _energy(
     )
 
 
-MODBUS_SENSORS: dict[str, tuple[DeviceSensorDescription, ...]] = {
-    PV: (POWER, _energy("energy_produced", lambda s: s.export_wh)),
+IMPORTED, EXPORTED = CONF_IMPORT_ENERGY_ENTITY, CONF_EXPORT_ENERGY_ENTITY
+# What each device measures, as GridCoop reads it (and, for meters, signs it for the hub):
+# Energy-dashboard ready counters, also for devices read from other entities.
+DEVICE_SENSORS: dict[str, tuple[DeviceSensorDescription, ...]] = {
+    PV: (POWER, _energy("energy_produced", lambda s: s.export_wh, EXPORTED)),
     GRID_METER: (
         POWER,
-        _energy("energy_imported", lambda s: s.import_wh),
-        _energy("energy_exported", lambda s: s.export_wh),
+        _energy("energy_imported", lambda s: s.import_wh, IMPORTED),
+        _energy("energy_exported", lambda s: s.export_wh, EXPORTED),
     ),
     BATTERY: (
         POWER,
-        DeviceSensorDescription(
-            key="soc",
-            device_class=SensorDeviceClass.BATTERY,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=PERCENTAGE,
-            value_fn=lambda s: s.soc_pct,
-        ),
+        SOC,
+        _energy("energy_charged", lambda s: s.import_wh, IMPORTED),
+        _energy("energy_discharged", lambda s: s.export_wh, EXPORTED),
     ),
+    EV_CHARGER: (POWER, _energy("energy_charged", lambda s: s.import_wh, IMPORTED)),
 }
 
 
@@ -240,35 +274,38 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     runtime = entry.runtime_data
-    home_entities: list[SensorEntity] = [HomeSensor(runtime.home, entry, RECOMMENDED_ACTION)]
-    if runtime.market is not None:
+    home_entities: list[SensorEntity] = [RecommendedAction(runtime.home, entry)]
+    hub = runtime.hub
+    if hub is not None:
         currency = entry.data.get(CONF_CURRENCY, "EUR")
-        home_entities.append(HomeSensor(runtime.home, entry, BACKLOG))
-        ledger = runtime.ledger
+        home_entities.append(Backlog(runtime.home, entry))
+        ledger = hub.ledger
         # With a ledger the settled balance replaces the allocation-derived one; without one
         # (or before the hub said), the allocations are all the home knows.
-        settled = ledger is not None and ledger.enabled is True
+        settled = ledger.enabled is True
         home_entities.extend(
-            MarketSensor(runtime.market, entry, description, currency)
+            MarketSensor(hub.market, entry, description, currency)
             for description in MARKET_SENSORS
             if not (settled and description.key == ALLOCATION_BALANCE)
         )
         if settled:
             _forget(hass, f"{entry.entry_id}_{ALLOCATION_BALANCE}")
-        if ledger is not None and ledger.enabled is not False:
+        if ledger.enabled is not False:
             home_entities.extend(
                 LedgerSensor(ledger, entry, description, currency) for description in LEDGER_SENSORS
             )
+            home_entities += [LastSettled(ledger, entry), SettlementDue(ledger, entry)]
     async_add_entities(home_entities)
     for device in runtime.devices.values():
-        if device.is_modbus:
-            async_add_entities(
-                [
-                    DeviceSensor(runtime.home, entry, description, device)
-                    for description in MODBUS_SENSORS.get(device.kind, ())
-                ],
-                config_subentry_id=device.subentry_id,
-            )
+        descriptions = [
+            d
+            for d in DEVICE_SENSORS.get(device.kind, ())
+            if device.is_modbus or device.get(d.source)  # what the device actually measures
+        ]
+        async_add_entities(
+            [DeviceSensor(runtime.home, entry, d, device) for d in descriptions],
+            config_subentry_id=device.subentry_id,
+        )
 
 
 def _forget(hass: HomeAssistant, unique_id: str) -> None:
@@ -306,6 +343,49 @@ class LedgerSensor(GridCoopCoordinatorEntity[LedgerCoordinator], SensorEntity):
         return self.entity_description.value_fn(data.account)
 
 
+class LastSettled(GridCoopCoordinatorEntity[LedgerCoordinator], SensorEntity):
+    """When the latest interval the ledger settled for this home began: the settled balance and
+    tokens are as of then (unknown until the first settlement)."""
+
+    _attr_translation_key = "last_settled_interval"
+    _attr_device_class = SensorDeviceClass.TIMESTAMP
+
+    def __init__(self, coordinator: LedgerCoordinator, entry: GridCoopConfigEntry) -> None:
+        super().__init__(coordinator, entry, "last_settled_interval")
+
+    @property
+    def native_value(self) -> datetime | None:
+        data = self.coordinator.data
+        if data is None or data.last_settled is None:
+            return None
+        return dt_util.utc_from_timestamp(data.last_settled)
+
+
+class SettlementDue(GridCoopCoordinatorEntity[LedgerCoordinator], SensorEntity):
+    """When the hub settles the oldest traded interval not settled yet (the hub waits for late
+    meter readings first): why the settled balance lags the market."""
+
+    _attr_translation_key = "next_settlement"
+    _attr_device_class = SensorDeviceClass.TIMESTAMP
+
+    def __init__(self, coordinator: LedgerCoordinator, entry: GridCoopConfigEntry) -> None:
+        super().__init__(coordinator, entry, "next_settlement")
+
+    @property
+    def native_value(self) -> datetime | None:
+        data: LedgerData | None = self.coordinator.data
+        hub = self.runtime.hub
+        if data is None or hub is None or hub.market.data is None:
+            return None
+        if data.settlement_deadline_s is None:
+            return None
+        pending = [s for s in hub.market.data.allocations if s > (data.last_settled or -1)]
+        if not pending:
+            return None
+        end = min(pending) + hub.market.data.interval_seconds
+        return dt_util.utc_from_timestamp(end + data.settlement_deadline_s)
+
+
 class MarketSensor(GridCoopCoordinatorEntity[MarketCoordinator], SensorEntity):
     entity_description: MarketSensorDescription
 
@@ -325,26 +405,35 @@ class MarketSensor(GridCoopCoordinatorEntity[MarketCoordinator], SensorEntity):
 
     @property
     def native_value(self) -> Any:
-        return self.entity_description.value_fn(self.coordinator.data, self.coordinator.book)
+        hub = self.runtime.hub
+        assert hub is not None
+        return self.entity_description.value_fn(self.coordinator.data, hub.book)
 
 
-class HomeSensor(GridCoopCoordinatorEntity[HomeCoordinator], SensorEntity):
-    entity_description: HomeSensorDescription
+class RecommendedAction(GridCoopCoordinatorEntity[HomeCoordinator], SensorEntity):
+    _attr_translation_key = "recommended_action"
+    _attr_device_class = SensorDeviceClass.ENUM
+    _attr_options = ACTIONS
 
-    def __init__(
-        self,
-        coordinator: HomeCoordinator,
-        entry: GridCoopConfigEntry,
-        description: HomeSensorDescription,
-    ) -> None:
-        super().__init__(coordinator, entry, description.key)
-        self.entity_description = description
+    def __init__(self, coordinator: HomeCoordinator, entry: GridCoopConfigEntry) -> None:
+        super().__init__(coordinator, entry, "recommended_action")
 
     @property
-    def native_value(self) -> Any:
-        if self.coordinator.data is None:
-            return None  # entities are added before the home's first refresh
-        return self.entity_description.value_fn(self.coordinator.data)
+    def native_value(self) -> str | None:
+        return recommended_action(self.coordinator.data, self.runtime.loop.interval_seconds)
+
+
+class Backlog(GridCoopCoordinatorEntity[HomeCoordinator], SensorEntity):
+    _attr_translation_key = "reading_backlog"
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+    _attr_state_class = SensorStateClass.MEASUREMENT
+
+    def __init__(self, coordinator: HomeCoordinator, entry: GridCoopConfigEntry) -> None:
+        super().__init__(coordinator, entry, "reading_backlog")
+
+    @property
+    def native_value(self) -> int:
+        return self.coordinator.data.backlog
 
 
 class DeviceSensor(GridCoopCoordinatorEntity[HomeCoordinator], SensorEntity):
@@ -362,7 +451,7 @@ class DeviceSensor(GridCoopCoordinatorEntity[HomeCoordinator], SensorEntity):
 
     @property
     def _snapshot(self) -> DeviceSnapshot | None:
-        if self.coordinator.data is None or self.device is None:
+        if self.device is None:
             return None
         return self.coordinator.data.snapshots.get(self.device.subentry_id)
 

@@ -7,9 +7,8 @@ from datetime import datetime
 from typing import Any
 
 import voluptuous as vol
-from gridcoop_home.client.hub import HubError, HubUnreachable
+from gridcoop_home.client.errors import HubError, HubUnreachable
 from gridcoop_home.client.ledger import (
-    LedgerDisabled,
     NotEnoughCertificates,
     Submitted,
     TransactionsIncomplete,
@@ -30,9 +29,11 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_HOME_ID, DOMAIN, FLEXIBLE_LOAD
-from .ledger import LedgerCoordinator
+from .const import CONF_CURRENCY, CONF_HOME_ID, DOMAIN, FLEXIBLE_LOAD
+from .coordinator import LedgerCoordinator
+from .errors import translate
 from .money import price_major
+from .plan_view import plan_response
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_UNTIL = "until"
@@ -95,78 +96,58 @@ def _entry(hass: HomeAssistant, call: ServiceCall) -> Any:
     return entry
 
 
-def _iso(stamp: float) -> str:
-    return dt_util.utc_from_timestamp(stamp).isoformat()
+def _local(stamp: float) -> str:
+    return dt_util.as_local(dt_util.utc_from_timestamp(stamp)).isoformat()
 
 
 async def _get_plan(call: ServiceCall) -> ServiceResponse:
-    runtime = _entry(call.hass, call).runtime_data
+    entry = _entry(call.hass, call)
+    runtime = entry.runtime_data
     state = runtime.home.data
-    if state is None or state.plan is None:
+    if state.plan is None or state.plan_start is None:
         raise HomeAssistantError(translation_domain=DOMAIN, translation_key="no_plan")
-    result = state.plan
-    schedule = result.schedule
-    slots = [
-        {
-            "start": start.isoformat(),
-            "grid_import_w": round(schedule.grid_import_w[i]),
-            "grid_export_w": round(schedule.grid_export_w[i]),
-            "pv_w": round(schedule.pv_used_w[i]),
-            "battery_w": round(schedule.battery_charge_w[i] - schedule.battery_discharge_w[i]),
-            "battery_soc_wh": round(schedule.battery_soc_wh[i]),
-            "ev_w": round(schedule.ev_charge_w[i]),
-            "loads_w": {load: round(values[i]) for load, values in schedule.loads_w.items()},
-            "price": price_major(schedule.buy_price[i]),
-        }
-        for i, start in enumerate(schedule.starts)
-    ]
-    return {
-        "start": state.plan_start.isoformat() if state.plan_start else None,
-        "island": runtime.market is None or result.bids is None,
-        "expected_cost": price_major(result.expected_cost),
-        "self_consumption": round(result.self_consumption, 3),
-        "explanations": list(result.explanations),
-        "warnings": list(result.warnings),
-        "discomfort_prices": [
-            {"load": d.load_id, "price": price_major(d.price), "note": d.note}
-            for d in result.discomfort
-        ],
-        "slots": slots,
-    }
+    return plan_response(
+        state.plan,
+        state.plan_start,
+        runtime.devices,
+        currency=entry.data.get(CONF_CURRENCY, "EUR"),
+        island=runtime.hub is None or state.plan.bids is None,
+    )
 
 
 async def _get_prices(call: ServiceCall) -> ServiceResponse:
-    runtime = _entry(call.hass, call).runtime_data
-    market = runtime.market
-    if market is None:  # island: the configured flat tariff
-        tariffs = runtime.home.tariffs()
+    entry = _entry(call.hass, call)
+    runtime = entry.runtime_data
+    currency = entry.data.get(CONF_CURRENCY, "EUR")
+    if runtime.hub is None:  # island: the configured flat tariff
         return {
             "island": True,
+            "currency": currency,
             "tariffs": [
                 {"retail": price_major(t.retail), "feed_in": price_major(t.feed_in)}
-                for t in tariffs
+                for t in runtime.loop.tariffs()
             ],
             "cleared": [],
         }
-    if market.data is None:
+    data = runtime.hub.market.data
+    if data is None:
         raise HomeAssistantError(translation_domain=DOMAIN, translation_key="hub_unavailable")
-    data = market.data
     return {
         "island": False,
-        "currency": data.info.get("currency"),
+        "currency": data.info.currency,
         "tariffs": [
             {
-                "start": _iso(t["interval_start"]),
-                "retail": price_major(t["retail_price"]),
-                "feed_in": price_major(t["feed_in_price"]),
+                "start": _local(t.interval_start),
+                "retail": price_major(t.retail_price),
+                "feed_in": price_major(t.feed_in_price),
             }
             for t in data.tariffs
         ],
         "cleared": [
             {
-                "start": _iso(start),
-                "price": price_major(interval.get("price")),
-                "volume_wh": interval.get("volume_wh"),
+                "start": _local(start),
+                "price": price_major(interval.price),
+                "volume_wh": interval.volume_wh,
             }
             for start, interval in sorted(data.intervals.items())
         ],
@@ -193,50 +174,19 @@ async def _defer_load(call: ServiceCall) -> ServiceResponse:
     if until <= dt_util.utcnow():
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="until_in_past")
     runtime.settings.deferred_until[load.subentry_id] = until
-    runtime.home.request_replan()
-    await runtime.home.async_refresh()
-    return {"load": load.title, "earliest_start": until.isoformat()}
+    runtime.loop.request_replan()
+    return {"load": load.title, "earliest_start": dt_util.as_local(until).isoformat()}
 
 
 def _ledger(entry: Any) -> LedgerCoordinator:
     """The entry's ledger, or a translated refusal (island home, hub without a ledger)."""
-    ledger: LedgerCoordinator | None = entry.runtime_data.ledger
+    hub = entry.runtime_data.hub
+    ledger: LedgerCoordinator | None = None if hub is None else hub.ledger
     if ledger is None:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="ledger_needs_hub")
     if ledger.enabled is False:
         raise HomeAssistantError(translation_domain=DOMAIN, translation_key="ledger_disabled")
     return ledger
-
-
-def _ledger_error(err: Exception) -> HomeAssistantError:
-    """Ledger client errors -> translated Home Assistant errors."""
-    if isinstance(err, LedgerDisabled):
-        return HomeAssistantError(translation_domain=DOMAIN, translation_key="ledger_disabled")
-    if isinstance(err, HubUnreachable):
-        return HomeAssistantError(translation_domain=DOMAIN, translation_key="cannot_connect")
-    if isinstance(err, TransactionsIncomplete):
-        return HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="transactions_incomplete",
-            translation_placeholders={
-                "done": str(sum(d.units for d in err.done)),
-                "reason": err.cause.reason,
-            },
-        )
-    assert isinstance(err, HubError)
-    if err.reason == "insufficient_tokens":
-        return ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="not_enough_tokens"
-        )
-    if err.reason in ("unknown_account", "home_revoked"):
-        return ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="unknown_recipient"
-        )
-    return HomeAssistantError(
-        translation_domain=DOMAIN,
-        translation_key="ledger_refused",
-        translation_placeholders={"reason": err.reason},
-    )
 
 
 def _transactions(done: list[Submitted]) -> list[dict[str, Any]]:
@@ -276,7 +226,7 @@ async def _charge_with_green_tokens(call: ServiceCall) -> ServiceResponse:
             },
         ) from err
     except (HubError, HubUnreachable, TransactionsIncomplete) as err:
-        raise _ledger_error(err) from err
+        raise translate(err, ledger.client.hub.base_url, refused="ledger_refused") from err
     finally:
         await ledger.async_request_refresh()
     return {
@@ -312,7 +262,7 @@ async def _transfer_tokens(call: ServiceCall) -> ServiceResponse:
             translation_placeholders={"need": str(units), "have": str(err.have)},
         ) from err
     except (HubError, HubUnreachable, TransactionsIncomplete) as err:
-        raise _ledger_error(err) from err
+        raise translate(err, ledger.client.hub.base_url, refused="ledger_refused") from err
     finally:
         await ledger.async_request_refresh()
     return {

@@ -6,6 +6,7 @@ from typing import Any
 
 import voluptuous as vol
 from gridcoop_home.devices.sunspec import (
+    DeviceBusyError,
     DeviceUnreachableError,
     ModelChainError,
     NoSunSpecMarkerError,
@@ -41,6 +42,7 @@ from .const import (
     LOGGER,
     MODBUS_KINDS,
     PV,
+    SETPOINT_DOMAINS,
     SOURCE_ENTITIES,
     SOURCE_MODBUS,
 )
@@ -66,7 +68,7 @@ def _number(low: float, high: float, step: float, unit: str) -> selector.NumberS
 
 
 SWITCH = selector.EntitySelector(selector.EntitySelectorConfig(domain=["switch", "input_boolean"]))
-SETPOINT = selector.EntitySelector(selector.EntitySelectorConfig(domain=["number", "input_number"]))
+SETPOINT = selector.EntitySelector(selector.EntitySelectorConfig(domain=list(SETPOINT_DOMAINS)))
 
 # Entity fields per kind: (key, selector, required)
 ENTITY_FIELDS: dict[str, list[tuple[str, Any, bool]]] = {
@@ -126,9 +128,10 @@ async def probe_sunspec(data: dict[str, Any], kind: str) -> str | None:
     )
     try:
         async with device:
-            await device.discover()
+            # The owner is trying (again) now: no remembered failure from a minute ago.
+            await device.discover(refresh=True)
             await _read_kind(device, kind)
-    except DeviceUnreachableError:
+    except (DeviceUnreachableError, DeviceBusyError):
         return "cannot_connect"
     except (NoSunSpecMarkerError, ModelChainError):
         return "not_sunspec"
@@ -169,8 +172,15 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
     async def async_step_entities(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self._finish({**user_input, CONF_SOURCE: SOURCE_ENTITIES})
+            setpoint = user_input.get(CONF_SETPOINT_ENTITY)
+            if setpoint and setpoint.split(".", 1)[0] not in SETPOINT_DOMAINS:
+                # Dispatch writes W with number.set_value or input_number.set_value only.
+                errors[CONF_SETPOINT_ENTITY] = "setpoint_not_a_number"
+                self._data.update(user_input)
+            else:
+                return self._finish({**user_input, CONF_SOURCE: SOURCE_ENTITIES})
         fields: dict[Any, Any] = {vol.Required(CONF_NAME): str}
         for key, sel, required in ENTITY_FIELDS[self.kind]:
             fields[vol.Required(key) if required else vol.Optional(key)] = sel
@@ -178,6 +188,7 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
         return self.async_show_form(
             step_id="entities",
             data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), self._data),
+            errors=errors,
         )
 
     async def async_step_modbus(

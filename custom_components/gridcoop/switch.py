@@ -25,7 +25,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     runtime = entry.runtime_data
-    if runtime.market is not None:
+    if runtime.hub is not None:
         async_add_entities([ParticipateSwitch(entry)])
     for device in runtime.devices.values():
         if device.kind in CONTROLLABLE:
@@ -54,8 +54,7 @@ class _RestoredSwitch(GridCoopEntity, SwitchEntity, RestoreEntity):
     async def _change(self, on: bool) -> None:
         self._set(on)
         self.async_write_ha_state()
-        self.runtime.home.request_replan()
-        await self.runtime.home.async_request_refresh()
+        self.runtime.loop.request_replan()
 
 
 class ParticipateSwitch(_RestoredSwitch):

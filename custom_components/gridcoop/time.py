@@ -56,5 +56,4 @@ class DepartureTime(GridCoopEntity, TimeEntity, RestoreEntity):
         self._attr_native_value = value
         self._store()
         self.async_write_ha_state()
-        self.runtime.home.request_replan()
-        await self.runtime.home.async_request_refresh()
+        self.runtime.loop.request_replan()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gridcoop_home.protocol.bids import BidCurves
-from gridcoop_home.protocol.dispatch import derive_commands
+from gridcoop_home.protocol.dispatch import GridPrices, derive_commands
 
 from hub.config import HubConfig
 from hub.ledger.service.sealer import LedgerService
@@ -100,6 +100,7 @@ def build_records(
             [fill.local_wh + fill.grid_wh for fill in alloc.buy_fills],
             [fill.local_wh + fill.grid_wh for fill in alloc.sell_fills],
             config.dispatch_seconds,
+            GridPrices(rules.retail_price, rules.feed_in_price),
         )
         allocations.append(
             AllocationRecord(

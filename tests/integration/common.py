@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -11,11 +13,13 @@ from typing import Any
 from unittest.mock import patch
 
 import pytest
-from gridcoop_home.client.hub import HubError
-from gridcoop_home.client.ledger import Account, LedgerDisabled, NotEnoughCertificates, Submitted
+from gridcoop_home.client.api import HubApi
+from gridcoop_home.client.errors import HubError, LedgerDisabled
+from gridcoop_home.client.ledger import Account, NotEnoughCertificates, Submitted
 from gridcoop_home.protocol.keys import SigningKey
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
@@ -53,6 +57,26 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/gridcoop in every test."""
 
 
+async def control_entities(hass: HomeAssistant) -> None:
+    """The switches and setpoints GridCoop drives: real helpers, so a write can be read back.
+    Set up with the entry (after the recorder, in tests that have one)."""
+    if "input_boolean" in hass.config.components:
+        return
+    assert await async_setup_component(
+        hass, "input_boolean", {"input_boolean": {"dishwasher": {}, "wallbox": {}}}
+    )
+    assert await async_setup_component(
+        hass,
+        "input_number",
+        {
+            "input_number": {
+                "battery_setpoint": {"min": -5000, "max": 5000, "step": 1, "initial": 0},
+                "wallbox_power": {"min": 0, "max": 11000, "step": 1, "initial": 0},
+            }
+        },
+    )
+
+
 @pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Home Assistant's serializer: registry ids and timestamps become ANY."""
@@ -77,6 +101,7 @@ def info(protocol_version: int = 1) -> dict[str, Any]:
         "interval_seconds": INTERVAL,
         "gate_closure_seconds": 60,
         "currency": "EUR",
+        "timezone": "Europe/Berlin",
     }
 
 
@@ -113,6 +138,9 @@ class WsMessage:
     type: Any
     data: str
 
+    def json(self) -> Any:
+        return json.loads(self.data)
+
 
 class FakeWebSocket:
     def __init__(self, queue: asyncio.Queue[WsMessage]) -> None:
@@ -126,7 +154,9 @@ class FakeWebSocket:
 
 
 class FakeHub:
-    """Stands in for HubClient: canned answers, optional failure, a pushable WebSocket."""
+    """Stands in for the hub's transport (gridcoop_home.client.hub.HubClient): canned wire
+    answers, optional failure, a pushable WebSocket. The integration talks to it through the
+    real typed API (HubApi), so the parsing of every answer is tested too."""
 
     def __init__(self) -> None:
         self.base_url = HUB_URL
@@ -138,6 +168,7 @@ class FakeHub:
         self.home_id = HOME_ID
         self.uploaded: list[Any] = []
         self.bids: list[tuple[int, Any]] = []
+        self.bid_error: Exception | None = None
         self.pushes: asyncio.Queue[WsMessage] = asyncio.Queue()
         self.stream_open = asyncio.Event()
         self.ledger: FakeLedger
@@ -176,7 +207,11 @@ class FakeHub:
         self._check()
         if self.enrol_error is not None:
             raise self.enrol_error
-        return {"home": {"home_id": self.home_id, "name": "Maple Street 4"}, "protocol_version": 1}
+        return {
+            "home": {"home_id": self.home_id, "name": "Maple Street 4"},
+            "protocol_version": 1,
+            "currency": "EUR",
+        }
 
     async def home(self) -> dict[str, Any]:
         self._check()
@@ -189,6 +224,8 @@ class FakeHub:
 
     async def submit_bid(self, interval_start: int, curves: Any) -> dict[str, Any]:
         self._check()
+        if self.bid_error is not None:
+            raise self.bid_error
         self.bids.append((interval_start, curves))
         return {"interval_start": interval_start, "status": "stored"}
 
@@ -226,6 +263,8 @@ class FakeLedger:
         )
         self.calls: list[tuple[str, Any]] = []
 
+        self.last_settled: int | None = CURRENT - 3600
+
     def _check(self) -> None:
         if not self.enabled:
             raise LedgerDisabled(404, "not_found", "no such route")
@@ -235,7 +274,20 @@ class FakeLedger:
 
     async def head(self) -> dict[str, Any]:
         self._check()
-        return {"height": 12, "final_height": 11, "token_unit_wh": 100}
+        return {
+            "height": 12,
+            "final_height": 11,
+            "token_unit_wh": 100,
+            "settlement_deadline_seconds": 3600,
+        }
+
+    async def home_account(self, home_id: str | None = None) -> dict[str, Any]:
+        self._check()
+        settlement = None
+        if self.last_settled is not None:
+            entry = {"kind": "settlement", "interval_start": self.last_settled}
+            settlement = {"entry": entry, "index": 0, "proof": [], "block": {}}
+        return {"account": dataclasses.asdict(self.account_data), "settlement": settlement}
 
     async def account(self, home_id: str | None = None) -> Account:
         self._check()
@@ -273,7 +325,7 @@ def fake_hub() -> Generator[FakeHub]:
     hub = FakeHub()
     hub.ledger = FakeLedger(hub)
     with (
-        patch("custom_components.gridcoop.hub_link.make_client", return_value=hub),
+        patch("custom_components.gridcoop.hub_link.make_client", return_value=HubApi(hub)),  # type: ignore[arg-type]
         patch("custom_components.gridcoop.hub_link.make_ledger_client", return_value=hub.ledger),
     ):
         yield hub
@@ -341,7 +393,7 @@ BATTERY_SUB = subentry(
     soc_entity="sensor.battery_soc",
     import_energy_entity="sensor.battery_in",
     export_energy_entity="sensor.battery_out",
-    setpoint_entity="number.battery_setpoint",
+    setpoint_entity="input_number.battery_setpoint",
     capacity_kwh=10.0,
     max_power_kw=5.0,
 )
@@ -357,7 +409,7 @@ LOAD_SUB = subentry(
     "flexible_load",
     "Dishwasher",
     "01DISHWASHER0000000000000",
-    switch_entity="switch.dishwasher",
+    switch_entity="input_boolean.dishwasher",
     load_power_w=2000.0,
     duration_min=120.0,
 )
@@ -365,8 +417,8 @@ EV_SUB = subentry(
     "ev_charger",
     "Wallbox",
     "01WALLBOX0000000000000000",
-    switch_entity="switch.wallbox",
-    setpoint_entity="number.wallbox_power",
+    switch_entity="input_boolean.wallbox",
+    setpoint_entity="input_number.wallbox_power",
     capacity_kwh=60.0,
     max_power_kw=11.0,
     target_soc=80.0,
@@ -386,17 +438,14 @@ def set_source_states(hass: HomeAssistant, grid_import: float = 1200.5) -> None:
     hass.states.async_set("sensor.battery_soc", "60", {"unit_of_measurement": "%"})
     hass.states.async_set("sensor.battery_in", "100.0", {"unit_of_measurement": "kWh"})
     hass.states.async_set("sensor.battery_out", "90.0", {"unit_of_measurement": "kWh"})
-    hass.states.async_set("number.battery_setpoint", "0", {"min": -5000, "max": 5000, "step": 1})
     hass.states.async_set("sensor.grid_power", "1.5", {"unit_of_measurement": "kW"})
     hass.states.async_set("sensor.grid_import", str(grid_import), {"unit_of_measurement": "kWh"})
     hass.states.async_set("sensor.grid_export", "300000", {"unit_of_measurement": "Wh"})
-    hass.states.async_set("switch.dishwasher", "off")
-    hass.states.async_set("switch.wallbox", "off")
-    hass.states.async_set("number.wallbox_power", "0")
     hass.states.async_set("sensor.pv_energy", "5000", {"unit_of_measurement": "kWh"})
 
 
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    await control_entities(hass)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()

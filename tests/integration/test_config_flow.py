@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from gridcoop_home.client.hub import HubError, HubUnreachable
+from gridcoop_home.client.errors import HubUnreachable, error_for
 from gridcoop_home.protocol.keys import SigningKey
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
@@ -57,12 +57,12 @@ async def test_join_hub_creates_entry_with_fresh_keys(
     ("enrol_error", "info_error", "protocol", "expected"),
     [
         (None, HubUnreachable("refused"), 1, "cannot_connect"),
-        (None, HubError(500, "boom", "x"), 1, "cannot_connect"),
+        (None, error_for(500, "boom", "x"), 1, "cannot_connect"),
         (None, None, 2, "incompatible_hub"),
-        (HubError(404, "unknown_join_code", "x"), None, 1, "invalid_join_code"),
-        (HubError(410, "expired_join_code", "x"), None, 1, "expired_join_code"),
-        (HubError(409, "used_join_code", "x"), None, 1, "used_join_code"),
-        (HubError(409, "duplicate_key", "x"), None, 1, "unknown"),
+        (error_for(404, "unknown_join_code", "x"), None, 1, "invalid_join_code"),
+        (error_for(410, "expired_join_code", "x"), None, 1, "expired_join_code"),
+        (error_for(409, "used_join_code", "x"), None, 1, "used_join_code"),
+        (error_for(409, "duplicate_key", "x"), None, 1, "unknown"),
         (HubUnreachable("gone"), None, 1, "cannot_connect"),
     ],
 )
@@ -135,7 +135,7 @@ async def test_reauth_enrols_new_keys(hass: HomeAssistant, fake_hub: FakeHub) ->
     old_key = entry.data[CONF_HOME_KEY]
     result = await entry.start_reauth_flow(hass)
     assert result["step_id"] == "reauth_confirm"
-    fake_hub.enrol_error = HubError(410, "expired_join_code", "x")
+    fake_hub.enrol_error = error_for(410, "expired_join_code", "x")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_JOIN_CODE: "old"}
     )
@@ -174,7 +174,10 @@ async def test_reconfigure_changes_url(hass: HomeAssistant, fake_hub: FakeHub) -
 
 @pytest.mark.parametrize(
     ("error", "expected"),
-    [(HubUnreachable("x"), "cannot_connect"), (HubError(403, "home_revoked", "x"), "unknown_home")],
+    [
+        (HubUnreachable("x"), "cannot_connect"),
+        (error_for(403, "home_revoked", "x"), "unknown_home"),
+    ],
 )
 async def test_reconfigure_home_check_errors(
     hass: HomeAssistant, fake_hub: FakeHub, error: Exception, expected: str
@@ -204,8 +207,59 @@ async def test_options_flow(hass: HomeAssistant) -> None:
     entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["step_id"] == "init"
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"reading_interval": 30, "outage_repair_minutes": 5}
+    options = {"reading_interval": 30, "outage_repair_minutes": 5, "override_minutes": 0}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], options)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options == options
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("hub.local:8080", "http://hub.local:8080"),
+        ("127.0.0.1:18960/", "http://127.0.0.1:18960"),
+        (" HTTP://Hub.Local:8787/ ", "http://hub.local:8787"),
+        ("https://hub.example.org/gridcoop/", "https://hub.example.org/gridcoop"),
+    ],
+)
+async def test_an_address_without_a_scheme_means_http(
+    hass: HomeAssistant, fake_hub: FakeHub, typed: str, stored: str
+) -> None:
+    flow_id = await _hub_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_URL: typed, CONF_JOIN_CODE: "code"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options == {"reading_interval": 30, "outage_repair_minutes": 5}
+    assert result["data"][CONF_URL] == stored
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["ftp://hub.local", "http://", "not a hub address", "http://[::1", "http://hub?x=1", ""],
+)
+async def test_an_address_that_is_no_url_is_a_form_error(
+    hass: HomeAssistant, fake_hub: FakeHub, typed: str
+) -> None:
+    flow_id = await _hub_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_URL: typed, CONF_JOIN_CODE: "code"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_url"}
+
+
+async def test_an_unexpected_failure_is_a_form_error_then_the_next_try_joins(
+    hass: HomeAssistant, fake_hub: FakeHub
+) -> None:
+    flow_id = await _hub_form(hass)
+    fake_hub.enrol_error = RuntimeError("something nobody planned for")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_URL: HUB_URL, CONF_JOIN_CODE: "code"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "unknown"}
+    fake_hub.enrol_error = None
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_URL: HUB_URL, CONF_JOIN_CODE: "code"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY

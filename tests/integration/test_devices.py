@@ -199,10 +199,36 @@ async def test_sunspec_battery_write_on_dispatch(
         )
         command = DispatchCommand("battery", "charge", 1000, 250, "filled")
         await runtime.dispatcher.async_handle(
-            [command, DispatchCommand("pv", "curtail", 100, 25, "x")], 0
+            [command, DispatchCommand("pv", "curtail", 100, 25, "x")], 0, {}
         )
         assert runtime.dispatcher.last[battery["subentry_id"]]["applied"] is True
         assert runtime.dispatcher.last[pv["subentry_id"]]["applied"] is False
         assert hass.states.get("sensor.modbus_pv_power").state == "unavailable"
         assert device.writes, "the battery setpoint was written over Modbus"
         await hass.config_entries.async_unload(entry.entry_id)  # restores the registers
+
+
+async def test_a_setpoint_that_is_not_a_number_is_refused_in_the_flow(
+    hass: HomeAssistant,
+) -> None:
+    entry = island_entry()
+    await setup_entry(hass, entry)
+    flow = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "battery"), context={"source": "user"}
+    )
+    flow = await hass.config_entries.subentries.async_configure(
+        flow["flow_id"], {"next_step_id": "entities"}
+    )
+    # The selector already only offers number and input_number; a value that slips past it
+    # (an API call, an old configuration) is still refused with a translated error.
+    handler = hass.config_entries.subentries._progress[flow["flow_id"]]
+    result = await handler.async_step_entities(
+        {
+            "name": "Battery",
+            "soc_entity": "sensor.battery_soc",
+            "setpoint_entity": "sensor.battery_power",
+            "capacity_kwh": 10.0,
+            "max_power_kw": 5.0,
+        }
+    )
+    assert result["errors"] == {"setpoint_entity": "setpoint_not_a_number"}

@@ -39,4 +39,6 @@ async def test_diagnostics_redact_keys(
     assert result["home"]["planned"] is True
     assert result["ledger"]["enabled"] is True
     assert result["ledger"]["account"]["green_certificates"] == 80
-    assert result == snapshot(exclude=lambda prop, path: prop in ("plan_warnings", "last_bid"))
+    # The plan's decisions are properties of a solver vertex (see test_entities); not pinned.
+    volatile = ("plan_warnings", "last_bid", "last_dispatch")
+    assert result == snapshot(exclude=lambda prop, path: prop in volatile)

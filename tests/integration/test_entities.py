@@ -10,8 +10,10 @@ from homeassistant.helpers import entity_registry as er
 
 from .common import ALL_SUBS, FakeHub, hub_entry, island_entry, set_source_states, setup_entry
 
-# Planner-dependent values change with the planner's tuning, not with this integration.
-VOLATILE = {"sensor.maple_street_4_recommended_action", "sensor.island_recommended_action"}
+# What the plan decides depends on which of several equally cheap schedules the solver finds
+# (issue 16.7): its states are checked as properties elsewhere (test_dispatch: within ratings,
+# the plan's direction), not pinned to one optimal vertex here.
+VOLATILE_SUFFIXES = ("_recommended_action", "_dispatch")
 
 
 async def _snapshot_entry(hass: HomeAssistant, entry_id: str, snapshot: Any) -> None:
@@ -24,7 +26,7 @@ async def _snapshot_entry(hass: HomeAssistant, entry_id: str, snapshot: Any) -> 
         assert entity == snapshot(name=f"{entity.entity_id}-entry")
         state = hass.states.get(entity.entity_id)
         assert state is not None
-        if entity.entity_id not in VOLATILE:
+        if not entity.entity_id.endswith(VOLATILE_SUFFIXES):
             assert state == snapshot(name=f"{entity.entity_id}-state")
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry_id)
     assert sorted(d.name for d in devices) == snapshot(name="devices")

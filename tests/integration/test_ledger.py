@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from gridcoop_home.client.hub import HubError, HubUnreachable
-from gridcoop_home.client.ledger import LedgerDisabled, Submitted, TransactionsIncomplete
+from gridcoop_home.client.errors import HubError, HubUnreachable, LedgerDisabled, error_for
+from gridcoop_home.client.ledger import Submitted, TransactionsIncomplete
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -26,6 +26,7 @@ from .common import (
     INTERVAL,
     FakeHub,
     FakeLedger,
+    allocation,
     hub_entry,
     interval,
     island_entry,
@@ -85,9 +86,9 @@ async def test_a_hub_without_a_ledger_keeps_the_allocation_balance_and_says_so_o
     for entity_id in TOKENS:
         assert hass.states.get(entity_id) is None
     for _ in range(3):
-        await entry.runtime_data.ledger.async_refresh()
+        await entry.runtime_data.hub.ledger.async_refresh()
     assert caplog.text.count("keeps no token ledger") == 1
-    assert entry.runtime_data.ledger.enabled is False
+    assert entry.runtime_data.hub.ledger.enabled is False
 
 
 async def test_token_sensors_follow_the_hub(
@@ -95,12 +96,12 @@ async def test_token_sensors_follow_the_hub(
 ) -> None:
     entry = hub_entry()
     await setup_entry(hass, entry)
-    ledger = entry.runtime_data.ledger
+    ledger = entry.runtime_data.hub.ledger
     fake_ledger.fail = HubUnreachable("down")
     await ledger.async_refresh()
     await hass.async_block_till_done()
     assert hass.states.get("sensor.maple_street_4_flexibility_tokens").state == STATE_UNAVAILABLE
-    fake_ledger.fail = HubError(500, "internal", "oops")
+    fake_ledger.fail = error_for(500, "internal", "oops")
     await ledger.async_refresh()
     assert not ledger.last_update_success
     fake_ledger.fail = None
@@ -129,8 +130,8 @@ async def test_a_hub_down_at_start_gets_token_sensors_that_wait(
     await setup_entry(hass, entry)
     assert hass.states.get("sensor.maple_street_4_green_certificates").state == STATE_UNAVAILABLE
     assert hass.states.get(ALLOCATION_BALANCE) is not None  # nothing better known yet
-    assert entry.runtime_data.ledger.enabled is None
-    assert entry.runtime_data.ledger.token_unit_wh == 100
+    assert entry.runtime_data.hub.ledger.enabled is None
+    assert entry.runtime_data.hub.ledger.token_unit_wh == 100
 
 
 async def test_charge_with_green_tokens_retires_certificates_for_the_session(
@@ -204,7 +205,7 @@ async def test_charge_with_green_tokens_refusals(
 @pytest.mark.parametrize(
     ("failure", "error", "key"),
     [
-        (HubUnreachable("down"), HomeAssistantError, "cannot_connect"),
+        (HubUnreachable("down"), HomeAssistantError, "hub_unreachable"),
         (LedgerDisabled(404, "not_found", "x"), HomeAssistantError, "ledger_disabled"),
         (HubError(409, "already_retired", "x"), HomeAssistantError, "ledger_refused"),
         (HubError(409, "insufficient_tokens", "x"), ServiceValidationError, "not_enough_tokens"),
@@ -328,3 +329,25 @@ async def test_transfer_refusals(
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, "transfer_tokens", config_entry_id=entry.entry_id, **data)
     assert err.value.translation_key == key
+
+
+async def test_the_settlement_status_says_why_the_settled_balance_lags(
+    hass: HomeAssistant, fake_hub: FakeHub, fake_ledger: FakeLedger, frozen: Any
+) -> None:
+    # The market traded this interval; the ledger settled the one an hour ago and settles an
+    # interval an hour after it ends (its settlement deadline).
+    fake_hub.results_data = [allocation(CURRENT)]
+    await setup_entry(hass, hub_entry())
+    last = hass.states.get("sensor.maple_street_4_last_settled_interval")
+    assert last.state == dt_util.utc_from_timestamp(CURRENT - 3600).isoformat()
+    due = hass.states.get("sensor.maple_street_4_next_settlement")
+    assert due.state == dt_util.utc_from_timestamp(CURRENT + INTERVAL + 3600).isoformat()
+
+
+async def test_before_the_first_settlement_the_status_is_unknown_not_zero(
+    hass: HomeAssistant, fake_hub: FakeHub, fake_ledger: FakeLedger, frozen: Any
+) -> None:
+    fake_ledger.last_settled = None
+    await setup_entry(hass, hub_entry())
+    assert hass.states.get("sensor.maple_street_4_last_settled_interval").state == "unknown"
+    assert hass.states.get("sensor.maple_street_4_next_settlement").state == "unknown"

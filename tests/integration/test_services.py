@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from gridcoop_home.client.hub import HubError, HubUnreachable
+from gridcoop_home.client.errors import HubUnreachable, error_for
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.util import dt as dt_util
 
 from custom_components.gridcoop.const import DOMAIN
+from custom_components.gridcoop.coordinator import HomeState
 
 from .common import (
     ALL_SUBS,
@@ -24,6 +26,10 @@ from .common import (
     set_source_states,
     setup_entry,
 )
+
+
+def local(when: datetime) -> str:
+    return dt_util.as_local(when).isoformat()
 
 
 async def _call(hass: HomeAssistant, service: str, **data: Any) -> Any:
@@ -41,13 +47,19 @@ async def test_get_plan_and_prices_on_a_hub(
     plan = await _call(hass, "get_plan", config_entry_id=entry.entry_id)
     assert plan["island"] is False
     assert len(plan["slots"]) == 96
-    assert plan["slots"][0]["start"] == "2026-06-01T10:15:00+00:00"  # the next open interval
+    # Local times (the test's time zone), the next open interval first.
+    assert plan["slots"][0]["start"] == local(NOW.replace(minute=15))
+    assert plan["currency"] == "EUR"
     assert plan["explanations"]
-    assert {d["load"] for d in plan["discomfort_prices"]} == {LOAD_SUB["subentry_id"].lower()}
+    # Loads by their names, never by subentry id.
+    assert {d["load"] for d in plan["discomfort_prices"]} == {"Dishwasher"}
+    assert set(plan["slots"][0]["loads_w"]) == {"Dishwasher"}
+    assert all("01dishwasher" not in line for line in plan["explanations"])
+    assert {"buy_price", "sell_price"} <= set(plan["slots"][0])
     prices = await _call(hass, "get_prices", config_entry_id=entry.entry_id)
     assert prices["currency"] == "EUR"
     assert prices["tariffs"][0] == {
-        "start": "2026-06-01T10:00:00+00:00",
+        "start": local(NOW.replace(minute=0)),
         "retail": 0.3,
         "feed_in": 0.08,
     }
@@ -60,10 +72,11 @@ async def test_get_plan_and_prices_island(hass: HomeAssistant, frozen: Any) -> N
     await setup_entry(hass, entry)
     plan = await _call(hass, "get_plan", config_entry_id=entry.entry_id)
     assert plan["island"] is True
-    assert plan["slots"][0]["start"] == "2026-06-01T10:00:00+00:00"
+    assert plan["slots"][0]["start"] == local(NOW.replace(minute=0))
     prices = await _call(hass, "get_prices", config_entry_id=entry.entry_id)
     assert prices == {
         "island": True,
+        "currency": "EUR",
         "tariffs": [{"retail": 0.3, "feed_in": 0.08}],
         "cleared": [],
     }
@@ -94,7 +107,8 @@ async def test_defer_load(hass: HomeAssistant, frozen: Any) -> None:
     answer = await _call(
         hass, "defer_load", config_entry_id=entry.entry_id, device_id=load.id, until=until
     )
-    assert answer == {"load": "Dishwasher", "earliest_start": until.isoformat()}
+    assert answer == {"load": "Dishwasher", "earliest_start": local(until)}
+    await hass.async_block_till_done()
     plan = entry.runtime_data.home.data.plan
     outcome = next(o for o in plan.loads)
     assert outcome.start is None or outcome.start >= until
@@ -130,7 +144,7 @@ async def test_entry_errors(hass: HomeAssistant, frozen: Any) -> None:
 async def test_no_plan_yet(hass: HomeAssistant, frozen: Any) -> None:
     entry = island_entry()
     await setup_entry(hass, entry)
-    entry.runtime_data.home.data = None
+    entry.runtime_data.home.data = HomeState()
     with pytest.raises(HomeAssistantError) as err:
         await _call(hass, "get_plan", config_entry_id=entry.entry_id)
     assert err.value.translation_key == "no_plan"
@@ -148,7 +162,7 @@ async def test_submit_bid_button(hass: HomeAssistant, fake_hub: FakeHub, frozen:
     assert fake_hub.bids[-1][0] == int((NOW + timedelta(minutes=10)).timestamp())
 
     async def refuse(interval_start: int, curves: Any) -> Any:
-        raise HubError(409, "gate_closed", "too late")
+        raise error_for(409, "gate_closed", "too late")
 
     fake_hub.submit_bid = refuse  # type: ignore[method-assign]
     with pytest.raises(HomeAssistantError) as err:
@@ -165,7 +179,7 @@ async def test_submit_bid_button(hass: HomeAssistant, fake_hub: FakeHub, frozen:
         await hass.services.async_call(
             "button", "press", {"entity_id": "button.maple_street_4_submit_bid_now"}, blocking=True
         )
-    assert err.value.translation_key == "cannot_connect"
+    assert err.value.translation_key == "hub_unreachable"
 
 
 async def test_not_taking_part_means_no_bid(
@@ -181,7 +195,7 @@ async def test_not_taking_part_means_no_bid(
         blocking=True,
     )
     with pytest.raises(HomeAssistantError) as err:
-        await entry.runtime_data.home.async_submit_bid_now()
+        await entry.runtime_data.loop.async_submit_bid_now()
     assert err.value.translation_key == "nothing_to_bid"
 
 
@@ -189,5 +203,5 @@ async def test_island_cannot_bid(hass: HomeAssistant, frozen: Any) -> None:
     entry = island_entry()
     await setup_entry(hass, entry)
     with pytest.raises(HomeAssistantError) as err:
-        await entry.runtime_data.home.async_submit_bid_now()
+        await entry.runtime_data.loop.async_submit_bid_now()
     assert err.value.translation_key == "island_no_bid"

@@ -6,7 +6,6 @@ from datetime import time
 from typing import Any
 
 from homeassistant.core import HomeAssistant, State
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import mock_restore_cache_with_extra_data
 
@@ -32,7 +31,7 @@ async def test_settings_are_restored(hass: HomeAssistant, frozen: Any) -> None:
             (State("time.wallbox_departure", "06:30:00"), {}),
             (State("switch.home_battery_automatic_dispatch", "on"), {}),
             (
-                State("number.home_battery_battery_reserve", "25"),
+                State("number.home_battery_reserve", "25"),
                 {
                     "native_value": 25.0,
                     "native_min_value": 0,
@@ -89,15 +88,15 @@ async def test_changing_settings_replans(
     assert runtime.settings.daily_cap == 0.5
     assert hass.states.get("select.maple_street_4_strategy").state == "stable_bill"
     assert hass.states.get("time.wallbox_departure").state == "08:15:00"
-    # Spending cap reached (0.6 EUR spent today): bids keep selling but stop buying.
-    runtime.book.days[dt_util.now().date().isoformat()] = {
+    # Spending cap reached (0.6 EUR spent today): bids keep selling but stop buying. The
+    # battery (60 %) offers to sell, so there is a sale to keep.
+    assert runtime.hub is not None
+    runtime.hub.book.days[dt_util.now().date().isoformat()] = {
         "traded_wh": 0,
         "savings_mminor": 0,
         "spent_mminor": 60_000,
     }
-    try:
-        await runtime.home.async_submit_bid_now()
-    except HomeAssistantError as err:
-        assert err.translation_key == "nothing_to_bid"  # the plan only wanted to buy
-    else:
-        assert fake_hub.bids[-1][1].buy == ()
+    await runtime.loop.async_submit_bid_now()
+    capped = fake_hub.bids[-1][1]
+    assert capped.buy == ()
+    assert capped.sell, "what the home sells is kept"

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from gridcoop_home.client.errors import HubError, HubUnreachable, error_for
 from gridcoop_home.protocol.bids import Bid, BidCurves
 from gridcoop_home.protocol.enrolment import build_enrolment
 from gridcoop_home.protocol.envelope import SequenceCounter, SignedMessage, now_ms, sign_message
@@ -23,20 +24,7 @@ from gridcoop_home.protocol.readings import Registers, sign_reading
 from gridcoop_home.protocol.requests import sign_request
 
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=30)
-
-
-class HubError(Exception):
-    """The hub answered with an error: `reason` is its stable reason code."""
-
-    def __init__(self, status: int, reason: str, detail: str) -> None:
-        super().__init__(f"hub refused ({status} {reason}): {detail}")
-        self.status = status
-        self.reason = reason
-        self.detail = detail
-
-
-class HubUnreachable(Exception):
-    """No answer from the hub (connection refused, timeout, DNS...)."""
+__all__ = ["DEFAULT_TIMEOUT", "HubClient", "HubError", "HubUnreachable", "Meter"]
 
 
 class Meter:
@@ -233,7 +221,7 @@ class HubClient:
                 text = await response.text()
                 data = json.loads(text) if text else {}
                 if response.status >= 400:
-                    raise HubError(
+                    raise error_for(
                         response.status,
                         str(data.get("error", "http_error"))
                         if isinstance(data, dict)

@@ -18,7 +18,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gridcoop_home.client.hub import HubClient, HubError
+from gridcoop_home.client.errors import HubError, LedgerDisabled
+from gridcoop_home.client.hub import HubClient
 from gridcoop_home.ledger.entries import COMMUNITY, Entry
 from gridcoop_home.ledger.transactions import MAX_PURPOSE, build_retirement, build_transfer
 from gridcoop_home.protocol.envelope import SequenceCounter, now_ms
@@ -28,10 +29,6 @@ from gridcoop_home.protocol.keys import SigningKey
 LEDGER_MISSING = frozenset({"ledger_disabled", "not_found"})
 FLEX = "flex"
 CERTIFICATE = "certificate"
-
-
-class LedgerDisabled(HubError):
-    """The hub runs the market without the token ledger."""
 
 
 class NotEnoughCertificates(Exception):

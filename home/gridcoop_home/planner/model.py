@@ -168,6 +168,14 @@ class _Builder:
         ch_external = self._fix("battery_charge", v.ch[0], most_in)
         dis_external = self._fix("battery_discharge", v.dis[0], most_out)
         self._fix("battery", v.ch[0] - v.dis[0], 0.0)
+        # The battery's what-ifs are measured from an idle battery: running one direction now
+        # forbids the other in the same slot (else an LP "discharges now" and charges the same
+        # energy back at once, a wash its net dispatch can never carry out), and "not now" is
+        # idle, not the other direction. Charging and discharging then each price the step
+        # from 0 to their most, as the bid's steps for the battery's net energy mean.
+        for name, other in (("battery_charge", v.dis[0]), ("battery_discharge", v.ch[0])):
+            if name in self.fixes:
+                lp += other == 0, f"fix_{name}_alone"
         for t in n:
             if not (t == 0 and ch_external):
                 self.demand[t].append(v.ch[t])

@@ -43,8 +43,11 @@ class Pricer:
     def all(self) -> list[Reservation]:
         found: list[Reservation] = []
         if self.problem.battery is not None:
-            found += self._priced("battery_charge", "battery", "buy", self.base.charge)
-            found += self._priced("battery_discharge", "battery", "sell", self.base.discharge)
+            # Both measured from an idle battery (model.py): the plan is "not now" only when
+            # it leaves the battery idle in slot 0.
+            idle = self.base.charge[0] <= IDLE_KW and self.base.discharge[0] <= IDLE_KW
+            found += self._priced("battery_charge", "battery", "buy", self.base.charge, idle)
+            found += self._priced("battery_discharge", "battery", "sell", self.base.discharge, idle)
         if self.problem.ev is not None:
             found += self._priced("ev", "ev", "buy", self.base.ev)
         for load in self.problem.loads:
@@ -58,14 +61,20 @@ class Pricer:
         return found
 
     def _priced(
-        self, fix: str, asset: str, side: Literal["buy", "sell"], planned: tuple[float, ...]
+        self,
+        fix: str,
+        asset: str,
+        side: Literal["buy", "sell"],
+        planned: tuple[float, ...],
+        base_is_not_now: bool | None = None,
     ) -> list[Reservation]:
         now = self._solve(Slot0Fix(fix, run=True, external=True))
         most = now.slot0_external_kwh
         if most <= IDLE_KW:
             return []
         # The optimal plan already is the best "not now" plan when it leaves the asset idle.
-        not_now = self.base if planned[0] <= IDLE_KW else self._solve(Slot0Fix(fix, run=False))
+        reuse = planned[0] <= IDLE_KW if base_is_not_now is None else base_is_not_now
+        not_now = self.base if reuse else self._solve(Slot0Fix(fix, run=False))
         gain = not_now.objective - now.objective
         price = gain / most if side == "buy" else -gain / most
         return [Reservation(asset, side, price, most, planned[0] * SLOT_HOURS)]

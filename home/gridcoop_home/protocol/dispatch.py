@@ -5,10 +5,14 @@ baseline plus the filled energy of its buy steps minus the filled energy of its 
 (`device_energies`). The hub (for every allocation), the simulator and the home itself use this
 function and no other reading of a bid.
 
-A flexible load cannot run at a part of its power, so a step of a load that fills at all counts
-whole: it only fills in part when the clearing price equals the step's own price, which is a
-price the load accepts (buy step: "start at this price or below"; sell step: "stop at this price
-or above").
+A flexible load cannot run at a part of its power, so a load's step counts whole or not at all.
+A step fills in part only when it is the marginal bid: the clearing price is the step's own
+price and the market rationed it. The home pays for (or is paid for) the part it got either way;
+the rest settles with the grid. Starting then buys the missing part at retail, while deferring
+hands the part it got back at feed-in; stopping sells what the market did not take at feed-in,
+while running on buys back at retail what it sold. The load switches when that pays. Its own
+value lies within its whole-cent step price and is taken at the middle of that cent, so a
+rationed load loses at most half a minor unit per kWh against its true value.
 
 From the energy (Wh over the interval; + takes from the home's connection, - supplies it):
 
@@ -29,7 +33,7 @@ device's rating or what its setpoint entity accepts.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -75,6 +79,14 @@ class DispatchCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class GridPrices:
+    """The grid backstop of the interval, minor units per kWh."""
+
+    retail: int
+    feed_in: int
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceEnergy:
     """One device's energy for an interval and how it came about (all Wh)."""
 
@@ -90,11 +102,15 @@ def is_load(device: str) -> bool:
 
 
 def device_energies(
-    curves: BidCurves, buy_filled_wh: Sequence[int], sell_filled_wh: Sequence[int]
+    curves: BidCurves,
+    buy_filled_wh: Sequence[int],
+    sell_filled_wh: Sequence[int],
+    grid: GridPrices | None = None,
 ) -> dict[str, DeviceEnergy]:
-    """Every device's energy for the interval, given each step's filled energy (local + grid)."""
-    bought = _filled(curves.buy, buy_filled_wh)
-    sold = _filled(curves.sell, sell_filled_wh)
+    """Every device's energy for the interval, given each step's filled energy (local + grid).
+    `grid` decides a load's partly filled (marginal) step; without it one is refused."""
+    bought = _filled(curves.buy, buy_filled_wh, grid, buying=True)
+    sold = _filled(curves.sell, sell_filled_wh, grid, buying=False)
     unsold: dict[str, int] = defaultdict(int)
     for step, got in zip(curves.sell, sell_filled_wh, strict=True):
         unsold[step.asset] += step.energy_wh - got
@@ -109,14 +125,31 @@ def device_energies(
     return energies
 
 
-def _filled(steps: Sequence[BidStep], filled: Sequence[int]) -> dict[str, int]:
+def _filled(
+    steps: Sequence[BidStep], filled: Sequence[int], grid: GridPrices | None, *, buying: bool
+) -> dict[str, int]:
     totals: dict[str, int] = defaultdict(int)
     for step, got in zip(steps, filled, strict=True):
         if got < 0 or got > step.energy_wh:
             raise ValueError(f"{step.asset}: filled {got} Wh of a {step.energy_wh} Wh step")
-        # A load runs whole or not at all: any fill of its step counts as the whole step.
-        totals[step.asset] += step.energy_wh if is_load(step.asset) and got > 0 else got
+        if is_load(step.asset) and 0 < got < step.energy_wh:
+            got = step.energy_wh if _load_switches(step, got, grid, buying) else 0
+        totals[step.asset] += got
     return totals
+
+
+def _load_switches(step: BidStep, got: int, grid: GridPrices | None, buying: bool) -> bool:
+    """A load's marginal step filled in part: switch (start, or stop) only when that pays with
+    the rest traded with the grid (see the module doc)."""
+    if grid is None:
+        raise ValueError(f"{step.asset}: a partly filled load step needs the grid prices")
+    share = got / step.energy_wh
+    if buying:  # start: the rest at retail; defer: the part it got back at feed-in
+        value = step.price + 0.5  # the load's own value lies in [price, price + 1)
+        return share * grid.feed_in + (1 - share) * grid.retail <= value
+    # stop: the rest at feed-in; run on: the part it sold bought back at retail
+    value = step.price - 0.5  # in [price - 1, price)
+    return share * grid.retail + (1 - share) * grid.feed_in >= value
 
 
 def derive_commands(
@@ -124,9 +157,10 @@ def derive_commands(
     buy_filled_wh: Sequence[int],
     sell_filled_wh: Sequence[int],
     interval_seconds: int,
+    grid: GridPrices | None = None,
 ) -> list[DispatchCommand]:
     """Turn per-step fills (local + grid) into device commands, sorted by device."""
-    energies = device_energies(curves, buy_filled_wh, sell_filled_wh)
+    energies = device_energies(curves, buy_filled_wh, sell_filled_wh, grid)
     return [command_for(device, e, interval_seconds) for device, e in energies.items()]
 
 
@@ -159,13 +193,22 @@ def _reason(energy: DeviceEnergy) -> str:
 
 
 def plan_commands(
-    energies_wh: dict[str, int], interval_seconds: int, reason: str = "plan"
+    energies_wh: Mapping[str, int],
+    interval_seconds: int,
+    reason: str = "plan",
+    curtailed_wh: Mapping[str, int] | None = None,
 ) -> list[DispatchCommand]:
     """Commands for energies that come straight from a plan (an island home has no market):
-    the same mapping as for a cleared bid, with the whole energy as the baseline."""
+    the same mapping as for a cleared bid, with the whole energy as the baseline. A PV the plan
+    curtails says by how much in `curtailed_wh`."""
+    curtailed = curtailed_wh or {}
     return [
         replace(
-            command_for(device, DeviceEnergy(energy, energy, 0, 0, 0), interval_seconds),
+            command_for(
+                device,
+                DeviceEnergy(energy, energy, 0, 0, curtailed.get(device, 0)),
+                interval_seconds,
+            ),
             reason=reason,
         )
         for device, energy in sorted(energies_wh.items())

@@ -7,6 +7,7 @@ import pytest
 from gridcoop_home.protocol.bids import BidCurves, BidStep
 from gridcoop_home.protocol.dispatch import (
     DispatchCommand,
+    GridPrices,
     PowerLimits,
     clamp_command,
     derive_commands,
@@ -97,26 +98,58 @@ def test_an_ev_priced_out_pauses() -> None:
     assert action(command) == ("ev", "pause", 0, 0)
 
 
-def test_a_load_whose_start_step_fills_even_in_part_starts() -> None:
-    # A partial fill happens only at the step's own price, which the load accepts.
+GRID = GridPrices(retail=30, feed_in=8)
+
+
+def test_a_load_starts_when_its_step_fills_and_is_deferred_when_it_does_not() -> None:
     bid = curves(buy=[BidStep(21, 500, "load:washer")])
 
-    assert action(only(derive_commands(bid, [500], [], QUARTER)))[1] == "start"
-    assert action(only(derive_commands(bid, [1], [], QUARTER))) == (
+    assert action(only(derive_commands(bid, [500], [], QUARTER, GRID))) == (
         "load:washer",
         "start",
         2_000,
         500,
     )
-    assert action(only(derive_commands(bid, [0], [], QUARTER)))[1] == "defer"
+    assert action(only(derive_commands(bid, [0], [], QUARTER, GRID)))[1] == "defer"
+
+
+@pytest.mark.parametrize(
+    ("filled", "action_expected"),
+    [
+        # Rationed at its own price (21): starting buys the rest at retail (30), deferring hands
+        # what it got back at feed-in (8): start when 8*f + 30*(1-f) <= 21.5.
+        (500, "start"),
+        (400, "start"),  # 8*0.8 + 30*0.2 = 12.4
+        (200, "start"),  # 8*0.4 + 30*0.6 = 21.2
+        (150, "defer"),  # 8*0.3 + 30*0.7 = 23.4
+        (1, "defer"),
+    ],
+)
+def test_a_rationed_load_starts_only_when_the_grid_s_part_does_not_outweigh_its_value(
+    filled: int, action_expected: str
+) -> None:
+    bid = curves(buy=[BidStep(21, 500, "load:washer")])
+
+    assert action(only(derive_commands(bid, [filled], [], QUARTER, GRID)))[1] == action_expected
 
 
 def test_a_running_load_bid_as_a_sale_runs_unless_that_sale_fills() -> None:
     # PV surplus: the washer runs in the baseline and "stopping it to sell" is a sell step at 22.
     bid = curves(sell=[BidStep(22, 500, "load:washer")], baseline={"load:washer": 500})
 
-    assert action(only(derive_commands(bid, [], [0], QUARTER)))[1] == "start"  # cleared at 13
-    assert action(only(derive_commands(bid, [], [10], QUARTER)))[1] == "defer"  # cleared at 22
+    assert action(only(derive_commands(bid, [], [0], QUARTER, GRID)))[1] == "start"  # at 13
+    assert action(only(derive_commands(bid, [], [500], QUARTER, GRID)))[1] == "defer"  # at 23
+    # Rationed at 22: keeping it on would buy the sold part back at 30, stopping sells the
+    # rest at 8. With 60 % sold: 30*0.6 + 8*0.4 = 21.2 < 21.5: it keeps running.
+    assert action(only(derive_commands(bid, [], [300], QUARTER, GRID)))[1] == "start"
+    assert action(only(derive_commands(bid, [], [400], QUARTER, GRID)))[1] == "defer"
+
+
+def test_a_rationed_load_needs_the_grid_prices_to_decide() -> None:
+    bid = curves(buy=[BidStep(21, 500, "load:washer")])
+
+    with pytest.raises(ValueError, match="needs the grid prices"):
+        derive_commands(bid, [250], [], QUARTER)
 
 
 def test_pv_that_sold_everything_exports() -> None:

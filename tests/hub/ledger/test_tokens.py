@@ -82,9 +82,7 @@ def test_a_mint_outside_a_settlement_is_refused() -> None:
     refused(chain, entry, "invalid_entry", "outside the settlement")
 
 
-def test_a_settlement_computed_before_the_state_changed_is_checked_against_the_new_state() -> (
-    None
-):
+def test_a_settlement_computed_before_the_state_changed_is_checked_against_the_new_state() -> None:
     chain = ChainBuilder()
     chain.enrol("h")
     chain.readings("h", T0, grid=(0, 0))
