@@ -389,7 +389,7 @@ def test_home_assistant_joins_the_hub_and_automations_follow_the_market(
             "event.e2e_home_market_cleared",
             "event.dishwasher_dispatch",
             "switch.battery_automatic_dispatch",
-            "number.battery_battery_reserve",
+            "number.battery_reserve",
         ):
             assert entity_id in states, entity_id
         # The hub keeps a ledger: token sensors replace the allocation-derived balance.
