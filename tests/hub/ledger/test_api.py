@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from gridcoop_home.client.hub import HubClient
 from gridcoop_home.ledger import bls
 from gridcoop_home.ledger.entries import allocations_of
 from gridcoop_home.ledger.light_client import check_entry_proof
@@ -23,6 +24,7 @@ from hub.cli import main
 from hub.ledger.accounts.params import LedgerParams
 from hub.ledger.service import sealer as service
 from hub.ledger.service.witness import Witness
+from hub.ledger.service.witness_store import WitnessStore
 from hub.server.routes_ledger import LEDGER
 from hub.server.runtime import CLEARING
 from tests.hub.ledger.conftest import LEDGER_DOC, MakeLedgerHub, ledger_config
@@ -233,14 +235,14 @@ async def test_a_witness_co_signs_until_blocks_are_final_and_forgeries_are_refus
     make_ledger_hub: MakeLedgerHub,
     clock: FakeClock,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("hub.ledger.service.witness.now_ms", clock.ms)
     hub = await make_ledger_hub(ledger_config(tmp_path, threshold=2))
     seller, _buyer, _ = await trade(hub, clock)
     secret = bls.generate_secret_key(b"neighbour witness key seed 00000")
+    store = WitnessStore.open(tmp_path / "witness", bls.get_backend().secret_to_public(secret))
     async with aiohttp.ClientSession() as session:
-        witness = Witness(session, hub.url, secret, home_key=seller.key, name="neighbour")
+        client = HubClient(session, hub.url, home_key=seller.key)
+        witness = Witness(client, secret, store, name="neighbour")
         await witness.register()
         await witness.register()  # idempotent
         bad_pop = {
