@@ -38,7 +38,7 @@ def head_problems(
     backend: BlsBackend,
 ) -> list[HeadProblem]:
     """Every head that does not match the chain whose block hashes (`hashes`, by height: at
-    least the heads' heights and 0) and replayed state are given."""
+    least the heads' heights and 0) and replayed state are given, lowest height first."""
     assert state.params is not None
     chain_id, threshold = state.params.chain_id, state.params.threshold
     problems = []
@@ -46,7 +46,7 @@ def head_problems(
         found = _problem(head, hashes, state, chain_id, threshold, backend)
         if found is not None:
             problems.append(HeadProblem(head.height, head.source, found))
-    return problems
+    return sorted(problems, key=lambda problem: problem.height)
 
 
 def _problem(

@@ -38,8 +38,12 @@ class HeadsError(ValueError):
     """A --heads source cannot be read; the message names it."""
 
 
-def _print_report(report: AuditReport, seconds: float, backend: str) -> None:
+def _print_report(
+    report: AuditReport, seconds: float, backend: str, details: Sequence[str] = ()
+) -> None:
     print(report.message)
+    for line in details:
+        print(line)
     if report.not_final:
         more = " ..." if len(report.not_final) >= 20 else ""
         print(f"not final yet: blocks {report.not_final}{more}")
@@ -111,19 +115,17 @@ def _heights(heads: Sequence[SignedHead]) -> set[int]:
     return {0, *(head.height for head in heads)} if heads else set()
 
 
-def _check_heads(report: AuditReport, heads: Sequence[SignedHead], backend_name: str) -> None:
-    """Fail the report on the first head that does not match its chain; print every one."""
+def _check_heads(report: AuditReport, heads: Sequence[SignedHead], backend_name: str) -> list[str]:
+    """Fail the report on the lowest head that does not match its chain; a line for each."""
     if not heads or not report.ok:
-        return
+        return []
     problems = head_problems(heads, report.hashes, report.state, get_backend(backend_name))
-    for problem in problems:
-        print(f"signed head differs: {problem}")
     if problems:
         report.problem = f"a signed head differs from this chain: {problems[0]}"
         report.bad_block = problems[0].height
-    else:
-        sources = sorted({head.source for head in heads})
-        print(f"{len(heads)} signed heads from {len(sources)} sources match this chain")
+        return [f"signed head differs: {problem}" for problem in problems]
+    sources = sorted({head.source for head in heads})
+    return [f"{len(heads)} signed heads from {len(sources)} sources match this chain"]
 
 
 # -- verify -------------------------------------------------------------------------------------
@@ -139,8 +141,8 @@ def verify_export(
     except (OSError, ExportError) as err:
         print(f"cannot read {path}: {err}")
         return EXIT_ERROR
-    _check_heads(report, heads, backend_name)
-    _print_report(report, time.perf_counter() - started, backend.name)
+    details = _check_heads(report, heads, backend_name)
+    _print_report(report, time.perf_counter() - started, backend.name, details)
     return EXIT_OK if report.ok else EXIT_BAD
 
 
@@ -170,7 +172,7 @@ async def verify_rows(
     if problems:
         report.problem = "stored holdings disagree with the entries: " + "; ".join(problems[:5])
         report.bad_block = report.blocks - 1
-    _check_heads(report, heads, backend_name)
+    details = _check_heads(report, heads, backend_name)
     proofs = await equivocations() if equivocations is not None and report.ok else []
     if proofs:
         report.problem = (
@@ -178,7 +180,7 @@ async def verify_rows(
             f"at height {proofs[0]['height']}"
         )
         report.bad_block = int(proofs[0]["height"])
-    _print_report(report, time.perf_counter() - started, backend.name)
+    _print_report(report, time.perf_counter() - started, backend.name, details)
     return EXIT_OK if report.ok else EXIT_BAD
 
 

@@ -217,7 +217,10 @@ class Witness:
                 raise WitnessHalted(f"block {height} entry {index}: {err}") from err
         if recorded is None:
             self._check_signature(block.signed)
-            self._store.record(block.signed)
+            try:
+                self._store.record(block.signed)
+            except StoreConflict as err:  # another witness process shares this memory
+                raise WitnessHalted(str(err)) from err
         if height == 0:
             assert self.state.params is not None
             self._store.bind_chain(self.state.params.chain_id, block.header.hash)

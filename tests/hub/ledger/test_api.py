@@ -28,7 +28,8 @@ from hub.ledger.service.witness_store import WitnessStore
 from hub.server.routes_ledger import LEDGER
 from hub.server.runtime import CLEARING
 from tests.hub.ledger.conftest import LEDGER_DOC, MakeLedgerHub, ledger_config
-from tests.hub.server.support import FakeClock, Home, Hub, curves, served_routes
+from tests.hub.ledger.scenarios import trade
+from tests.hub.server.support import FakeClock, curves, served_routes
 
 
 @pytest.fixture(autouse=True)
@@ -38,30 +39,6 @@ def restore_logging() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
-
-
-async def trade(hub: Hub, clock: FakeClock) -> tuple[Home, Home, int]:
-    """A PV seller and a buyer trade one interval; both report; the interval settles."""
-    seller = await hub.enrol("Seller", meters=("grid", "pv"))
-    buyer = await hub.enrol("Buyer", meters=("grid",))
-    interval = hub.config.next_open_interval(clock())
-    start_ms, end_ms = interval * 1000, (interval + 900) * 1000
-    clock.set(interval - 90)
-    await seller.client.submit_bid(interval, curves(sell=[(10, 1000, "pv")]))
-    await buyer.client.submit_bid(interval, curves(buy=[(25, 600, "base")]))
-    clock.set(interval - 30)  # readings exactly at the boundaries: no interpolation
-    await seller.client.upload_readings(
-        [seller.meter("grid").reading(0, 0, start_ms), seller.meter("pv").reading(0, 0, start_ms)]
-    )
-    await buyer.client.upload_readings([buyer.meter("grid").reading(0, 0, start_ms)])
-    await hub.app[CLEARING].clear(interval)  # the gate closed 60 s before the interval
-    clock.set(interval + 900 + 30)
-    await seller.client.upload_readings(
-        [seller.meter("grid").reading(0, 620, end_ms), seller.meter("pv").reading(0, 650, end_ms)]
-    )
-    await buyer.client.upload_readings([buyer.meter("grid").reading(900, 0, end_ms)])
-    await hub.app[CLEARING].clear(interval + 900)
-    return seller, buyer, interval
 
 
 async def test_the_api_document_lists_exactly_the_served_routes_with_the_ledger(
