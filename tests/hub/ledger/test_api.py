@@ -7,8 +7,6 @@ import asyncio
 import copy
 import functools
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -30,15 +28,6 @@ from hub.server.runtime import CLEARING
 from tests.hub.ledger.conftest import LEDGER_DOC, MakeLedgerHub, ledger_config
 from tests.hub.ledger.scenarios import trade
 from tests.hub.server.support import FakeClock, curves, served_routes
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 async def test_the_api_document_lists_exactly_the_served_routes_with_the_ledger(
