@@ -77,12 +77,13 @@ class MeterReadingRules(StateData):
         if not isinstance(rows, list) or not rows:
             raise fail(errors.INVALID_ENTRY, "readings must be a non-empty list")
         keys, timelines, check_signatures = self.keys, self.timelines, self.check_meter_signatures
+        key_problem, reading_order_problem = meter_key_problem, order_problem  # locals: hot loop
         if checked is None:
             checked = {}
         for n, row in enumerate(rows):
             key_id, seq, ts, import_wh, export_wh, sig = row
             key = keys.get(key_id)
-            problem = meter_key_problem(key_id, key, home_id)
+            problem = key_problem(key_id, key, home_id)
             if problem is not None:
                 raise _refused(n, problem)
             assert key is not None  # the rule refuses a key that is not enrolled
@@ -105,7 +106,7 @@ class MeterReadingRules(StateData):
                         timeline.imports[-1],
                         timeline.exports[-1],
                     )
-            problem = order_problem(last, seq, ts, import_wh, export_wh)
+            problem = reading_order_problem(last, seq, ts, import_wh, export_wh)
             if problem is not None:
                 raise _refused(n, problem)
             if check_signatures and not SignedMessage(
