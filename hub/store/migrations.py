@@ -62,7 +62,7 @@ def _v5_scale_out(conn: Connection) -> None:
 
 
 def _v6_equivocations(conn: Connection) -> None:
-    """Equivocation proofs the ledger received (docs: ledger, "Verify and witness")."""
+    """Equivocation proofs the ledger received (docs/ledger.md#verify-and-witness)."""
     schema.ledger_equivocations.create(conn, checkfirst=True)
 
 

@@ -325,7 +325,7 @@ ledger_meta = Table(
 )
 
 # Proofs that the hub signed two different blocks at one height (hub.ledger: witnesses report
-# them). Evidence against the operator: no API deletes a row (migration 6).
+# them; docs/ledger.md#verify-and-witness). Evidence against the operator: no API deletes a row.
 ledger_equivocations = Table(
     "ledger_equivocations",
     metadata,

@@ -32,26 +32,66 @@ HEAD_FORMAT = "gridcoop-signed-head-v1"
 EQUIVOCATION_FORMAT = "gridcoop-equivocation-v1"
 HUB = 0  # the hub is always validator 0
 MAX_SIGNER_INDEX = 4095  # far beyond any neighbourhood; keeps a hostile bitmap small
+MAX_INT = 2**53
+MAX_TEXT = 200
+HASH_HEX = 64
+HEX_DIGITS = frozenset("0123456789abcdef")
 
 
 def header_from_wire(data: object) -> SignedHeader:
-    """A signed header from its wire form; ValueError when malformed or when the `hash` it
-    states is not the hash of its header."""
+    """A signed header from its wire form, strictly: ValueError unless every field has its type
+    and range (64-hex hashes, integers below 2^53) and the `hash` it states, if any, is the hash
+    of its header. Headers others hand in (heads, proofs) are read with this."""
     if not isinstance(data, Mapping):
         raise ValueError("a block header is a JSON object")
+    for name in ("height", "time_ms", "entry_count"):
+        _check_int(data, name)
+    if data.get("interval_start") is not None:
+        _check_int(data, "interval_start")
+    for name in ("prev_hash", "merkle_root"):
+        if not _is_hex(data.get(name), HASH_HEX):
+            raise ValueError(f"{name} must be {HASH_HEX} lower-case hex digits")
+    signature = data.get("signature")
+    if signature is not None and not _is_hex(signature, None):
+        raise ValueError("signature must be hex or null")
     signers = data.get("signers", [])
     if not isinstance(signers, list) or not all(
         type(i) is int and 0 <= i <= MAX_SIGNER_INDEX for i in signers
     ):
         raise ValueError(f"signers must be a list of validator indexes 0-{MAX_SIGNER_INDEX}")
-    try:
-        signed = SignedHeader.from_wire(dict(data))
-    except (KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"not a block header: {err!r}") from err
+    signed = SignedHeader.from_wire(dict(data))
     stated = data.get("hash")
     if stated is not None and stated != signed.header.hash:
         raise ValueError(f"block {signed.header.height}: the stated hash is not the header's")
     return signed
+
+
+def _check_int(data: Mapping[str, Any], name: str) -> None:
+    value = data.get(name)
+    if type(value) is not int or not 0 <= value < MAX_INT:
+        raise ValueError(f"{name} must be an integer within 0-2^53")
+
+
+def _text(value: object, name: str, nullable: bool = True) -> str | None:
+    """A short label (chain id, genesis hash, reporter, source): printable UTF-8 text."""
+    if value is None and nullable:
+        return None
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_TEXT
+        or any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in value)
+    ):
+        raise ValueError(f"{name} must be printable text of at most {MAX_TEXT} characters")
+    return value
+
+
+def _is_hex(value: object, length: int | None) -> bool:
+    return (
+        isinstance(value, str)
+        and (length is None or len(value) == length)
+        and len(value) % 2 == 0
+        and all(c in HEX_DIGITS for c in value)
+    )
 
 
 def signature_problem(
@@ -108,14 +148,11 @@ class SignedHead:
             return cls(header_from_wire(data), source=source)
         if data.get("format", HEAD_FORMAT) != HEAD_FORMAT:
             raise ValueError(f"not a {HEAD_FORMAT} record")
-        chain_id, genesis_hash = data.get("chain_id"), data.get("genesis_hash")
-        if not all(value is None or isinstance(value, str) for value in (chain_id, genesis_hash)):
-            raise ValueError("chain_id and genesis_hash are strings")
         return cls(
             header_from_wire(data["block"]),
-            chain_id,
-            genesis_hash,
-            str(data.get("source") or source),
+            _text(data.get("chain_id"), "chain_id"),
+            _text(data.get("genesis_hash"), "genesis_hash"),
+            _text(data.get("source"), "source") or source,
         )
 
 
@@ -190,16 +227,15 @@ class Equivocation:
         keys = data.get("validators", {})
         if not isinstance(keys, Mapping):
             raise ValueError("validators maps an index to a public key (hex)")
-        chain_id, genesis_hash = data.get("chain_id"), data.get("genesis_hash")
-        reporter = data.get("reporter", "")
-        if not all(value is None or isinstance(value, str) for value in (chain_id, genesis_hash)):
-            raise ValueError("chain_id and genesis_hash are strings")
-        if not isinstance(reporter, str):
-            raise ValueError("reporter is a string")
-        try:
-            validators = {int(index): bytes.fromhex(key) for index, key in keys.items()}
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"validators: {err}") from err
+        chain_id = _text(data.get("chain_id"), "chain_id")
+        genesis_hash = _text(data.get("genesis_hash"), "genesis_hash")
+        reporter = _text(data.get("reporter", ""), "reporter", nullable=False) or ""
+        if len(keys) > MAX_SIGNER_INDEX + 1 or not all(
+            isinstance(index, str) and index.isascii() and index.isdigit() and _is_hex(key, None)
+            for index, key in keys.items()
+        ):
+            raise ValueError("validators maps an index to a public key (hex)")
+        validators = {int(index): bytes.fromhex(key) for index, key in keys.items()}
         if "first" not in data or "second" not in data:
             raise ValueError("an equivocation holds a first and a second header")
         return cls(

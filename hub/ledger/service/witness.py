@@ -333,8 +333,10 @@ class Witness:
                 _LOGGER.warning("witness: hub unreachable or refused: %s", err)
             await asyncio.sleep(poll_seconds)
 
-    async def keep_publishing(self, poll_seconds: float = 2.0) -> None:
-        """After an equivocation: keep offering the proofs until the hub acknowledges them all
-        (the witness's own endpoint serves them meanwhile, and after)."""
+    async def keep_publishing(self, poll_seconds: float = 2.0, longest: float = 600.0) -> None:
+        """After an equivocation: keep offering the proofs until the hub acknowledges them all,
+        waiting longer after each refusal (the witness's own endpoint serves them meanwhile)."""
+        wait = poll_seconds
         while not await self.publish():
-            await asyncio.sleep(poll_seconds)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, longest)

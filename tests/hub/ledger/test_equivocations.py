@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,32 @@ async def test_anything_but_a_proof_is_refused_with_a_reason(
     assert (reply.status, reply.body["error"]) == (status, reason)
     assert detail in reply.body["detail"]
     assert (await hub.raw("GET", "/api/v1/ledger/equivocations")).body["equivocations"] == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda p: {**p, "reporter": "\ud800"},
+        lambda p: {**p, "reporter": "a\x00b"},
+        lambda p: {**p, "chain_id": "x" * 201},
+        lambda p: {**p, "first": {**p["first"], "height": 1e400}},
+        lambda p: {**p, "first": {**p["first"], "prev_hash": "\x00" * 64}},
+        lambda p: {**p, "first": {**p["first"], "signers": [0, 10**9]}},
+        lambda p: {**p, "validators": {"0": "zz"}},
+        lambda p: {**p, "validators": {"\u00b2": "00"}},
+    ],
+)
+async def test_hostile_fields_are_refused_as_malformed_not_stored(
+    make_ledger_hub: MakeLedgerHub, clock: FakeClock, tmp_path: Path, change: Any
+) -> None:
+    hub = await make_ledger_hub()
+    await trade(hub, clock)
+    proof = (await second_block_two(hub, tmp_path)).to_wire()
+    body = json.dumps(change(proof)).encode()
+    reply = await hub.raw(
+        "POST", "/api/v1/ledger/equivocations", body, {"Content-Type": "application/json"}
+    )
+    assert (reply.status, reply.body["error"]) == (400, "malformed")
 
 
 async def test_a_header_signed_with_another_key_proves_nothing_against_this_hub(
