@@ -8,7 +8,6 @@ settlement and the audit that recomputes all of it (docs/ledger.md).
   `verify`/`witness` commands.
 
 The formats a home also needs (entries, blocks, Merkle trees, BLS, transactions, signed heads
-and equivocation proofs, light client)
-live in `gridcoop_home.ledger`. Pure logic below `service/`: never the server, the store or
-Home Assistant.
+and equivocation proofs, light client) live in `gridcoop_home.ledger`. Pure logic below
+`service/`: never the server, the store or Home Assistant.
 """
