@@ -205,3 +205,22 @@ def test_a_bitmap_naming_absurd_signers_is_refused_before_it_is_built() -> None:
                 "second": {**wire, "signers": [10**9]},
             }
         )
+
+
+async def test_a_witness_never_follows_the_hub_onto_another_chain(
+    make_ledger_hub: MakeLedgerHub, clock: FakeClock, tmp_path: Path
+) -> None:
+    first = await make_ledger_hub(ledger_config(tmp_path), db_path=tmp_path / "first.db")
+    await trade(first, clock)
+    witness, store = open_witness(first, SECRET, tmp_path / "w")
+    await witness.step()
+    store.close()
+    # The operator starts over on an empty database with the same hub key: a new genesis.
+    fresh = await make_ledger_hub(ledger_config(tmp_path), db_path=tmp_path / "fresh.db")
+    for _ in range(3):
+        await fresh.app[LEDGER].seal()
+    again, store = open_witness(fresh, SECRET, tmp_path / "w")
+    with pytest.raises(WitnessHalted, match="block 0 is not the block this witness recorded"):
+        await again.step()
+    store.close()
+    assert again.signed == [] and again.next_height == 0
