@@ -48,6 +48,19 @@ class WitnessHalted(Exception):
     """The witness will not sign this block or anything after it."""
 
 
+def _served_block(data: dict[str, Any], height: int) -> ChainBlock:
+    """The hub's answer for a block (entries optional); WitnessHalted when it is malformed."""
+    try:
+        entries = data.get("entries", [])
+        return ChainBlock(
+            header_from_wire(data["block"]),
+            [e["data"].encode() for e in entries],
+            [str(e["hash"]) for e in entries],
+        )
+    except (KeyError, TypeError, AttributeError, ValueError) as err:
+        raise WitnessHalted(f"block {height}: the hub's answer is malformed: {err!r}") from err
+
+
 class Witness:
     def __init__(
         self,
@@ -164,12 +177,7 @@ class Witness:
         await self._check_memory(head)
         done = 0
         while self.next_height <= head["height"]:
-            data = await self._ledger.block(self.next_height)
-            block = ChainBlock(
-                header_from_wire(data["block"]),
-                [e["data"].encode() for e in data["entries"]],
-                [e["hash"] for e in data["entries"]],
-            )
+            block = _served_block(await self._ledger.block(self.next_height), self.next_height)
             await asyncio.to_thread(self._check, block)
             await self._maybe_sign(block)
             self._prev = block.signed
@@ -189,8 +197,7 @@ class Witness:
             )
         if self.next_height > 0:  # running: is the newest block checked still the one served?
             tip = min(last, self.next_height - 1)
-            data = await self._ledger.block(tip, entries=False)
-            served = header_from_wire(data["block"])
+            served = _served_block(await self._ledger.block(tip, entries=False), tip).signed
             recorded = self._store.recorded(tip)
             if recorded is not None and recorded.hash != served.header.hash:
                 self._equivocation(recorded.header, served)
