@@ -36,33 +36,57 @@ MAX_INT = 2**53
 MAX_TEXT = 200
 HASH_HEX = 64
 HEX_DIGITS = frozenset("0123456789abcdef")
+# What a signed header's wire form always holds (SignedHeader.to_wire writes every one).
+REQUIRED_HEADER_FIELDS = (
+    "height",
+    "prev_hash",
+    "merkle_root",
+    "time_ms",
+    "entry_count",
+    "interval_start",
+    "hash",
+    "signers",
+    "signature",
+)
+
+
+class StatedHashMismatch(ValueError):
+    """A header states a `hash` that is not the hash of its fields (well formed, but false)."""
 
 
 def header_from_wire(data: object) -> SignedHeader:
-    """A signed header from its wire form, strictly: ValueError unless every field has its type
-    and range (64-hex hashes, integers below 2^53) and the `hash` it states, if any, is the hash
-    of its header. Headers others hand in (heads, proofs) are read with this."""
+    """A signed header from its wire form, strictly: ValueError unless every field is there with
+    its type and range (64-hex hashes, integers below 2^53); StatedHashMismatch (a ValueError)
+    when the `hash` it states is not the hash of its header. Headers others hand in (heads,
+    proofs, a hub's block list) are read with this."""
     if not isinstance(data, Mapping):
         raise ValueError("a block header is a JSON object")
+    missing = [name for name in REQUIRED_HEADER_FIELDS if name not in data]
+    if missing:
+        raise ValueError(f"a signed header needs {missing} too")
     for name in ("height", "time_ms", "entry_count"):
         _check_int(data, name)
-    if data.get("interval_start") is not None:
+    if data["interval_start"] is not None:
         _check_int(data, "interval_start")
-    for name in ("prev_hash", "merkle_root"):
+    for name in ("prev_hash", "merkle_root", "hash"):
         if not _is_hex(data.get(name), HASH_HEX):
             raise ValueError(f"{name} must be {HASH_HEX} lower-case hex digits")
     signature = data.get("signature")
     if signature is not None and not _is_hex(signature, None):
         raise ValueError("signature must be hex or null")
-    signers = data.get("signers", [])
+    signers = data["signers"]
     if not isinstance(signers, list) or not all(
         type(i) is int and 0 <= i <= MAX_SIGNER_INDEX for i in signers
     ):
         raise ValueError(f"signers must be a list of validator indexes 0-{MAX_SIGNER_INDEX}")
-    signed = SignedHeader.from_wire(dict(data))
-    stated = data.get("hash")
-    if stated is not None and stated != signed.header.hash:
-        raise ValueError(f"block {signed.header.height}: the stated hash is not the header's")
+    try:
+        signed = SignedHeader.from_wire(dict(data))
+    except (KeyError, TypeError, ValueError) as err:  # checked above; kept as the last guard
+        raise ValueError(f"not a block header: {err!r}") from err
+    if data["hash"] != signed.header.hash:
+        raise StatedHashMismatch(
+            f"block {signed.header.height}: the stated hash is not the header's"
+        )
     return signed
 
 

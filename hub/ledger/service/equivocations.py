@@ -14,7 +14,7 @@ from dataclasses import replace
 from gridcoop_home.ledger.block import signer_indexes
 from gridcoop_home.ledger.bls import BlsBackend
 from gridcoop_home.ledger.errors import LedgerError
-from gridcoop_home.ledger.heads import Equivocation
+from gridcoop_home.ledger.heads import Equivocation, StatedHashMismatch
 from gridcoop_home.protocol import errors
 from gridcoop_home.protocol.canonical import canonical_json
 
@@ -30,14 +30,18 @@ async def receive_equivocation(
     data: object, state: LedgerState, storage: LedgerStorage, backend: BlsBackend, now_ms: int
 ) -> tuple[Equivocation, bool]:
     """Check and keep a proof; (the proof as kept, True when it is new). LedgerError when it
-    is malformed (400) or its signatures do not stand (401)."""
+    is malformed (400: a field of the wrong type or range), well formed but proves nothing (422
+    `invalid_entry`: not one height, one block twice, the hub not a signer, a false stated hash)
+    or its signatures do not stand (401)."""
     try:
         proof = Equivocation.from_wire(data)
+    except StatedHashMismatch as err:
+        raise LedgerError(errors.INVALID_ENTRY, f"not an equivocation proof: {err}") from err
     except ValueError as err:
         raise LedgerError(errors.MALFORMED, f"not an equivocation proof: {err}") from err
     shape = proof.shape_problem()
     if shape is not None:
-        raise LedgerError(errors.MALFORMED, f"not an equivocation proof: {shape}")
+        raise LedgerError(errors.INVALID_ENTRY, f"not an equivocation proof: {shape}")
     active = {v.index: v.public_key for v in state.validators_at(proof.height)}
     signers = signer_indexes(proof.first.signers | proof.second.signers)
     keys = {i: active[i] for i in signers if i in active}

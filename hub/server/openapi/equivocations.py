@@ -8,15 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from gridcoop_home.ledger.heads import EQUIVOCATION_FORMAT, MAX_SIGNER_INDEX
+from gridcoop_home.ledger.heads import (
+    EQUIVOCATION_FORMAT,
+    HASH_HEX,
+    MAX_INT,
+    MAX_SIGNER_INDEX,
+    MAX_TEXT,
+)
 from gridcoop_home.protocol.schema import Schema
 
 from hub.server.openapi.common import json_answer, json_body, refusals
 from hub.server.openapi.ledger_schemas import HEX, HEX_BYTES
 
-_HASH: Schema = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
-_NATURAL: Schema = {"type": "integer", "minimum": 0, "maximum": 2**53 - 1}
-_LABEL: Schema = {"type": "string", "maxLength": 200, "pattern": "^[^\\u0000-\\u001f]*$"}
+_HASH: Schema = {"type": "string", "pattern": f"^[0-9a-f]{{{HASH_HEX}}}$"}
+_NATURAL: Schema = {"type": "integer", "minimum": 0, "maximum": MAX_INT - 1}
+_LABEL: Schema = {"type": "string", "maxLength": MAX_TEXT, "pattern": "^[^\\u0000-\\u001f]*$"}
 SIGNED_HEADER_SCHEMA: Schema = {
     "type": "object",
     "description": "a block header with its signers and their aggregate BLS signature",

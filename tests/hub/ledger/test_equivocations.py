@@ -69,14 +69,19 @@ async def test_a_proof_is_kept_once_listed_and_never_deleted(
     [
         (lambda p: {"format": "something else"}, 400, "malformed", "not an equivocation proof"),
         (lambda p: [1, 2], 400, "malformed", "not an equivocation proof"),
-        (lambda p: {**p, "second": p["first"]}, 400, "malformed", "not two"),
+        (lambda p: {**p, "second": p["first"]}, 422, "invalid_entry", "not two"),
         (
             lambda p: {**p, "second": {**p["second"], "height": 3}},
-            400,
-            "malformed",
+            422,
+            "invalid_entry",
             "stated hash",
         ),
-        (lambda p: {**p, "second": {**p["second"], "signers": [1]}}, 400, "malformed", "hub"),
+        (
+            lambda p: {**p, "second": {**p["second"], "signers": [1]}},
+            422,
+            "invalid_entry",
+            "hub",
+        ),
         (
             lambda p: {**p, "second": {**p["second"], "signature": p["first"]["signature"]}},
             401,
