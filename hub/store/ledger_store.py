@@ -9,6 +9,7 @@ transaction sequence, whatever the process that tries.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
