@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -16,6 +17,9 @@ from hub.server.app import ScaleOut, create_app
 from hub.server.leader import asyncpg_dsn, leadership_for
 from hub.sim.cli import add_parser as add_simulate_parser
 from hub.store import DEFAULT_DB_URL, Store
+
+if TYPE_CHECKING:
+    from gridcoop_home.ledger.heads import SignedHead
 
 _LOGGER = get_logger("hub")
 
@@ -97,6 +101,14 @@ def _ledger_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         action="store_true",
         help="trust the meters' Ed25519 signatures (checked at ingest and by witnesses)",
     )
+    verify.add_argument(
+        "--heads",
+        action="append",
+        default=[],
+        metavar="FILE_OR_URL",
+        help="signed heads that witnesses or homes kept (JSON lines, or a witness's /heads URL);"
+        " fails on any block that differs from one (repeatable)",
+    )
     witness = sub.add_parser("witness", help="follow a hub's chain, re-verify and co-sign blocks")
     witness.add_argument("--hub", required=True, help="hub URL, e.g. http://hub.local:8787")
     witness.add_argument("--key", type=Path, required=True, help="BLS key file (created if new)")
@@ -106,6 +118,19 @@ def _ledger_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     witness.add_argument("--name", default="witness")
     witness.add_argument("--poll", type=float, default=2.0, help="seconds between polls")
     witness.add_argument("--backend", default="auto", help="BLS backend")
+    witness.add_argument(
+        "--data-dir", type=Path, help="the witness's memory (default: KEY-data/ next to the key)"
+    )
+    witness.add_argument(
+        "--listen",
+        default="127.0.0.1:8790",
+        help="HOST:PORT of the witness's own endpoint (/status, /heads, /equivocations), or off",
+    )
+    witness.add_argument(
+        "--trust-hub-history",
+        action="store_true",
+        help="accept blocks this key signed that the data directory does not remember",
+    )
 
 
 def _db_option(parser: argparse.ArgumentParser, default: str = DEFAULT_DB_URL) -> None:
@@ -162,11 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "verify":
             return _verify(args)
         elif args.command == "witness":
-            from hub.ledger.service.commands import run_witness
-
-            return asyncio.run(
-                run_witness(args.hub, args.key, args.home_key, args.name, args.poll, args.backend)
-            )
+            return _witness(args)
     except ConfigError as err:
         print(f"configuration error: {err}")
         return 2
@@ -193,12 +214,19 @@ def _verify(args: argparse.Namespace) -> int:
     from hub.ledger.service import commands
 
     meter_signatures = not args.skip_meter_signatures
+    try:
+        heads = commands.load_heads(args.heads)
+    except commands.HeadsError as err:
+        print(err)
+        return commands.EXIT_ERROR
     if args.export is not None:
-        return commands.verify_export(args.export, args.backend, meter_signatures)
-    return asyncio.run(_verify_db(args.db, args.backend, meter_signatures))
+        return commands.verify_export(args.export, args.backend, meter_signatures, heads)
+    return asyncio.run(_verify_db(args.db, args.backend, meter_signatures, heads))
 
 
-async def _verify_db(db_url: str, backend: str, meter_signatures: bool) -> int:
+async def _verify_db(
+    db_url: str, backend: str, meter_signatures: bool, heads: Sequence[SignedHead]
+) -> int:
     from hub.ledger.service import commands
     from hub.store.ledger_store import LedgerStore, all_holdings
 
@@ -206,10 +234,38 @@ async def _verify_db(db_url: str, backend: str, meter_signatures: bool) -> int:
     try:
         ledger = LedgerStore(store)
         return await commands.verify_rows(
-            ledger.iter_chain(), lambda: all_holdings(ledger), backend, meter_signatures
+            ledger.iter_chain(),
+            lambda: all_holdings(ledger),
+            backend,
+            meter_signatures,
+            heads,
+            ledger.equivocations,
         )
     finally:
         await store.close()
+
+
+def _witness(args: argparse.Namespace) -> int:
+    from hub.ledger.service.commands import parse_listen, run_witness
+
+    try:
+        listen = parse_listen(args.listen)
+    except ValueError as err:
+        print(err)
+        return 2
+    return asyncio.run(
+        run_witness(
+            args.hub,
+            args.key,
+            args.home_key,
+            args.name,
+            args.poll,
+            args.backend,
+            args.data_dir,
+            listen,
+            args.trust_hub_history,
+        )
+    )
 
 
 async def serve(

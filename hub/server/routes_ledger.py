@@ -111,6 +111,29 @@ async def add_signature(request: web.Request) -> web.Response:
     return web.json_response(result, status=201 if result["status"] == "signed" else 200)
 
 
+@routes.get("/api/v1/ledger/equivocations")
+async def equivocations(request: web.Request) -> web.Response:
+    """Every proof that the hub signed two different blocks at one height (never deleted)."""
+    rows = await request.app[LEDGER_STORE].equivocations()
+    return web.json_response({"equivocations": rows})
+
+
+@routes.post("/api/v1/ledger/equivocations")
+async def report_equivocation(request: web.Request) -> web.Response:
+    """A witness reports two headers the hub signed at one height; the hub's own signatures on
+    them are the evidence, so no authentication is asked."""
+    body = json_body(await request.read())
+    proof, new = await _ledger(request).receive_equivocation(body)
+    return web.json_response(
+        {
+            "status": "stored" if new else "already_known",
+            "proof_id": proof.proof_id,
+            "height": proof.height,
+        },
+        status=201 if new else 200,
+    )
+
+
 @routes.post("/api/v1/ledger/validators")
 async def register_validator(request: web.Request) -> web.Response:
     """An enrolled home registers its witness's BLS key with a proof of possession."""
@@ -160,13 +183,21 @@ async def home_account(request: web.Request) -> web.Response:
     if home_id not in ledger.state.homes:
         raise LedgerError(errors.UNKNOWN_ACCOUNT, f"home {home_id} is not in the ledger")
     final_height = await store.latest_final()
-    settlement = None
-    if final_height is not None:
-        for found in await store.settlement_entries(home_id, 500):
-            if found["height"] is not None and found["height"] <= final_height:
-                settlement = await _proof(request, found)
-                break
-    return web.json_response({"account": ledger.state.account(home_id), "settlement": settlement})
+    settlement, settled_height = None, None
+    for found in await store.settlement_entries(home_id, 500):
+        if settled_height is None:
+            settled_height = found["height"]  # the balance is as of this block
+        height = found["height"]
+        if final_height is not None and height is not None and height <= final_height:
+            settlement = await _proof(request, found)
+            break
+    return web.json_response(
+        {
+            "account": ledger.state.account(home_id),
+            "settlement": settlement,
+            "settled_height": settled_height,
+        }
+    )
 
 
 @routes.post("/api/v1/ledger/transactions")

@@ -9,6 +9,7 @@ transaction sequence, whatever the process that tries.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -410,6 +411,26 @@ class LedgerStore:
                 select(schema.ledger_holdings).where(h.account == account).order_by(h.asset, h.lot)
             )
             return [row._asdict() for row in rows]
+
+    # -- equivocation proofs (evidence against the hub: added, never deleted) -------------------
+
+    async def add_equivocation(self, row: dict[str, Any]) -> bool:
+        """Keep a checked proof (a `ledger_equivocations` row); False when it is already kept."""
+        try:
+            async with self._write_lock, self._engine.begin() as conn:
+                await conn.execute(insert(schema.ledger_equivocations).values(row))
+        except IntegrityError:
+            return False
+        return True
+
+    async def equivocations(self) -> list[dict[str, Any]]:
+        """Every proof kept, lowest height first, the proof itself decoded."""
+        q = schema.ledger_equivocations.c
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(schema.ledger_equivocations).order_by(q.height, q.received_at, q.proof_id)
+            )
+            return [{**row._asdict(), "proof": json.loads(row.proof)} for row in rows]
 
     # -- writing entries and guards --------------------------------------------------------------
 

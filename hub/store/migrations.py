@@ -61,6 +61,11 @@ def _v5_scale_out(conn: Connection) -> None:
     schema.hub_events.create(conn, checkfirst=True)
 
 
+def _v6_equivocations(conn: Connection) -> None:
+    """Equivocation proofs the ledger received (docs/ledger.md#verify-and-witness)."""
+    schema.ledger_equivocations.create(conn, checkfirst=True)
+
+
 def _add_column(conn: Connection, column: Column[object]) -> None:
     """ALTER TABLE ... ADD COLUMN with the column exactly as schema.py defines it (a column that
     is already there is left alone, so a half-known database cannot stop the upgrade)."""
@@ -77,6 +82,7 @@ MIGRATIONS: dict[int, Migration] = {
     3: _v3_ledger,
     4: _v4_market_modes,
     5: _v5_scale_out,
+    6: _v6_equivocations,
 }
 
 

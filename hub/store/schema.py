@@ -324,6 +324,20 @@ ledger_meta = Table(
     Column("value", Text, nullable=False),
 )
 
+# Proofs that the hub signed two different blocks at one height (hub.ledger: witnesses report
+# them; docs/ledger.md#verify-and-witness). Evidence against the operator: no API deletes a row.
+ledger_equivocations = Table(
+    "ledger_equivocations",
+    metadata,
+    Column("proof_id", String(64), primary_key=True),  # the same for both orders of the headers
+    Column("height", BigInteger, nullable=False),
+    Column("first_hash", String(64), nullable=False),
+    Column("second_hash", String(64), nullable=False),
+    Column("reporter", String(200), nullable=False),
+    Column("proof", Text, nullable=False),  # gridcoop_home.ledger.heads.Equivocation, JSON
+    Column("received_at", BigInteger, nullable=False),
+)
+
 LEDGER_TABLES = (
     ledger_entries,
     ledger_blocks,

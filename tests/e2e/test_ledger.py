@@ -5,11 +5,17 @@ has no ledger."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from gridcoop_home.ledger.block import SignedHeader, signing_message
+from gridcoop_home.ledger.bls import get_backend
+from gridcoop_home.ledger.heads import Equivocation, header_from_wire
+from gridcoop_home.ledger.keyfile import load_or_create_key
 from playwright.sync_api import Browser, Page, expect
 
 from hub.config import HubConfig
@@ -21,10 +27,16 @@ canonical = pytest.importorskip("gridcoop_home.protocol.canonical")
 
 
 @pytest.fixture(scope="module")
-def ledger_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
+def ledger_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hub's database, configuration and BLS key file."""
+    return tmp_path_factory.mktemp("ledger-hub")
+
+
+@pytest.fixture(scope="module")
+def ledger_hub(ledger_folder: Path) -> Iterator[HubProcess]:
     if "ledger" not in {f.name for f in dataclasses.fields(HubConfig)}:
         pytest.skip("this hub's configuration has no [ledger] section yet")
-    folder: Path = tmp_path_factory.mktemp("ledger-hub")
+    folder = ledger_folder
     config = folder / "hub.toml"
     config.write_text(
         "interval_seconds = 3\ngate_closure_seconds = 1\nallow_short_intervals = true\n"
@@ -57,6 +69,38 @@ def test_ledger_explorer_shows_blocks_and_checks_a_proof(
         verdict = page.locator("#proof-result .verdict")
         expect(verdict).to_have_attribute("data-verified", "true")
         page.locator("#ledger").screenshot(path=SCREENSHOTS / "ledger.png")
+        assert problems.messages == []
+    finally:
+        page.context.close()
+
+
+def test_an_equivocation_proof_the_hub_keeps_is_the_loudest_thing_on_the_page(
+    browser: Browser, ledger_hub: HubProcess, ledger_folder: Path
+) -> None:
+    """Two blocks at height 1 signed with the hub's key file (as its operator can): once a
+    witness reports them, the dashboard shows a banner and the proof."""
+    status, answer = get_json(f"{ledger_hub.url}/api/v1/ledger/blocks/1")
+    assert status == 200
+    served = header_from_wire(answer["block"])
+    other = dataclasses.replace(served.header, merkle_root="ab" * 32, entry_count=0)
+    secret = load_or_create_key(ledger_folder / "ledger.key")
+    signature = get_backend().sign(secret, signing_message(other.hash))
+    proof = Equivocation(served, SignedHeader(other, 1, signature), reporter="witness e2e")
+    request = urllib.request.Request(
+        f"{ledger_hub.url}/api/v1/ledger/equivocations",
+        data=json.dumps(proof.to_wire()).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+    page, problems = open_dashboard(browser, ledger_hub.url + "/")
+    try:
+        banner = page.locator("#equivocation-banner")
+        expect(banner).to_be_visible()
+        expect(banner).to_contain_text("two different blocks at height 1")
+        expect(page.locator("#equivocations-table tbody tr")).to_have_count(1)
+        expect(page.locator("#equivocations-table tbody tr")).to_contain_text("witness e2e")
+        page.screenshot(path=SCREENSHOTS / "ledger-equivocation.png")
         assert problems.messages == []
     finally:
         page.context.close()

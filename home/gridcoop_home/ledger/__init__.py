@@ -1,2 +1,3 @@
 """The ledger as a home sees it: entry and block formats, Merkle proofs, BLS signatures, the
-transactions a home signs, and the light-client checks of its own settlement."""
+transactions a home signs, signed heads and equivocation proofs, and the light client that
+follows the chain and proves a home's own settlement and balance."""

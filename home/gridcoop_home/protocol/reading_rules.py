@@ -4,17 +4,24 @@ Given what the hub knows about each meter (its key record and state after the la
 reading), every item is judged in order: accepted (and the meter state advances), a duplicate of
 something already stored (counted once, not an error), or rejected with a reason code. A rejected
 item changes nothing.
+
+The rule a reading obeys wherever it is checked is defined once here, in two parts:
+`meter_key_problem` (an enrolled, unrevoked meter key of the right home) and `order_problem`
+(sequence up, time not back, registers not down). Ingest (`judge_batch`) adds the freshness
+window and the signature; the ledger (hub.ledger.accounts) applies the same two functions to
+every reading a block records.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from gridcoop_home.protocol import errors
 from gridcoop_home.protocol.envelope import SignedMessage
 from gridcoop_home.protocol.errors import ProtocolError
-from gridcoop_home.protocol.freshness import check_sequence, check_timestamp
+from gridcoop_home.protocol.freshness import check_timestamp
 from gridcoop_home.protocol.readings import Registers, parse_registers
 
 ACCEPTED = "accepted"
@@ -98,16 +105,70 @@ def judge_batch(
     return verdicts, changed
 
 
+class MeterKey(Protocol):
+    """What the reading rule needs to know about the key that signed a reading."""
+
+    @property
+    def home_id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def revoked(self) -> bool: ...
+
+
+# A meter's last accepted reading: (seq, ts, import_wh, export_wh); None where not known.
+LastReading = tuple[int | None, int | None, int | None, int | None]
+
+
+def meter_key_problem(
+    key_id: str, key: MeterKey | None, home_id: str | None
+) -> tuple[str, str] | None:
+    """(reason, detail) when `key` may not sign a reading for `home_id` (None: any home)."""
+    if key is None:
+        return errors.UNKNOWN_KEY, f"key {key_id} is not enrolled"
+    if home_id is not None and key.home_id != home_id:
+        return errors.KEY_NOT_YOURS, f"key {key_id} belongs to another home"
+    if key.revoked:
+        return errors.REVOKED_KEY, f"key {key_id} has been revoked"
+    if key.kind == "home":
+        return errors.WRONG_KEY_KIND, "readings must be signed by a meter key"
+    return None
+
+
+def order_problem(
+    last: LastReading | None, seq: int, ts: int, import_wh: int, export_wh: int
+) -> tuple[str, str] | None:
+    """(reason, detail) when a reading may not follow the meter's last accepted one: its
+    sequence must go up, its time must not go back and neither register may go down."""
+    if last is None:
+        return None
+    last_seq, last_ts, last_import, last_export = last
+    if last_seq is not None and seq <= last_seq:
+        return errors.REPLAY, f"sequence {seq} is not above the last accepted {last_seq}"
+    if last_ts is not None and ts < last_ts:
+        return (
+            errors.TIME_WENT_BACKWARDS,
+            f"reading time {ts} is before the last accepted {last_ts}",
+        )
+    if last_import is not None and import_wh < last_import:
+        return (
+            errors.REGISTER_DECREASED,
+            f"import_wh went down from {last_import} to {import_wh} Wh",
+        )
+    if last_export is not None and export_wh < last_export:
+        return (
+            errors.REGISTER_DECREASED,
+            f"export_wh went down from {last_export} to {export_wh} Wh",
+        )
+    return None
+
+
 def _meter_for(home_id: str, item: SignedMessage, states: Mapping[str, MeterState]) -> MeterState:
     state = states.get(item.key_id)
-    if state is None:
-        raise ProtocolError(errors.UNKNOWN_KEY, f"key {item.key_id} is not enrolled")
-    if state.home_id != home_id:
-        raise ProtocolError(errors.KEY_NOT_YOURS, f"key {item.key_id} belongs to another home")
-    if state.revoked:
-        raise ProtocolError(errors.REVOKED_KEY, f"key {item.key_id} has been revoked")
-    if state.kind == "home":
-        raise ProtocolError(errors.WRONG_KEY_KIND, "readings must be signed by a meter key")
+    problem = meter_key_problem(item.key_id, state, home_id)
+    if problem is not None:
+        raise ProtocolError(*problem)
+    assert state is not None
     return state
 
 
@@ -119,20 +180,10 @@ def _advance(
     window: ReadingWindow,
 ) -> MeterState:
     check_timestamp(now_ms, item.ts, window.max_age_ms, window.max_ahead_ms)
-    check_sequence(state.last_seq, item.seq)
-    if state.last_ts is not None and item.ts < state.last_ts:
-        raise ProtocolError(
-            errors.TIME_WENT_BACKWARDS,
-            f"reading time {item.ts} is before the last accepted {state.last_ts}",
-        )
-    for name, new, old in (
-        ("import_wh", registers.import_wh, state.import_wh),
-        ("export_wh", registers.export_wh, state.export_wh),
-    ):
-        if old is not None and new < old:
-            raise ProtocolError(
-                errors.REGISTER_DECREASED, f"{name} went down from {old} to {new} Wh"
-            )
+    last = (state.last_seq, state.last_ts, state.import_wh, state.export_wh)
+    problem = order_problem(last, item.seq, item.ts, registers.import_wh, registers.export_wh)
+    if problem is not None:
+        raise ProtocolError(*problem)
     return replace(
         state,
         last_seq=item.seq,

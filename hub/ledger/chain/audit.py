@@ -12,7 +12,7 @@ always names the first bad block, and the first bad entry when an entry is to bl
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +50,7 @@ class AuditReport:
     bad_block: int | None = None
     bad_entry: int | None = None
     problem: str | None = None
+    hashes: dict[int, str] = field(default_factory=dict)  # block hashes kept (`keep_hashes`)
 
     @property
     def ok(self) -> bool:
@@ -78,7 +79,8 @@ class Auditor:
     With `check_seals=False` only the entries' rules are replayed: the caller checks the seals
     (hashes, Merkle roots, signatures) elsewhere, as `audit_export` does in a second process;
     readings of the blocks `check_readings` refuses are added unchecked (that process checks
-    them).
+    them). The hashes of the blocks at `keep_hashes` are kept in the report (`verify --heads`
+    compares them with signed heads).
     """
 
     def __init__(
@@ -88,11 +90,13 @@ class Auditor:
         batch_size: int = 256,
         check_seals: bool = True,
         check_readings: Callable[[int], bool] = every_block,
+        keep_hashes: Collection[int] = (),
     ) -> None:
         backend = backend or get_backend()
         self.state = LedgerState(backend, check_meter_signatures, check_readings)
         self.report = AuditReport(self.state)
         self.seals = SealChecker(backend, batch_size) if check_seals else None
+        self._keep_hashes = frozenset(keep_hashes)
 
     def feed(self, block: ChainBlock) -> bool:
         """Check one block; False once a problem has been found (feed no more)."""
@@ -106,6 +110,8 @@ class Auditor:
             report.fail(problem.block, problem.entry, problem.problem)
             return False
         header = block.header
+        if header.height in self._keep_hashes:
+            report.hashes[header.height] = header.hash
         report.blocks += 1
         report.entries += header.entry_count
         assert self.state.params is not None
@@ -154,6 +160,7 @@ def audit_export(
     backend: BlsBackend | None = None,
     check_meter_signatures: bool = True,
     batch_size: int = 256,
+    keep_hashes: Collection[int] = (),
 ) -> AuditReport:
     """Audit an export file on two cores: the seals and the readings' rules in a child process,
     every other rule here (with meter signatures, the readings of every other block here too).
@@ -172,6 +179,7 @@ def audit_export(
             batch_size,
             check_seals=False,
             check_readings=readings_checked_here(check_meter_signatures, child=False),
+            keep_hashes=keep_hashes,
         )
         with _gc_paused():
             for block in read_export(path):

@@ -25,6 +25,7 @@ from gridcoop_home.ledger.block import (
 from gridcoop_home.ledger.bls import get_backend
 from gridcoop_home.ledger.entries import GENESIS, VALIDATOR, Entry
 from gridcoop_home.ledger.errors import LedgerError
+from gridcoop_home.ledger.heads import Equivocation
 from gridcoop_home.ledger.keyfile import load_or_create_key
 from gridcoop_home.ledger.transactions import parse_transaction
 from gridcoop_home.protocol import errors
@@ -33,6 +34,7 @@ from hub.ledger.accounts import recording
 from hub.ledger.accounts.params import LedgerParams
 from hub.ledger.accounts.state import LedgerState
 from hub.ledger.chain.chain import decode_entry, encode, make_header
+from hub.ledger.service.equivocations import receive_equivocation
 from hub.ledger.service.ports import LedgerStorage
 from hub.ledger.service.settings import LedgerSettings
 from hub.logs import get_logger
@@ -359,6 +361,11 @@ class LedgerService:
             if self._head is not None and height == self._head.header.height:
                 self._head = SignedHeader(self._head.header, bitmap, aggregate)
         return {"height": height, "status": "signed", "signers": indexes, "final": final}
+
+    async def receive_equivocation(self, data: object) -> tuple[Equivocation, bool]:
+        """A witness's proof that this hub signed two blocks at one height: checked, kept."""
+        now_ms = int(self._clock() * 1000)
+        return await receive_equivocation(data, self.state, self.storage, self.backend, now_ms)
 
     @staticmethod
     def _signers(row: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 from gridcoop_home.protocol.schema import Schema
 
 from hub.server.openapi.common import AUTH_ERRORS, SIGNED, json_answer, query_param, refusals
+from hub.server.openapi.equivocations import EQUIVOCATION_PATHS
 from hub.server.openapi.ledger_schemas import (
     BLOCK_SCHEMA,
     HEIGHT_PATH,
@@ -207,6 +208,11 @@ LEDGER_PATHS: dict[str, Any] = {
                                 },
                             ),
                             "settlement": {"oneOf": [PROOF_SCHEMA, {"type": "null"}]},
+                            "settled_height": {
+                                **NULLABLE_INT,
+                                "description": "the block of the home's latest settlement, final"
+                                " or not: the balance is as of this block",
+                            },
                         },
                     )
                 ),
@@ -337,3 +343,4 @@ LEDGER_PATHS: dict[str, Any] = {
         }
     },
 }
+LEDGER_PATHS |= EQUIVOCATION_PATHS

@@ -7,12 +7,11 @@ import asyncio
 import copy
 import functools
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+from gridcoop_home.client.hub import HubClient
 from gridcoop_home.ledger import bls
 from gridcoop_home.ledger.entries import allocations_of
 from gridcoop_home.ledger.light_client import check_entry_proof
@@ -23,43 +22,12 @@ from hub.cli import main
 from hub.ledger.accounts.params import LedgerParams
 from hub.ledger.service import sealer as service
 from hub.ledger.service.witness import Witness
+from hub.ledger.service.witness_store import WitnessStore
 from hub.server.routes_ledger import LEDGER
 from hub.server.runtime import CLEARING
 from tests.hub.ledger.conftest import LEDGER_DOC, MakeLedgerHub, ledger_config
-from tests.hub.server.support import FakeClock, Home, Hub, curves, served_routes
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-async def trade(hub: Hub, clock: FakeClock) -> tuple[Home, Home, int]:
-    """A PV seller and a buyer trade one interval; both report; the interval settles."""
-    seller = await hub.enrol("Seller", meters=("grid", "pv"))
-    buyer = await hub.enrol("Buyer", meters=("grid",))
-    interval = hub.config.next_open_interval(clock())
-    start_ms, end_ms = interval * 1000, (interval + 900) * 1000
-    clock.set(interval - 90)
-    await seller.client.submit_bid(interval, curves(sell=[(10, 1000, "pv")]))
-    await buyer.client.submit_bid(interval, curves(buy=[(25, 600, "base")]))
-    clock.set(interval - 30)  # readings exactly at the boundaries: no interpolation
-    await seller.client.upload_readings(
-        [seller.meter("grid").reading(0, 0, start_ms), seller.meter("pv").reading(0, 0, start_ms)]
-    )
-    await buyer.client.upload_readings([buyer.meter("grid").reading(0, 0, start_ms)])
-    await hub.app[CLEARING].clear(interval)  # the gate closed 60 s before the interval
-    clock.set(interval + 900 + 30)
-    await seller.client.upload_readings(
-        [seller.meter("grid").reading(0, 620, end_ms), seller.meter("pv").reading(0, 650, end_ms)]
-    )
-    await buyer.client.upload_readings([buyer.meter("grid").reading(900, 0, end_ms)])
-    await hub.app[CLEARING].clear(interval + 900)
-    return seller, buyer, interval
+from tests.hub.ledger.scenarios import trade
+from tests.hub.server.support import FakeClock, curves, served_routes
 
 
 async def test_the_api_document_lists_exactly_the_served_routes_with_the_ledger(
@@ -233,14 +201,14 @@ async def test_a_witness_co_signs_until_blocks_are_final_and_forgeries_are_refus
     make_ledger_hub: MakeLedgerHub,
     clock: FakeClock,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("hub.ledger.service.witness.now_ms", clock.ms)
     hub = await make_ledger_hub(ledger_config(tmp_path, threshold=2))
     seller, _buyer, _ = await trade(hub, clock)
     secret = bls.generate_secret_key(b"neighbour witness key seed 00000")
+    store = WitnessStore.open(tmp_path / "witness", bls.get_backend().secret_to_public(secret))
     async with aiohttp.ClientSession() as session:
-        witness = Witness(session, hub.url, secret, home_key=seller.key, name="neighbour")
+        client = HubClient(session, hub.url, home_key=seller.key)
+        witness = Witness(client, secret, store, name="neighbour")
         await witness.register()
         await witness.register()  # idempotent
         bad_pop = {

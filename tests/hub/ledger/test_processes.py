@@ -101,6 +101,8 @@ async def test_a_witness_process_co_signs_the_hubs_blocks_until_they_are_final(
                     str(tmp_path / "home.key"),
                     "--poll",
                     "0.3",
+                    "--listen",
+                    "127.0.0.1:0",
                 ),
                 cwd=REPO,
             )

@@ -8,8 +8,9 @@ import { dateTime, number, t, time } from "./i18n.js";
 import { canVerify, checkProof } from "./merkle.js";
 
 export const LEDGER_API = ["/api/v1/ledger/head", "/api/v1/ledger/blocks"];
+const EQUIVOCATIONS_API = "/api/v1/ledger/equivocations";
 const SHOWN_BLOCKS = 10;
-const state = { head: null, blocks: [], block: null, proof: null };
+const state = { head: null, blocks: [], block: null, proof: null, equivocations: [] };
 
 const short = (hash) => h("code", { class: "mono", title: hash }, `${hash.slice(0, 12)}…`);
 
@@ -17,6 +18,38 @@ export async function loadLedger() {
   state.head = await api("/api/v1/ledger/head");
   const from = Math.max(0, state.head.height - SHOWN_BLOCKS + 1);
   state.blocks = (await api(`/api/v1/ledger/blocks?from=${from}&limit=${SHOWN_BLOCKS}`)).blocks;
+  state.equivocations = (await api(EQUIVOCATIONS_API)).equivocations;
+}
+
+/** The page-wide alarm: the hub signed two histories (proofs it keeps and cannot delete). */
+function renderEquivocationBanner() {
+  const banner = $("#equivocation-banner");
+  const proofs = state.equivocations;
+  banner.hidden = proofs.length === 0;
+  if (!proofs.length) return fill(banner);
+  const heights = [...new Set(proofs.map((proof) => proof.height))].join(", ");
+  fill(banner,
+    h("strong", {}, t("ledger.equivocation_banner", { heights })), " ",
+    h("a", { href: "#ledger-equivocations" }, t("ledger.equivocation_details")));
+}
+
+function renderEquivocations() {
+  if (!state.equivocations.length) return null;
+  return h("section", { id: "ledger-equivocations", class: "equivocations", "aria-labelledby": "equivocations-title" },
+    h("h3", { id: "equivocations-title" }, t("ledger.equivocations_title")),
+    h("p", {}, t("ledger.equivocations_help")),
+    h("div", { class: "table-wrap", role: "region", tabindex: "0", "aria-labelledby": "equivocations-title" },
+      h("table", { id: "equivocations-table" },
+        h("thead", {}, h("tr", {},
+          [t("ledger.height"), t("ledger.equivocation_first"), t("ledger.equivocation_second"),
+            t("ledger.equivocation_reporter"), t("ledger.equivocation_received")]
+            .map((label) => h("th", { scope: "col" }, label)))),
+        h("tbody", {}, state.equivocations.map((item) => h("tr", { "data-height": item.height },
+          h("td", { class: "num" }, number(item.height)),
+          h("td", {}, short(item.first_hash)),
+          h("td", {}, short(item.second_hash)),
+          h("td", {}, item.reporter),
+          h("td", {}, dateTime(item.received_at / 1000))))))));
 }
 
 function finalText(block) {
@@ -120,7 +153,9 @@ function renderBlock() {
 export function renderLedger(body) {
   const head = state.head;
   if (!head) return;
+  renderEquivocationBanner();
   fill(body,
+    renderEquivocations(),
     h("dl", { class: "kv" },
       h("dt", {}, t("ledger.height")), h("dd", {}, number(head.height)),
       h("dt", {}, t("ledger.final_height")),
