@@ -35,6 +35,6 @@ def package_index(
 ) -> Iterator[PackageIndex]:
     """The wheels served as a package index on 127.0.0.1 (a free port) while the session runs."""
     root = tmp_path_factory.mktemp("index")
-    write_simple_index(root, [wheels.home, wheels.hub])
-    with PackageIndex(root) as index:
+    simple_path = write_simple_index(root, [wheels.home, wheels.hub])
+    with PackageIndex(root, simple_path) as index:
         yield index

@@ -89,16 +89,21 @@ def normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def write_simple_index(root: Path, wheels: list[Path]) -> None:
-    """root/simple/index.html, root/simple/<project>/index.html linking root/packages/<wheel> with
-    its sha256 (PEP 503)."""
-    packages = root / "packages"
+def write_simple_index(root: Path, wheels: list[Path]) -> str:
+    """A PEP 503 index of `wheels` in root/<digest>/: simple/index.html and
+    simple/<project>/index.html linking packages/<wheel> with its sha256. Returns the index's
+    path, "/<digest>/simple/". The digest of the wheels' contents makes the URL differ whenever a
+    wheel does: uv caches what it downloads by index URL and file name, and our wheels keep their
+    version (and so their file name) from one build to the next."""
+    digest = hashlib.sha256(b"".join(w.read_bytes() for w in wheels)).hexdigest()[:16]
+    base = root / digest
+    packages = base / "packages"
     packages.mkdir(parents=True)
     projects: dict[str, list[Path]] = {}
     for wheel in wheels:
         shutil.copy2(wheel, packages / wheel.name)
         projects.setdefault(normalized(wheel.name.split("-")[0]), []).append(wheel)
-    simple = root / "simple"
+    simple = base / "simple"
     simple.mkdir()
     links = "".join(f'<a href="{p}/">{p}</a>\n' for p in sorted(projects))
     (simple / "index.html").write_text(f"<!DOCTYPE html>\n<html><body>\n{links}</body></html>\n")
@@ -112,6 +117,7 @@ def write_simple_index(root: Path, wheels: list[Path]) -> None:
         (simple / project / "index.html").write_text(
             f"<!DOCTYPE html>\n<html><body>\n{anchors}</body></html>\n"
         )
+    return f"/{digest}/simple/"
 
 
 class _Handler(SimpleHTTPRequestHandler):
@@ -128,15 +134,16 @@ class _Handler(SimpleHTTPRequestHandler):
 
 
 class PackageIndex:
-    """A PEP 503 index folder served over HTTP on 127.0.0.1 (a free port), in a thread."""
+    """A folder served over HTTP on 127.0.0.1 (a free port), in a thread; `url` is the index
+    at `simple_path` in it (what write_simple_index returned)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, simple_path: str) -> None:
         self.root = root
         self.requests: list[str] = []  # "GET /simple/gridcoop-home/ 200", ...
         handler = partial(_Handler, directory=str(root), served=self.requests)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.port: int = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/simple/"
+        self.url = f"http://127.0.0.1:{self.port}{simple_path}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def __enter__(self) -> PackageIndex:
