@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -143,16 +144,19 @@ class Process:
             raise RuntimeError(f"{self.name} exited ({self.process.returncode}):\n{self.tail()}")
 
     def tail(self, chars: int = 4000) -> str:
-        self._log_file.flush()
+        if not self._log_file.closed:
+            self._log_file.flush()
         return self.log.read_text(errors="replace")[-chars:]
 
     def stop(self, timeout: float = 20) -> None:
+        """SIGTERM (a clean shutdown), then SIGKILL to its whole process group (it runs in a
+        session of its own: an installer it started goes too)."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self._log_file.close()
 
@@ -180,11 +184,15 @@ class Hub:
         command = hub_command("serve", "--config", str(self.config), "--db", self.db_url)
         command += ["--host", "127.0.0.1", "--port", str(self.port)]
         process = self.process = Process("hub", command, self.folder / "hub.log", REPO)
-        wait_for(
-            lambda: process.check_running() or http("GET", self.url + "/health")[0] == 200,
-            30,
-            "hub /health",
-        )
+        try:
+            wait_for(
+                lambda: process.check_running() or http("GET", self.url + "/health")[0] == 200,
+                30,
+                "hub /health",
+            )
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self.process is not None:

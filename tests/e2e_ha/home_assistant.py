@@ -9,7 +9,7 @@ index for everything else, so Home Assistant installs the integration's requirem
 (gridcoop-home==<version>) itself, under its own package_constraints.txt, the first time the
 integration is needed (a config flow or an entry's setup).
 
-    ha = start_home_assistant(folder, SCENARIO_YAML, index)
+    ha = start_home_assistant(folder, SCENARIO_YAML, index.url)   # or new_...() and ha.start()
     ha.onboard(); ha.wait_running()
     menu = ha.start_flow("gridcoop")                       # config flows; also kind="options",
     done = ha.flow_step(menu["flow_id"], {...})            #   kind="subentries"
@@ -206,15 +206,19 @@ class HomeAssistant:
         command = [str(self.venv.hass), "-c", str(self.folder)]
         log = self.folder / "hass-stdout.log"
         process = self.process = Process("hass", command, log, self.folder, self.environment())
-        wait_for(
-            lambda: (
-                process.check_running()
-                or http("GET", self.url + "/api/onboarding", timeout=5)[0] == 200
-            ),
-            timeout,
-            "Home Assistant HTTP",
-            poll=1,
-        )
+        try:
+            wait_for(
+                lambda: (
+                    process.check_running()
+                    or http("GET", self.url + "/api/onboarding", timeout=5)[0] == 200
+                ),
+                timeout,
+                "Home Assistant HTTP",
+                poll=1,
+            )
+        except BaseException:
+            self.stop()  # its output stays for diagnose()
+            raise
 
     def stop(self) -> None:
         if self.process is not None:
@@ -435,9 +439,9 @@ class EventRecorder:
             self._subscribed.set()
 
 
-def start_home_assistant(folder: Path, scenario_yaml: str, index_url: str) -> HomeAssistant:
-    """A stock Home Assistant on a new config folder, started and answering HTTP (not yet
-    onboarded). The integration's requirement is NOT installed beforehand: see below."""
+def new_home_assistant(folder: Path, scenario_yaml: str, index_url: str) -> HomeAssistant:
+    """A stock Home Assistant on a new config folder, not started yet. The integration's
+    requirement is NOT installed: see below."""
     venv = StockVenv()
     # Our wheels are rebuilt for every run with the same version (the manifest pins it exactly),
     # and Home Assistant installs nothing whose version is already there. Uninstalling it makes
@@ -445,6 +449,11 @@ def start_home_assistant(folder: Path, scenario_yaml: str, index_url: str) -> Ho
     venv.uninstall("gridcoop-home")
     port = free_port()
     write_config(folder, scenario_yaml, port)
-    home_assistant = HomeAssistant(folder, port, index_url, venv)
+    return HomeAssistant(folder, port, index_url, venv)
+
+
+def start_home_assistant(folder: Path, scenario_yaml: str, index_url: str) -> HomeAssistant:
+    """new_home_assistant, started and answering HTTP (not yet onboarded)."""
+    home_assistant = new_home_assistant(folder, scenario_yaml, index_url)
     home_assistant.start()
     return home_assistant

@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 
 from tests.e2e_ha.harness import Hub, Neighbour, listening_addresses, start_hub, wait_for
-from tests.e2e_ha.home_assistant import HomeAssistant, StockVenv, start_home_assistant
+from tests.e2e_ha.home_assistant import HomeAssistant, StockVenv, new_home_assistant
 from tests.e2e_ha.package_index import PackageIndex, Wheels, normalized
 
 pytestmark = pytest.mark.e2e_ha
@@ -141,20 +141,17 @@ def home_assistant(
     installed."""
     if not StockVenv().exists():
         pytest.skip("no stock Home Assistant: scripts/bootstrap all creates .venv-hass")
-    folder = tmp_path_factory.mktemp("ha-config")
-    ha = None
+    ha = new_home_assistant(tmp_path_factory.mktemp("ha-config"), SCENARIO, package_index.url)
     try:
-        ha = start_home_assistant(folder, SCENARIO, package_index.url)
+        ha.start()
         ha.onboard()
         ha.wait_running()
         yield ha
     except BaseException:
-        if ha is not None:
-            print(ha.diagnose())
+        print(ha.diagnose())
         raise
     finally:
-        if ha is not None:
-            ha.stop()
+        ha.stop()
 
 
 def sha256_record(path: Path) -> str:
