@@ -5,4 +5,5 @@ light-client checks. Home Assistant free and server free: the Home Assistant int
 witness install this, never the hub service.
 """
 
+# scripts/set-version writes the repository's one version here (tests/repo/test_release.py).
 __version__ = "0.2.0"

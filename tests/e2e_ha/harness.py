@@ -1,14 +1,22 @@
-"""Processes for the real Home Assistant end-to-end test: a hub (`python -m hub serve`), Home
-Assistant (`hass -c CONFIG_DIR` from .venv-ha) and a neighbour home that sells cheap through
-`gridcoop_home.client.hub`. Everything listens on loopback only and is stopped by the test's
-fixtures."""
+"""Processes and HTTP for the end-to-end tests with a real Home Assistant: a hub (`python -m hub
+serve`, from the hub's venv), a neighbour home that sells cheap through `gridcoop_home.client.hub`,
+and small helpers (free ports, JSON over HTTP, waiting, who listens where). Home Assistant itself
+is in `home_assistant.py`, the package index it installs our wheel from in `package_index.py`.
+Everything listens on 127.0.0.1 only and is stopped by the tests' fixtures.
+
+    hub = start_hub(folder, HUB_TOML)          # HUB_TOML may use {folder}
+    code = hub.invite("Neighbour")             # a join code from `python -m hub invite`
+    hub.restart()                              # same port, database and config
+    hub.stop()
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
-import shutil
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -17,7 +25,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +35,6 @@ from gridcoop_home.protocol.bids import BidCurves, BidStep
 from gridcoop_home.protocol.keys import SigningKey
 
 REPO = Path(__file__).resolve().parents[2]
-HASS_VENV = REPO / ".venv-ha"
-
-
-def find_hass() -> Path | None:
-    """The `hass` of the integration's venv (.venv-ha), else one on PATH."""
-    local = HASS_VENV / "bin" / "hass"
-    if local.is_file() and os.access(local, os.X_OK):
-        return local
-    found = shutil.which("hass")
-    return Path(found) if found else None
 
 
 def free_port() -> int:
@@ -79,7 +77,31 @@ def http(
         return status, raw.decode(errors="replace")
 
 
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses on which some process listens on TCP `port` (from /proc/net/tcp and
+    tcp6): {"127.0.0.1"} for a server bound to loopback only."""
+    addresses = set()
+    for table, size in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, port_hex = local.split(":")
+            if state != "0A" or int(port_hex, 16) != port:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(address)
+            # The kernel prints each 32-bit word in host (little-endian) order.
+            words = b"".join(raw[i : i + 4][::-1] for i in range(0, size, 4))
+            family = socket.AF_INET if size == 4 else socket.AF_INET6
+            addresses.add(socket.inet_ntop(family, words))
+    return addresses
+
+
 def wait_for(check: Callable[[], Any], timeout: float, what: str, poll: float = 0.5) -> Any:
+    """Call `check` until it returns something truthy (returned) or `timeout` seconds pass
+    (TimeoutError naming `what`). An OSError from `check` counts as not yet."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -94,16 +116,24 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str, poll: float = 
 
 
 class Process:
-    """A child process with its output in a log file; stopped with SIGTERM, then SIGKILL."""
+    """A child process with its output in a log file (appended to, so a restart keeps the first
+    run's output); stopped with SIGTERM, then SIGKILL. `env` replaces the environment when given."""
 
-    def __init__(self, name: str, command: list[str], log: Path, cwd: Path, **env: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        log: Path,
+        cwd: Path,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.name = name
         self.log = log
-        self._log_file = log.open("w")
+        self._log_file = log.open("a")
         self.process = subprocess.Popen(
             command,
             cwd=cwd,
-            env={**os.environ, **env},
+            env=dict(os.environ if env is None else env),
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -114,28 +144,96 @@ class Process:
             raise RuntimeError(f"{self.name} exited ({self.process.returncode}):\n{self.tail()}")
 
     def tail(self, chars: int = 4000) -> str:
-        self._log_file.flush()
+        if not self._log_file.closed:
+            self._log_file.flush()
         return self.log.read_text(errors="replace")[-chars:]
 
     def stop(self, timeout: float = 20) -> None:
+        """SIGTERM (a clean shutdown), then SIGKILL to its whole process group (it runs in a
+        session of its own: an installer it started goes too)."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self._log_file.close()
 
 
 def hub_command(*args: str) -> list[str]:
+    """`python -m hub ...` from the hub's venv (the one running the tests)."""
     return [sys.executable, "-m", "hub", "--log-level", "warning", *args]
+
+
+class Hub:
+    """A hub process (`python -m hub serve`) on a free loopback port with its SQLite database and
+    hub.toml in `folder`. Use `start_hub`."""
+
+    def __init__(self, folder: Path, config_toml: str) -> None:
+        self.folder = folder
+        self.config = folder / "hub.toml"
+        self.config.write_text(config_toml.format(folder=folder))
+        self.db_url = f"sqlite:///{folder / 'hub.db'}"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: Process | None = None
+
+    def start(self) -> None:
+        """Start (or start again) and wait until /health answers."""
+        command = hub_command("serve", "--config", str(self.config), "--db", self.db_url)
+        command += ["--host", "127.0.0.1", "--port", str(self.port)]
+        process = self.process = Process("hub", command, self.folder / "hub.log", REPO)
+        try:
+            wait_for(
+                lambda: process.check_running() or http("GET", self.url + "/health")[0] == 200,
+                30,
+                "hub /health",
+            )
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def restart(self) -> None:
+        """Stop and start on the same port, database and config (the homes stay enrolled)."""
+        self.stop()
+        self.start()
+
+    def invite(self, name: str) -> str:
+        """A join code for a new home called `name` (`python -m hub invite`)."""
+        answer = subprocess.run(
+            [*hub_command("invite", name, "--db", self.db_url, "--config", str(self.config))],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        match = re.search(r"Join code for .*: (\S+)", answer.stdout)
+        assert match, answer.stdout + answer.stderr
+        return match.group(1)
+
+    def get(self, path: str) -> Any:
+        """GET a JSON path of the hub's API (200 expected), e.g. "/api/v1/market/intervals"."""
+        status, body = http("GET", self.url + path)
+        assert status == 200, (path, status, body)
+        return body
+
+
+def start_hub(folder: Path, config_toml: str) -> Hub:
+    """A started hub; `config_toml` is its hub.toml, where `{folder}` names `folder`."""
+    hub = Hub(folder, config_toml)
+    hub.start()
+    return hub
 
 
 class Neighbour:
     """A second home (gridcoop_home.client.hub, in a thread) that offers cheap PV energy for every
-    interval
-    whose gate is still open, so the Home Assistant home has someone to buy from."""
+    interval whose gate is still open, so the Home Assistant home has someone to buy from."""
 
     def __init__(self, url: str, join_code: str, price: int = 1, energy_wh: int = 2000) -> None:
         self.url = url
