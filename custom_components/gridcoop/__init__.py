@@ -22,6 +22,7 @@ from .book import AllocationBook
 from .const import (
     CONF_HOME_ID,
     CONF_HOME_KEY,
+    CONF_LEDGER_PIN,
     CONF_METER_KEYS,
     CONF_MODE,
     CONF_URL,
@@ -38,6 +39,7 @@ from .data import GridCoopConfigEntry, GridCoopRuntime
 from .devices import devices_of
 from .dispatch import Dispatcher
 from .entity import async_device_models, home_device_info
+from .ledger_trust import LedgerTrust
 from .loop import HomeLoop
 from .metering import Metering
 from .override import OverrideTracker
@@ -135,10 +137,15 @@ async def _link_hub(
     interval = market.data.interval_seconds if market.data is not None else 900
     # Tokens change once per interval at most: poll the ledger at that pace, and as soon as an
     # interval clears (the hub seals a block right after).
+    trust = LedgerTrust(
+        hass, entry.entry_id, entry.data[CONF_HOME_ID], entry.data.get(CONF_LEDGER_PIN)
+    )
+    await trust.async_load()
     ledger = LedgerCoordinator(
         hass,
         entry,
         hub_link.make_ledger_client(api, entry.data[CONF_HOME_ID], home_key),
+        trust,
         timedelta(seconds=max(interval, LEDGER_MIN_POLL_SECONDS)),
     )
     await ledger.async_refresh()

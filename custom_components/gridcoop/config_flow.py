@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import voluptuous as vol
+from gridcoop_home.client.api import HubApi
 from gridcoop_home.client.errors import HubError, HubUnreachable, JoinRefused
 from gridcoop_home.client.hub import Meter
 from gridcoop_home.client.models import HubInfo
@@ -33,6 +34,7 @@ from .const import (
     CONF_HOME_ID,
     CONF_HOME_KEY,
     CONF_JOIN_CODE,
+    CONF_LEDGER_PIN,
     CONF_METER_KEYS,
     CONF_MODE,
     CONF_RETAIL_PRICE,
@@ -153,6 +155,7 @@ async def enrol(hass: HomeAssistant, url: str, join_code: str) -> Enrolled:
     home_key = SigningKey.generate()
     meters = [Meter(kind, kind, SigningKey.generate()) for kind in METER_KINDS]
     client = hub_link.make_client(hass, url)
+    pin = await _ledger_head(client)
     try:
         home = await client.enrol(join_code.strip(), home_key, meters)
     except HubUnreachable as err:
@@ -168,8 +171,20 @@ async def enrol(hass: HomeAssistant, url: str, join_code: str) -> Enrolled:
             CONF_HOME_KEY: home_key.to_text(),
             CONF_METER_KEYS: {meter.name: meter.key.to_text() for meter in meters},
             CONF_CURRENCY: info.currency,
+            **({CONF_LEDGER_PIN: pin} if pin is not None else {}),
         },
     )
+
+
+async def _ledger_head(client: HubApi) -> dict[str, Any] | None:
+    """The hub's ledger validators as they are when the home joins (pinned by the home's light
+    client); None when the hub keeps no ledger."""
+    try:
+        head = await hub_link.make_ledger_client(client, "", None).head()
+    except (HubUnreachable, HubError):
+        return None
+    keep = ("chain_id", "threshold", "validators")
+    return {k: head[k] for k in keep if k in head} if "validators" in head else None
 
 
 class GridCoopConfigFlow(ConfigFlow, domain=DOMAIN):

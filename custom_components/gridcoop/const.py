@@ -19,6 +19,7 @@ CONF_JOIN_CODE: Final = "join_code"
 CONF_HOME_ID: Final = "home_id"
 CONF_HOME_KEY: Final = "home_key"
 CONF_METER_KEYS: Final = "meter_keys"
+CONF_LEDGER_PIN: Final = "ledger_pin"  # the hub's ledger head (validators) seen at join
 CONF_CURRENCY: Final = "currency"
 CONF_RETAIL_PRICE: Final = "retail_price"
 CONF_FEED_IN_PRICE: Final = "feed_in_price"
@@ -78,3 +79,6 @@ SETPOINT_DOMAINS: Final = ("number", "input_number")
 
 ISSUE_HUB_UNREACHABLE: Final = "hub_unreachable_{}"
 ISSUE_SOURCE_MISSING: Final = "source_missing_{}"
+ISSUE_LEDGER_FORK: Final = "ledger_fork_{}"
+ISSUE_LEDGER_UNPROVABLE: Final = "ledger_unprovable_{}"
+ISSUE_LEDGER_VALIDATORS: Final = "ledger_validators_{}"

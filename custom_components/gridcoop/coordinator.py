@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gridcoop_home.client.api import HubApi, Pushed
 from gridcoop_home.client.errors import HomeRefused, HubError, HubUnreachable, LedgerDisabled
@@ -36,6 +36,7 @@ from .const import (
     OPT_OUTAGE_MINUTES,
     PROTOCOL_VERSION,
 )
+from .ledger_trust import LedgerTrust, raise_trust_issues
 from .sources import DeviceSnapshot
 
 if TYPE_CHECKING:
@@ -286,13 +287,17 @@ class LedgerData:
     final_height: int | None = None
     last_settled: int | None = None  # start of the latest interval settled in a final block
     settlement_deadline_s: int | None = None  # how long after an interval the hub settles it
+    proof: str | None = None  # the light client's verdict: ok, pending, fork, unprovable...
+    proof_reason: str | None = None
 
 
 NO_LEDGER = LedgerData(account=None)
 
 
 class LedgerCoordinator(DataUpdateCoordinator[LedgerData]):
-    """This home's tokens, certificates and settled balance on the hub's ledger.
+    """This home's tokens, certificates and settled balance on the hub's ledger, each poll
+    checked by the home's light client (ledger_trust.py): a fork, a balance the hub cannot prove
+    or new validators become repair issues.
 
     Polled once per market interval and whenever an interval clears (the hub seals a block
     right after), never faster. A hub without a ledger is noticed once: the token entities are
@@ -306,12 +311,14 @@ class LedgerCoordinator(DataUpdateCoordinator[LedgerData]):
         hass: HomeAssistant,
         entry: GridCoopConfigEntry,
         client: LedgerClient,
+        trust: LedgerTrust,
         interval: timedelta,
     ) -> None:
         super().__init__(
             hass, LOGGER, config_entry=entry, name=f"{DOMAIN} ledger", update_interval=interval
         )
         self.client = client
+        self.trust = trust
 
     @property
     def enabled(self) -> bool | None:
@@ -323,9 +330,11 @@ class LedgerCoordinator(DataUpdateCoordinator[LedgerData]):
         return self.data.token_unit_wh if self.data is not None else DEFAULT_TOKEN_UNIT_WH
 
     async def _async_update_data(self) -> LedgerData:
+        home = self.config_entry.data[CONF_HOME_ID]
         try:
             head = await self.client.head()
-            account, last_settled = await self._account()
+            report = await self.trust.async_check(self.client, head)
+            answer = report.account or await self.client.home_account()
         except LedgerDisabled:
             if self.enabled is not False:  # said once
                 LOGGER.info(
@@ -340,31 +349,39 @@ class LedgerCoordinator(DataUpdateCoordinator[LedgerData]):
                 translation_placeholders={"url": self.client.hub.base_url},
             ) from err
         except HubError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="hub_error",
-                translation_placeholders={"reason": err.reason},
-            ) from err
+            if err.reason != "unknown_account":
+                raise UpdateFailed(
+                    translation_domain=DOMAIN,
+                    translation_key="hub_error",
+                    translation_placeholders={"reason": err.reason},
+                ) from err
+            # The hub has not recorded the home's enrolment in a block yet: nothing to prove.
+            report, answer = None, {"account": {"home_id": home, "recorded": False}}
+        if report is not None:
+            raise_trust_issues(self.hass, self.config_entry, report)
         deadline = head.get("settlement_deadline_seconds")
         return LedgerData(
-            account=account,
+            account=_account_of(answer, home),
             token_unit_wh=int(head.get("token_unit_wh", DEFAULT_TOKEN_UNIT_WH)),
             height=int(head["height"]),
             final_height=head.get("final_height"),
-            last_settled=last_settled,
+            last_settled=_last_settled(answer),
             settlement_deadline_s=deadline if isinstance(deadline, int) else None,
+            proof="pending" if report is None else report.worst.status,
+            proof_reason=None if report is None else report.worst.reason,
         )
 
-    async def _account(self) -> tuple[Account, int | None]:
-        """The home's balances and the interval of its latest final settlement."""
-        home = self.config_entry.data[CONF_HOME_ID]
-        try:
-            answer = await self.client.home_account()
-        except HubError as err:
-            if err.reason == "unknown_account":  # enrolment not recorded in a block yet
-                return Account(home_id=home, recorded=False), None
-            raise
-        settlement = answer.get("settlement") or {}
-        entry = settlement.get("entry") if isinstance(settlement, dict) else None
-        start = entry.get("interval_start") if isinstance(entry, dict) else None
-        return Account.from_wire(answer["account"]), start if isinstance(start, int) else None
+
+def _account_of(answer: dict[str, Any], home: str) -> Account:
+    account = answer.get("account") or {}
+    if account.get("recorded") is False:
+        return Account(home_id=home, recorded=False)
+    return Account.from_wire(account)
+
+
+def _last_settled(answer: dict[str, Any]) -> int | None:
+    """The interval of the home's latest final settlement, from the hub's account answer."""
+    settlement = answer.get("settlement") or {}
+    entry = settlement.get("entry") if isinstance(settlement, dict) else None
+    start = entry.get("interval_start") if isinstance(entry, dict) else None
+    return start if isinstance(start, int) else None

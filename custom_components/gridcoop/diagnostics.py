@@ -96,4 +96,8 @@ def _ledger(runtime: GridCoopRuntime) -> dict[str, Any] | None:
         "token_unit_wh": data.token_unit_wh if data else None,
         "last_settled": data.last_settled if data else None,
         "account": asdict(data.account) if data is not None and data.account is not None else None,
+        "proof": data.proof if data else None,
+        "proof_reason": data.proof_reason if data else None,
+        # What the home's light client trusts: which validators, and the block it verified last.
+        "light_client": ledger.trust.client.to_dict() if ledger.trust.client else None,
     }

@@ -32,7 +32,7 @@ def make_client(hass: HomeAssistant, url: str, home_key: SigningKey | None = Non
     return HubApi(HubClient(async_get_clientsession(hass), url, home_key=home_key))
 
 
-def make_ledger_client(api: HubApi, home_id: str, home_key: SigningKey) -> LedgerClient:
+def make_ledger_client(api: HubApi, home_id: str, home_key: SigningKey | None) -> LedgerClient:
     """The ledger API over the same transport, so signed requests share its sequence."""
     return LedgerClient(api.transport, home_id, home_key)
 

@@ -294,7 +294,11 @@ async def async_setup_entry(
             home_entities.extend(
                 LedgerSensor(ledger, entry, description, currency) for description in LEDGER_SENSORS
             )
-            home_entities += [LastSettled(ledger, entry), SettlementDue(ledger, entry)]
+            home_entities += [
+                LastSettled(ledger, entry),
+                SettlementDue(ledger, entry),
+                BalanceProof(ledger, entry),
+            ]
     async_add_entities(home_entities)
     for device in runtime.devices.values():
         descriptions = [
@@ -359,6 +363,33 @@ class LastSettled(GridCoopCoordinatorEntity[LedgerCoordinator], SensorEntity):
         if data is None or data.last_settled is None:
             return None
         return dt_util.utc_from_timestamp(data.last_settled)
+
+
+PROOF_STATES = ["ok", "pending", "unprovable", "fork", "validator_set_changed"]
+
+
+class BalanceProof(GridCoopCoordinatorEntity[LedgerCoordinator], SensorEntity):
+    """What this home's light client made of the hub's ledger at the last poll: its balance
+    proven against the validators' signatures (ok), not final yet (pending), or a doubt (the
+    repair issue says why); `reason` has the detail."""
+
+    _attr_translation_key = "balance_proof"
+    _attr_device_class = SensorDeviceClass.ENUM
+    _attr_options = PROOF_STATES
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+
+    def __init__(self, coordinator: LedgerCoordinator, entry: GridCoopConfigEntry) -> None:
+        super().__init__(coordinator, entry, "balance_proof")
+
+    @property
+    def native_value(self) -> str | None:
+        data = self.coordinator.data
+        return None if data is None or data.proof not in PROOF_STATES else data.proof
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        data = self.coordinator.data
+        return {} if data is None else {"reason": data.proof_reason}
 
 
 class SettlementDue(GridCoopCoordinatorEntity[LedgerCoordinator], SensorEntity):

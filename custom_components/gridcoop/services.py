@@ -274,6 +274,16 @@ async def _transfer_tokens(call: ServiceCall) -> ServiceResponse:
     }
 
 
+async def _get_ledger_head(call: ServiceCall) -> ServiceResponse:
+    """The latest final block this home has verified, as a signed-head record: give it to
+    `gridcoop-hub verify --heads FILE` to check the hub's history against what this home saw."""
+    ledger = _ledger(_entry(call.hass, call))
+    head = ledger.trust.signed_head()
+    if head is None:
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="no_ledger_head")
+    return head
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
@@ -281,6 +291,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
     hass.services.async_register(
         DOMAIN, "get_prices", _get_prices, ENTRY_SCHEMA, supports_response=SupportsResponse.ONLY
+    )
+    hass.services.async_register(
+        DOMAIN,
+        "get_ledger_head",
+        _get_ledger_head,
+        ENTRY_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
     )
     hass.services.async_register(
         DOMAIN,

@@ -71,6 +71,8 @@ async def head(request: web.Request) -> web.Response:
             "chain_id": ledger.params.chain_id,
             "threshold": ledger.params.threshold,
             "token_unit_wh": ledger.params.token_unit_wh,
+            # How long after an interval ends the hub settles it (it waits for late readings).
+            "settlement_deadline_seconds": ledger.settings.settlement_deadline_seconds,
             "bls_backend": ledger.backend.name,
             "validators": [{**row, "index": row.pop("idx")} for row in await store.validators()],
         }

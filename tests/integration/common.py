@@ -39,6 +39,9 @@ from custom_components.gridcoop.const import (
     MODE_HUB,
     MODE_ISLAND,
 )
+from tests.hub.ledger.factory import ChainBuilder
+from tests.hub.ledger.test_light_client import blocks as ledger_blocks
+from tests.hub.ledger.test_light_client import head_answer, home_answer
 
 HUB_URL = "http://hub.test:8080"
 HOME_ID = "a1b2c3d4e5f60718"
@@ -241,14 +244,45 @@ class FakeHub:
         self.pushes.put_nowait(WsMessage(kind or aiohttp.WSMsgType.TEXT, message))
 
 
+SETTLED = CURRENT - 2 * 3600  # the interval the test ledger settled
+
+
+def home_chain(home_id: str = HOME_ID, witnesses: int = 0) -> ChainBuilder:
+    """A real, signed ledger in which `home_id` bought 600 Wh for 12.35 EUR (its settled balance
+    -1235 minor units) from a neighbour two hours ago: what the home's light client checks."""
+    t0 = SETTLED
+    chain = ChainBuilder(witnesses=witnesses)
+    chain.enrol("seller", ("grid", "pv"))
+    chain.enrol(home_id, ("grid",))
+    chain.readings("seller", t0, grid=(0, 0), pv=(0, 0))
+    chain.readings(home_id, t0, grid=(0, 0))
+    chain.seal(None)
+    chain.clearing(
+        t0,
+        [
+            {"home_id": "seller", "sold_local_wh": 600, "received_mminor": 1_234_567},
+            {"home_id": home_id, "bought_local_wh": 600, "paid_mminor": 1_234_567},
+        ],
+    )
+    chain.readings("seller", t0 + 900, grid=(0, 600), pv=(0, 700))
+    chain.readings(home_id, t0 + 900, grid=(600, 0))
+    chain.seal(t0)
+    chain.settle(t0)
+    chain.seal(t0 + 900)
+    return chain
+
+
 class FakeLedger:
     """Stands in for gridcoop_home.client.ledger.LedgerClient. Off (the hub keeps no ledger) by
-    default."""
+    default; its chain is real and signed, so the home's light client checks it for real."""
 
     def __init__(self, hub: FakeHub) -> None:
         self.hub = hub
         self.enabled = False
         self.fail: Exception | None = None
+        self.chain = home_chain()
+        self.validators: int | None = None  # list only the first N validators
+        self.claimed_balance: int | None = None  # report another balance than the proven one
         self.account_data = Account(
             home_id=HOME_ID,
             balance_mminor=-1_234_567,
@@ -263,7 +297,7 @@ class FakeLedger:
         )
         self.calls: list[tuple[str, Any]] = []
 
-        self.last_settled: int | None = CURRENT - 3600
+        self.settled = True  # False: the hub has settled nothing of this home yet
 
     def _check(self) -> None:
         if not self.enabled:
@@ -274,20 +308,29 @@ class FakeLedger:
 
     async def head(self) -> dict[str, Any]:
         self._check()
+        height = self.chain.blocks[-1].header.height
         return {
-            "height": 12,
-            "final_height": 11,
+            **head_answer(self.chain, self.validators),
+            "height": height,
+            "hash": self.chain.blocks[-1].header.hash,
+            "final_height": height,
             "token_unit_wh": 100,
             "settlement_deadline_seconds": 3600,
         }
 
+    async def blocks(self, start: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        self._check()
+        return ledger_blocks(self.chain, start, start + limit)
+
     async def home_account(self, home_id: str | None = None) -> dict[str, Any]:
         self._check()
-        settlement = None
-        if self.last_settled is not None:
-            entry = {"kind": "settlement", "interval_start": self.last_settled}
-            settlement = {"entry": entry, "index": 0, "proof": [], "block": {}}
-        return {"account": dataclasses.asdict(self.account_data), "settlement": settlement}
+        answer = home_answer(self.chain, HOME_ID, claimed=self.claimed_balance)
+        account = dataclasses.asdict(self.account_data)
+        account["balance_minor"] = answer["account"]["balance_minor"]
+        answer["account"] = account
+        if not self.settled:  # before the first settlement: nothing to prove, nothing to owe
+            return {"account": {**account, "balance_minor": 0}, "settlement": None}
+        return answer
 
     async def account(self, home_id: str | None = None) -> Account:
         self._check()

@@ -13,6 +13,7 @@ from custom_components.gridcoop.const import (
     CONF_HOME_ID,
     CONF_HOME_KEY,
     CONF_JOIN_CODE,
+    CONF_LEDGER_PIN,
     CONF_METER_KEYS,
     CONF_URL,
     DOMAIN,
@@ -20,7 +21,7 @@ from custom_components.gridcoop.const import (
     MODE_ISLAND,
 )
 
-from .common import HOME_ID, HUB_URL, FakeHub, hub_entry, info, island_entry
+from .common import HOME_ID, HUB_URL, FakeHub, FakeLedger, hub_entry, info, island_entry
 
 
 async def _hub_form(hass: HomeAssistant) -> str:
@@ -51,6 +52,19 @@ async def test_join_hub_creates_entry_with_fresh_keys(
     SigningKey.from_text(data[CONF_HOME_KEY])  # a real private key
     assert sorted(data[CONF_METER_KEYS]) == ["battery", "ev", "grid", "pv"]
     assert len({data[CONF_HOME_KEY], *data[CONF_METER_KEYS].values()}) == 5
+    assert CONF_LEDGER_PIN not in data  # this hub keeps no ledger
+
+
+async def test_joining_pins_the_ledger_validators_the_home_sees_then(
+    hass: HomeAssistant, fake_hub: FakeHub, fake_ledger: FakeLedger
+) -> None:
+    flow_id = await _hub_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_URL: HUB_URL, CONF_JOIN_CODE: "code-123"}
+    )
+    head = await fake_ledger.head()
+    pin = result["data"][CONF_LEDGER_PIN]
+    assert pin == {k: head[k] for k in ("chain_id", "threshold", "validators")}
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from .common import (
     CURRENT,
     HOME_ID,
     INTERVAL,
+    SETTLED,
     FakeHub,
     FakeLedger,
     allocation,
@@ -334,12 +335,12 @@ async def test_transfer_refusals(
 async def test_the_settlement_status_says_why_the_settled_balance_lags(
     hass: HomeAssistant, fake_hub: FakeHub, fake_ledger: FakeLedger, frozen: Any
 ) -> None:
-    # The market traded this interval; the ledger settled the one an hour ago and settles an
-    # interval an hour after it ends (its settlement deadline).
+    # The market traded this interval; the ledger settled an older one and settles an interval
+    # an hour after it ends (its settlement deadline).
     fake_hub.results_data = [allocation(CURRENT)]
     await setup_entry(hass, hub_entry())
     last = hass.states.get("sensor.maple_street_4_last_settled_interval")
-    assert last.state == dt_util.utc_from_timestamp(CURRENT - 3600).isoformat()
+    assert last.state == dt_util.utc_from_timestamp(SETTLED).isoformat()
     due = hass.states.get("sensor.maple_street_4_next_settlement")
     assert due.state == dt_util.utc_from_timestamp(CURRENT + INTERVAL + 3600).isoformat()
 
@@ -347,7 +348,7 @@ async def test_the_settlement_status_says_why_the_settled_balance_lags(
 async def test_before_the_first_settlement_the_status_is_unknown_not_zero(
     hass: HomeAssistant, fake_hub: FakeHub, fake_ledger: FakeLedger, frozen: Any
 ) -> None:
-    fake_ledger.last_settled = None
+    fake_ledger.settled = False
     await setup_entry(hass, hub_entry())
     assert hass.states.get("sensor.maple_street_4_last_settled_interval").state == "unknown"
     assert hass.states.get("sensor.maple_street_4_next_settlement").state == "unknown"

@@ -193,8 +193,8 @@ class LightClient:
             if problem is not None:
                 return unprovable(f"block {height} has {signed.signer_count} signers but {problem}")
             self.head = signed
-            if height == 0 and self.genesis_hash is None:
-                self.genesis_hash = signed.header.hash
+            if 0 in run and self.genesis_hash is None:  # linked back to genesis by prev hashes
+                self.genesis_hash = run[0].header.hash
             return validator_change(self.validators, validators) or Verdict(
                 OK, f"the final head is block {height}"
             )

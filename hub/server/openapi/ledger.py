@@ -43,6 +43,10 @@ LEDGER_PATHS: dict[str, Any] = {
                             "chain_id": {"type": "string"},
                             "threshold": {"type": "integer"},
                             "token_unit_wh": {"type": "integer"},
+                            "settlement_deadline_seconds": {
+                                "type": "integer",
+                                "description": "how long after an interval ends the hub settles it",
+                            },
                             "bls_backend": {"type": "string"},
                             "validators": {"type": "array", "items": VALIDATOR_SCHEMA},
                         },

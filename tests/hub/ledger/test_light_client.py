@@ -246,8 +246,7 @@ def test_a_proof_in_a_block_the_hub_also_serves_otherwise_is_a_fork() -> None:
 
 def test_the_client_round_trips_through_json_and_exports_its_head() -> None:
     chain = trade_chain()
-    client = followed(chain)
-    client.genesis_hash = chain.blocks[0].header.hash
+    client = followed(chain)  # from block 0: the head links back to the genesis it records
 
     restored = LightClient.from_dict(json.loads(json.dumps(client.to_dict())))
 
