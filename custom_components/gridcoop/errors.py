@@ -3,6 +3,8 @@ client's error types (gridcoop_home.client.errors) to Home Assistant's translate
 
 from __future__ import annotations
 
+from typing import Literal
+
 from gridcoop_home.client.errors import (
     BidRefused,
     HomeRefused,
@@ -23,7 +25,9 @@ VALIDATION_REASONS = {
 }
 
 
-def translate(err: Exception, url: str = "", *, refused: str = "hub_error") -> HomeAssistantError:
+def translate(
+    err: Exception, url: str = "", *, refused: Literal["hub_error", "ledger_refused"] = "hub_error"
+) -> HomeAssistantError:
     """A translated Home Assistant error for anything the hub client raised; `refused` names
     the message for a refusal without a more precise one (e.g. ledger_refused)."""
     if isinstance(err, HubUnreachable):

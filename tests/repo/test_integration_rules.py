@@ -285,14 +285,46 @@ def test_translated_exceptions_have_messages() -> None:
     messages = strings().get("exceptions", {})
     missing, checked = [], 0
     for path, module in integration_modules():
+        literals = _literal_parameters(module)
         for node in ast.walk(module):
             if not isinstance(node, ast.Call):
                 continue
             keywords = {k.arg: k.value for k in node.keywords}
             domain, key = keywords.get("translation_domain"), keywords.get("translation_key")
             if isinstance(domain, ast.Name) and domain.id == "DOMAIN":
-                assert isinstance(key, ast.Constant), f"{path.name}:{node.lineno}"
-                checked += 1
-                if key.value not in messages or not messages[key.value].get("message"):
-                    missing.append(f"{path.name}:{node.lineno} {key.value}")
+                # A key is a literal, a parameter typed Literal[...] or a lookup in a module-level
+                # dict of literals (each possible value checked).
+                if isinstance(key, ast.Name):
+                    assert key.id in literals, f"{path.name}:{node.lineno}"
+                    keys = literals[key.id]
+                elif isinstance(key, ast.Subscript) and isinstance(key.value, ast.Name):
+                    assert key.value.id in literals, f"{path.name}:{node.lineno}"
+                    keys = literals[key.value.id]
+                else:
+                    assert isinstance(key, ast.Constant), f"{path.name}:{node.lineno}"
+                    keys = [key.value]
+                for value in keys:
+                    checked += 1
+                    if value not in messages or not messages[value].get("message"):
+                        missing.append(f"{path.name}:{node.lineno} {value}")
     assert checked and not missing, missing
+
+
+def _literal_parameters(module: ast.Module) -> dict[str, list[str]]:
+    """Parameters annotated Literal["a", "b"] and module-level dicts of literal values, by name."""
+    found: dict[str, list[str]] = {}
+    for statement in module.body:
+        if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Dict):
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    found[target.id] = [
+                        v.value for v in statement.value.values if isinstance(v, ast.Constant)
+                    ]
+    for node in ast.walk(module):
+        if isinstance(node, ast.arg) and isinstance(node.annotation, ast.Subscript):
+            annotation = node.annotation
+            if isinstance(annotation.value, ast.Name) and annotation.value.id == "Literal":
+                values = annotation.slice
+                items = values.elts if isinstance(values, ast.Tuple) else [values]
+                found[node.arg] = [v.value for v in items if isinstance(v, ast.Constant)]
+    return found
