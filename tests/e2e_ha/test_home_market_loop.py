@@ -30,6 +30,7 @@ from tests.e2e_ha.harness import Hub, Neighbour, start_hub, wait_for
 from tests.e2e_ha.home_assistant import HomeAssistant, StockVenv, new_home_assistant
 from tests.e2e_ha.hub_records import HomeInterval, HomeMarket, read_home_market
 from tests.e2e_ha.package_index import PackageIndex
+from tests.e2e_ha.scenario import BATTERY_INPUTS, TEMPLATE_SENSORS
 
 pytestmark = pytest.mark.e2e_ha
 
@@ -50,41 +51,19 @@ retail_price = 30
 feed_in_price = 8
 """
 
-SCENARIO = """\
-diagnostics:
-input_number:
-  battery_soc:
-    name: Battery SoC input
-    min: 0
-    max: 100
-    initial: 50
-  battery_setpoint:
-    name: Battery setpoint
-    min: -5000
-    max: 5000
-    initial: 0
-    unit_of_measurement: W
+SCENARIO = (
+    "diagnostics:\ninput_number:\n"
+    + BATTERY_INPUTS
+    + """\
 input_boolean:
   dishwasher:
     name: Dishwasher
   washer:
     name: Washer
 
-template:
-  - sensor:
-      - name: Battery SoC
-        unique_id: loop_battery_soc
-        device_class: battery
-        unit_of_measurement: "%"
-        state_class: measurement
-        state: "{{ states('input_number.battery_soc') | float(50) }}"
-      - name: Grid import
-        unique_id: loop_grid_import
-        device_class: energy
-        unit_of_measurement: kWh
-        state_class: total_increasing
-        state: "{{ (1000 + now().timestamp() / 3600) | round(3) }}"
 """
+    + TEMPLATE_SENSORS
+)
 
 DEVICES = (
     ("grid_meter", {"name": "Grid meter", "import_energy_entity": "sensor.grid_import"}),

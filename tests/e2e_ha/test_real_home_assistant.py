@@ -36,25 +36,18 @@ from tests.e2e_ha.flows import add_device, entry_loaded, join_hub, set_options
 from tests.e2e_ha.harness import Hub, Neighbour, listening_addresses, start_hub, wait_for
 from tests.e2e_ha.home_assistant import HomeAssistant, StockVenv, new_home_assistant
 from tests.e2e_ha.package_index import PackageIndex, Wheels, normalized
+from tests.e2e_ha.scenario import BATTERY_INPUTS, TEMPLATE_SENSORS
 
 pytestmark = pytest.mark.e2e_ha
 
 HOME_NAME = "E2E home"
 
 # The scenario's part of configuration.yaml (home_assistant.BASE_CONFIGURATION comes first).
-SCENARIO = """\
-input_number:
-  battery_soc:
-    name: Battery SoC input
-    min: 0
-    max: 100
-    initial: 50
-  battery_setpoint:
-    name: Battery setpoint
-    min: -5000
-    max: 5000
-    initial: 0
-    unit_of_measurement: W
+SCENARIO = (
+    "input_number:\n"
+    + BATTERY_INPUTS
+    + TEMPLATE_SENSORS
+    + """\
 input_boolean:
   dishwasher:
     name: Dishwasher
@@ -65,21 +58,6 @@ input_boolean:
 input_text:
   last_dispatch:
     name: Last dispatch
-
-template:
-  - sensor:
-      - name: Battery SoC
-        unique_id: e2e_battery_soc
-        device_class: battery
-        unit_of_measurement: "%"
-        state_class: measurement
-        state: "{{ states('input_number.battery_soc') | float(50) }}"
-      - name: Grid import
-        unique_id: e2e_grid_import
-        device_class: energy
-        unit_of_measurement: kWh
-        state_class: total_increasing
-        state: "{{ (1000 + now().timestamp() / 3600) | round(3) }}"
 
 automation:
   - id: e2e_market_cleared
@@ -110,6 +88,7 @@ automation:
         target:
           entity_id: input_boolean.dispatched
 """
+)
 
 HUB_TOML = """\
 interval_seconds = 12
