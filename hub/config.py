@@ -38,10 +38,13 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from gridcoop_home.protocol.bids import BidLimits
 from gridcoop_home.protocol.reading_rules import ReadingWindow
 
+from hub.config_schema import ConfigError as ConfigError
+from hub.config_schema import check_document
 from hub.grid import (
     DEFAULT_LOADING_LIMIT,
     DEFAULT_VOLTAGE_MARGIN_PU,
@@ -56,10 +59,6 @@ from hub.market.types import MarketRules
 
 MINUTE_MS = 60_000
 DAY_MS = 24 * 60 * MINUTE_MS
-
-
-class ConfigError(ValueError):
-    """The configuration file is wrong; the message names the setting."""
 
 
 MARKET_MODES = ("periodic", "continuous")
@@ -262,20 +261,34 @@ def load_config(
             data = tomllib.loads(path.read_text())
         except (OSError, tomllib.TOMLDecodeError) as err:
             raise ConfigError(f"cannot read config {path}: {err}") from err
+    try:
+        return _build(data, path, ledger_by_default, limits_by_default, overrides)
+    except ConfigError as err:
+        if path is None or str(err).startswith(f"cannot read config {path}"):
+            raise
+        raise ConfigError(f"{path}: {err}") from err
+
+
+def _build(
+    data: dict[str, Any],
+    path: Path | None,
+    ledger_by_default: bool,
+    limits_by_default: bool,
+    overrides: dict[str, Any],
+) -> HubConfig:
+    check_document(data)
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key in _SIMPLE_KEYS:
             values[key] = value
-        elif key == "allow_short_intervals" and isinstance(value, bool):
+        elif key == "allow_short_intervals":
             values[key] = value  # test and demo configs clear every few seconds
-        elif key not in ("tariff", "timezone", "bid_limits", "ledger", "network", "limits"):
-            raise ConfigError(f"unknown setting {key!r} in {path}")
     try:
         config = HubConfig(**values, **overrides)
         if "tariff" in data or "timezone" in data:
             config = replace(config, tariff=_parse_tariff(data))
         if "bid_limits" in data:
-            config = replace(config, bid_limits=BidLimits(**data["bid_limits"]))
+            config = replace(config, bid_limits=_parse_bid_limits(data["bid_limits"]))
         ledger_table = {"enabled": ledger_by_default, **data.get("ledger", {})}
         config = replace(config, ledger=_parse_ledger(ledger_table))
         limits_table = {"enabled": limits_by_default, **_table(data.get("limits", {}), "limits")}
@@ -363,6 +376,16 @@ def _parse_ledger(raw: Any) -> LedgerSettings:
         raise ConfigError(str(err)) from err
 
 
+def _parse_bid_limits(raw: dict[str, Any]) -> BidLimits:
+    limits = BidLimits(**raw)
+    if limits.price_min >= limits.price_max:
+        raise ConfigError(
+            f"bid_limits.price_min ({limits.price_min}) must be below bid_limits.price_max "
+            f"({limits.price_max})"
+        )
+    return limits
+
+
 def _parse_tariff(data: dict[str, Any]) -> Tariff:
     raw_periods = data.get("tariff", [{"start": "00:00", "retail_price": 30, "feed_in_price": 8}])
     periods = []
@@ -380,7 +403,14 @@ def _parse_tariff(data: dict[str, Any]) -> Tariff:
             raise ConfigError(
                 f"tariff[{i}] needs start = 'HH:MM', retail_price and feed_in_price: {err}"
             ) from err
+    timezone = str(data.get("timezone", "UTC"))
     try:
-        return Tariff(tuple(periods), timezone=str(data.get("timezone", "UTC")))
+        ZoneInfo(timezone)
+    except (ValueError, KeyError) as err:
+        raise ConfigError(
+            f"timezone {timezone!r} is not a known time zone (e.g. 'Europe/Berlin')"
+        ) from err
+    try:
+        return Tariff(tuple(periods), timezone=timezone)
     except (ValueError, KeyError) as err:
         raise ConfigError(f"tariff: {err}") from err

@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.config import ConfigError, HubConfig
+from hub.config_schema import PRICE_LIMIT
 from hub.market.tariff import Tariff, TariffPeriod
 
 _LOGGER = logging.getLogger(__name__)
@@ -32,7 +33,6 @@ RUNTIME_KEYS = ("tariff", "fee_per_kwh", "k_percent")
 RESTART_KEYS = ("interval_seconds", "gate_closure_seconds")
 ALL_KEYS = RUNTIME_KEYS + RESTART_KEYS
 MAX_PERIODS = 48
-PRICE_LIMIT = 1_000_000  # minor units per kWh; far beyond any real tariff
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
