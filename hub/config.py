@@ -1,35 +1,8 @@
 """Hub configuration: defaults that work out of the box, overridable from a TOML file.
 
-Example `hub.toml`:
-
-    interval_seconds = 900        # market interval, 300-900 s, aligned to the clock
-    gate_closure_seconds = 60     # bids for an interval close this long before it starts
-    fee_per_kwh = 0               # minor units per kWh charged to each side of a local trade
-    k_percent = 50                # k-double auction: 0 = sellers' ask, 100 = buyers' bid
-    currency = "EUR"
-    timezone = "Europe/Berlin"    # for time-of-use tariff periods
-
-    [[tariff]]                    # time-of-use periods; each runs until the next one starts
-    start = "00:00"
-    retail_price = 22             # minor units per kWh the grid charges
-    feed_in_price = 7             # minor units per kWh the grid pays
-    [[tariff]]
-    start = "17:00"
-    retail_price = 38
-    feed_in_price = 7
-
-    [network]                     # see docs/feeder.md; every key is optional
-    feeder_file = "feeder.json"   # GridCoop JSON/YAML or pandapower export, relative to this file
-    market_mode = "periodic"      # or "continuous" (an order book per interval)
-    backstop = "merit_order"      # or "no_local_trade", when the feeder cannot be satisfied
-    voltage_margin_pu = 0.005     # keep the voltages this far inside the feeder's band (0-0.05)
-    loading_limit = 0.95          # highest branch loading the market may plan (0.5-1.0)
-
-    [ledger]                      # see docs/ledger.md; every key is optional
-    enabled = true
-    key_file = "gridcoop-ledger.key"   # the hub's BLS validator key, created on first start
-    threshold = 2                 # signatures (hub included) that make a block final
-    token_unit_wh = 100
+Every setting, its table, type and range: hub.config_schema (checked before anything else);
+what each one does and every error message: docs/hub/configuration.md. Settings changed in the
+dashboard are stored in the database and laid over these at start (hub.service.settings).
 """
 
 from __future__ import annotations
@@ -158,6 +131,10 @@ class HubConfig:
     # interval_seconds except in the demo, where a few-second interval stands for 15 minutes.
     simulated_interval_seconds: int | None = None
     admin_token_sha256: str | None = None  # SHA-256 (hex) of the dashboard's admin token
+    # Where the settings came from: the file and the top-level settings it wrote ("tariff" for
+    # [[tariff]] or timezone). The dashboard's stored settings are laid over these at start.
+    config_file: str | None = field(default=None, compare=False)
+    file_settings: frozenset[str] = field(default=frozenset(), compare=False)
     ledger: LedgerSettings = field(default_factory=LedgerSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
@@ -237,6 +214,8 @@ _SIMPLE_KEYS = {
         "bid_limits",
         "allow_short_intervals",
         "simulated_interval_seconds",
+        "config_file",
+        "file_settings",
         "ledger",
         "network",
         "limits",
@@ -283,8 +262,12 @@ def _build(
             values[key] = value
         elif key == "allow_short_intervals":
             values[key] = value  # test and demo configs clear every few seconds
+    written = set(values) | ({"tariff"} if "tariff" in data or "timezone" in data else set())
+    source: dict[str, Any] = (
+        {"config_file": str(path), "file_settings": frozenset(written)} if path else {}
+    )
     try:
-        config = HubConfig(**values, **overrides)
+        config = HubConfig(**values, **source, **overrides)
         if "tariff" in data or "timezone" in data:
             config = replace(config, tariff=_parse_tariff(data))
         if "bid_limits" in data:
