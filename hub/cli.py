@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -13,8 +14,10 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from hub.config import ConfigError, HubConfig, load_config
+from hub.config_schema import check_admin_token_env
 from hub.extras import MissingExtra, require_extra
 from hub.logs import get_logger, setup_logging
+from hub.server.admin import ADMIN_TOKEN_ENV
 from hub.server.app import ScaleOut, create_app
 from hub.server.leader import asyncpg_dsn, leadership_for
 from hub.sim.cli import add_parser as add_simulate_parser  # hub.sim imports nothing heavy
@@ -310,6 +313,7 @@ async def serve(
     """One worker. Several may serve one PostgreSQL database: they elect a leader that clears
     and seals, and relay WebSocket pushes through LISTEN/NOTIFY (docs/hub/scale_out.md)."""
     config = load_config(config_path, ledger_by_default=ledger, limits_by_default=True)
+    check_admin_token_env(ADMIN_TOKEN_ENV, os.environ.get(ADMIN_TOKEN_ENV))
     _check_backend(config.ledger.bls_backend)
     store = await open_store(db_url, must_exist=False)
     try:

@@ -113,6 +113,15 @@ SECTIONS: dict[str, dict[str, Rule]] = {
 TABLES = tuple(name for name in SECTIONS if name != TOP)
 
 
+def check_admin_token_env(name: str, value: str | None) -> None:
+    """The admin token's hash may come from the environment instead: same rule as the file's."""
+    if value and not _SHA256.match(value.strip()):
+        raise ConfigError(
+            f"the environment variable {name} must be 64 hex digits from "
+            f"`gridcoop-hub admin-token`, got {len(value)} characters"
+        )
+
+
 def check_document(data: Mapping[str, Any]) -> None:
     """Raise ConfigError for the first wrong setting of a parsed hub.toml."""
     for key, value in data.items():

@@ -58,6 +58,20 @@ def test_serve_on_a_busy_port_says_so(capsys: pytest.CaptureFixture[str], tmp_pa
     )
 
 
+def test_an_admin_token_hash_in_the_environment_is_checked_like_the_files(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRIDCOOP_ADMIN_TOKEN_SHA256", "gcadm_the-token-itself")
+
+    message = fails(capsys, "serve", "--db", f"sqlite:///{tmp_path / 'hub.db'}")
+
+    assert message == (
+        "gridcoop-hub: configuration error: the environment variable GRIDCOOP_ADMIN_TOKEN_SHA256"
+        " must be 64 hex digits from `gridcoop-hub admin-token`, got 22 characters"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_database_folder_that_does_not_exist_is_named(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
