@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from hub.cli_settings import add_parser as add_settings_parser
 from hub.config import ConfigError, HubConfig, load_config
 from hub.config_schema import check_admin_token_env
 from hub.extras import MissingExtra, require_extra
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         "admin-token", help="print a new admin token for the dashboard and its config line"
     )
     _ledger_commands(sub)
+    add_settings_parser(sub, f"database URL (default {DEFAULT_DB_URL})")
     add_simulate_parser(sub)
     return parser
 
@@ -200,6 +202,10 @@ def _run(args: argparse.Namespace) -> int:
         from hub.sim.cli import run as run_simulation
 
         return run_simulation(args)
+    elif args.command == "settings":
+        from hub.cli_settings import run as run_settings
+
+        return asyncio.run(run_settings(args.db or DEFAULT_DB_URL, args))
     elif args.command == "verify":
         return _verify(args)
     elif args.command == "witness":

@@ -212,3 +212,29 @@ def test_a_missing_extra_is_named_with_the_command_to_install_it(
     assert done.stderr.count("\n") == 1, done.stderr
     assert f"the '{extra}' extra ({module} is not installed)" in done.stderr
     assert f"pip install 'gridcoop-hub[{extra}]'" in done.stderr
+
+
+def test_settings_lists_what_the_dashboard_stored_and_forget_lets_hub_toml_apply_again(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'hub.db'}"
+
+    async def store_fee() -> None:
+        store = await Store.open(db_url)
+        await store.put_setting("fee_per_kwh", 2, 0)
+        await store.close()
+
+    asyncio.run(store_fee())
+    assert main(["--log-level", "warning", "settings", "--db", db_url]) == 0
+    assert capsys.readouterr().out == "fee_per_kwh = 2\n"
+
+    assert (
+        main(["--log-level", "warning", "settings", "--db", db_url, "forget", "fee_per_kwh"]) == 0
+    )
+    assert capsys.readouterr().out == (
+        "fee_per_kwh: forgotten\nhub.toml's values apply from the next start of the hub\n"
+    )
+    assert main(["--log-level", "warning", "settings", "--db", db_url, "forget", "threshold"]) == 2
+    assert "not a dashboard setting: threshold" in capsys.readouterr().out
+    assert main(["--log-level", "warning", "settings", "--db", db_url]) == 0
+    assert capsys.readouterr().out.startswith("no stored settings")
