@@ -26,6 +26,7 @@ from hub.startup import (
     StartupError,
     check_database,
     check_ledger,
+    check_port,
     listen_error,
     open_store,
     sqlite_file,
@@ -321,6 +322,8 @@ async def serve(
     config = load_config(config_path, ledger_by_default=ledger, limits_by_default=True)
     check_admin_token_env(ADMIN_TOKEN_ENV, os.environ.get(ADMIN_TOKEN_ENV))
     _check_backend(config.ledger.bls_backend)
+    check_database(db_url, must_exist=False)
+    check_port(host, port)  # before the start-up creates the database and the ledger key
     store = await open_store(db_url, must_exist=False)
     try:
         if config.ledger.enabled:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import json
+import socket
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -112,6 +113,24 @@ def _check_key_file(path: Path, public_key: str | None, backend_name: str, db_ur
             f"ledger.key_file {path} holds another key than the one the ledger in {db_url} "
             "was started with: give the hub's own key file"
         )
+
+
+def check_port(host: str, port: int) -> None:
+    """Stop before anything is opened or created when host:port cannot be listened on (the
+    server binds it only after its start-up, which creates the database and the ledger)."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as err:
+        raise StartupError(
+            f"cannot listen on {host}:{port}: unknown host ({err.strerror})"
+        ) from err
+    for family, kind, proto, _name, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's server
+            try:
+                probe.bind(address)
+            except OSError as err:
+                raise listen_error(err, host, port) from err
 
 
 def listen_error(err: OSError, host: str, port: int) -> StartupError:

@@ -48,14 +48,18 @@ def test_serve_on_a_busy_port_says_so(capsys: pytest.CaptureFixture[str], tmp_pa
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
+        key = tmp_path / "hub.key"
+        config = tmp_path / "hub.toml"
+        config.write_text(f'[ledger]\nkey_file = "{key}"\n')
         message = fails(
-            capsys, "serve", "--no-ledger", "--db", f"sqlite:///{tmp_path / 'hub.db'}",
+            capsys, "serve", "--config", str(config), "--db", f"sqlite:///{tmp_path / 'hub.db'}",
             "--port", str(port),
         )  # fmt: skip
     assert message == (
         f"gridcoop-hub: cannot listen on 127.0.0.1:{port}: the port is already in use"
         " (another hub? stop it or choose another --port)"
     )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hub.toml"]  # no database, no key
 
 
 def test_an_admin_token_hash_in_the_environment_is_checked_like_the_files(
@@ -140,7 +144,13 @@ def chain(tmp_path: Path) -> tuple[str, Path]:
 def serve_with(tmp_path: Path, db_url: str, ledger_table: str) -> list[str]:
     config = tmp_path / "hub.toml"
     config.write_text(f"[ledger]\n{ledger_table}\n")
-    return ["serve", "--db", db_url, "--config", str(config), "--port", "1"]
+    return ["serve", "--db", db_url, "--config", str(config), "--port", str(free_port())]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def test_a_ledger_rule_fixed_at_genesis_cannot_change_later(
