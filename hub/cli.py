@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -345,10 +346,22 @@ async def serve(
         except OSError as err:
             raise listen_error(err, host, port) from err
         _LOGGER.info("hub serving", extra={"url": f"http://{host}:{port}", "db": db_url})
-        await asyncio.Event().wait()
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        await stop.wait()
+        _LOGGER.info("hub stopping")
     finally:
         await runner.cleanup()
         await store.close()
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGTERM (systemd, kill) and SIGINT (Ctrl-C, also when a shell started the hub in the
+    background and ignores SIGINT) stop the hub cleanly: serve's `finally` closes the server and
+    the database, and the process exits with 0."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
 
 
 async def invite(db_url: str, name: str, bus: int | None, ttl_hours: float) -> None:
