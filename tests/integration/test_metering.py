@@ -55,6 +55,20 @@ async def test_a_four_meter_home_keeps_a_whole_week_of_minute_readings(
     assert _per_meter(meter) == dict.fromkeys(METER_KEYS, WEEK_OF_MINUTES)
 
 
+async def test_a_meter_keeps_20000_readings_and_drops_its_oldest_beyond(
+    hass: HomeAssistant,
+) -> None:
+    meter = _metering(hass)
+    grid_only = {"sub-grid_meter": DEVICES["sub-grid_meter"]}
+    for minute in range(20_000):
+        _sample(meter, minute, grid_only)
+    assert _per_meter(meter) == {"grid": 20_000}
+    assert _minutes(meter, "grid")[0] == 0, "nothing dropped at the limit itself"
+    _sample(meter, 20_000, grid_only)
+    assert _per_meter(meter) == {"grid": 20_000}
+    assert _minutes(meter, "grid")[0] == 1, "the oldest went"
+
+
 async def test_each_meter_keeps_its_newest_readings_up_to_the_cap(
     hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch, caplog: Any
 ) -> None:
