@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from hub.community.cli import add_parser as add_community_parser
 from hub.config import ConfigError, HubConfig, load_config
 from hub.logs import get_logger, setup_logging
 from hub.server.app import ScaleOut, create_app
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _ledger_commands(sub)
     add_simulate_parser(sub)
+    add_community_parser(sub)
     return parser
 
 
@@ -188,6 +190,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _verify(args)
         elif args.command == "witness":
             return _witness(args)
+        elif args.command == "community":
+            from hub.community.cli import run as run_community
+
+            return run_community(args)
     except ConfigError as err:
         print(f"configuration error: {err}")
         return 2
