@@ -193,3 +193,10 @@ def _attribute(used: int, sources: Mapping[tuple[str, str], int]) -> dict[tuple[
         return {}
     shares = round_exact({f"{k}:{i}": Fraction(used * wh, total) for (k, i), wh in sources.items()})
     return {(k, i): shares[f"{k}:{i}"] for (k, i) in sources}
+
+
+def split_by_shares(amount: int, shares: Mapping[str, Fraction]) -> dict[str, int]:
+    """An integer amount (a co-owned plant's revenue in milli-minor units, or Wh) split by
+    shares summing to 1: floors, then the rest one unit each to the largest fractional parts,
+    ties by key. The parts always add up to `amount`."""
+    return round_exact({key: amount * share for key, share in shares.items()})
