@@ -206,3 +206,28 @@ def test_configuration_mistakes_are_named() -> None:
         community(STATIC, member("p"), plants=(plant("p"),))
     with pytest.raises(CommunityError, match="share must not be negative"):
         community(STATIC, member("a", share=-1))
+
+
+def test_the_worked_example_in_the_docs() -> None:
+    """docs/community.md#worked-example-one-quarter-hour, number for number."""
+    roof = plant("roof", {"anna": Fraction(1, 2), "ben": Fraction(1, 4), "cem": Fraction(1, 4)})
+    members = (member("anna"), member("ben"), member("cem", 2), member("dora", injection=True))
+    leap_noon = vienna_qh(date(2028, 2, 29), 12, 0)
+    data = qh(
+        {"anna": 400, "ben": 150, "cem": 900, "dora": 100},
+        {"dora": 300},
+        {"roof": 1200},
+        start=leap_noon,
+    )
+    static = allocate(community(STATIC, *members, plants=(roof,)), data)
+    assert static.from_plants == {("roof", "anna"): 400, ("roof", "ben"): 150, ("roof", "cem"): 300}
+    assert static.received == {"anna": 400, "ben": 150, "cem": 560, "dora": 100}
+    assert (static.plant_supplied, static.member_supplied["dora"]) == ({"roof": 1044}, 166)
+    assert static.remainder_wh == 290
+    redistributed = allocate(
+        community(STATIC, *members, plants=(roof,), leftover=StaticLeftover.REDISTRIBUTE), data
+    )
+    assert redistributed.received["cem"] == 850
+    assert redistributed.remainder_wh == 0
+    dynamic = allocate(community(DYNAMIC, *members, plants=(roof,)), data)
+    assert (dynamic.received["cem"], dynamic.received["dora"]) == (857, 93)
