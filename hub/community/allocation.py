@@ -16,7 +16,7 @@ Pure and deterministic. The rule, in two stages (docs/community.md has a worked 
    - market: nothing is allocated here; the pool is left to the hub's auction.
    Whatever is not allocated is the remainder (to the grid, or to the auction for `market`).
 
-Exact shares are fractions; they become integer Wh by one rounding rule (`round_exact`): the
+Exact shares are fractions; they become integer Wh by one rounding rule (`round_scaled`): the
 total is the floor of the exact total, each member gets the floor of its exact share, and the Wh
 left go one each to the largest fractional parts, ties by member id. A rounded share never
 exceeds its cap (the cap is an integer at least the exact share).
@@ -62,46 +62,70 @@ class QuarterHourAllocation:
         return sum(self.received.values())
 
 
-def round_exact(exact: Mapping[str, Fraction]) -> dict[str, int]:
-    """Integer shares of exact ones: floors, then the floor of the exact total minus their sum
-    one Wh each to the largest fractional parts, ties by key."""
-    floors = {key: math.floor(value) for key, value in exact.items()}
-    left = math.floor(sum(exact.values(), Fraction(0))) - sum(floors.values())
-    by_fraction = sorted(exact, key=lambda key: (-(exact[key] - floors[key]), key))
-    for key in by_fraction[:left]:
-        floors[key] += 1
+Scaled = tuple[dict[str, int], int]  # exact shares as numerators over one common denominator
+
+
+def round_scaled(numerators: Mapping[str, int], denominator: int) -> dict[str, int]:
+    """Integer shares of exact ones (numerator / denominator): floors, then the floor of the
+    exact total minus their sum, one Wh each to the largest fractional parts, ties by key."""
+    floors = {key: n // denominator for key, n in numerators.items()}
+    left = sum(numerators.values()) // denominator - sum(floors.values())
+    if left:
+        by_fraction = sorted(numerators, key=lambda key: (-(numerators[key] % denominator), key))
+        for key in by_fraction[:left]:
+            floors[key] += 1
     return floors
+
+
+def round_exact(exact: Mapping[str, Fraction]) -> dict[str, int]:
+    """`round_scaled` for fractions."""
+    denominator = math.lcm(*(value.denominator for value in exact.values())) if exact else 1
+    return round_scaled(
+        {k: v.numerator * (denominator // v.denominator) for k, v in exact.items()}, denominator
+    )
+
+
+def integer_weights(keys: Mapping[str, Fraction]) -> dict[str, int]:
+    """Keys scaled to integers in the same proportions."""
+    scale = math.lcm(*(key.denominator for key in keys.values())) if keys else 1
+    return {m: key.numerator * (scale // key.denominator) for m, key in keys.items()}
 
 
 def static_shares(
     pool: int, caps: Mapping[str, int], keys: Mapping[str, Fraction], redistribute: bool
-) -> dict[str, Fraction]:
+) -> Scaled:
     """Exact static shares of `pool`, each at most its cap. Members with a zero key get nothing."""
-    weights = {m: keys[m] for m in caps if keys[m] > 0}
-    total_weight = sum(weights.values(), Fraction(0))
+    weights = {m: w for m, w in integer_weights({m: keys[m] for m in caps}).items() if w > 0}
+    total_weight = sum(weights.values())
     if pool <= 0 or total_weight == 0:
-        return {}
+        return {}, 1
     if not redistribute:
-        return {m: min(Fraction(caps[m]), pool * w / total_weight) for m, w in weights.items()}
+        return {m: min(caps[m] * total_weight, pool * w) for m, w in weights.items()}, total_weight
     # Water-filling: members in order of cap per key; while the next one's share of what is
     # left reaches its cap it is capped and leaves, the rest share what remains by their keys.
-    shares: dict[str, Fraction] = {}
-    remaining, weight_left = Fraction(pool), total_weight
-    for member in sorted(weights, key=lambda m: (caps[m] / weights[m], m)):
-        share = remaining * weights[member] / weight_left
-        shares[member] = min(share, Fraction(caps[member]))
-        remaining -= shares[member]
+    remaining, weight_left = pool, total_weight
+    order = sorted(weights, key=lambda m: (Fraction(caps[m], weights[m]), m))
+    capped: list[str] = []
+    for member in order:
+        if remaining * weights[member] < caps[member] * weight_left:
+            break
+        capped.append(member)
+        remaining -= caps[member]
         weight_left -= weights[member]
-    return shares
+    denominator = max(weight_left, 1)
+    shares = {m: caps[m] * denominator for m in capped}
+    shares.update({m: remaining * weights[m] for m in order[len(capped) :]})
+    return shares, denominator
 
 
-def dynamic_shares(pool: int, caps: Mapping[str, int]) -> dict[str, Fraction]:
+def dynamic_shares(pool: int, caps: Mapping[str, int]) -> Scaled:
     """Exact shares pro rata to consumption; never above a cap."""
     total = sum(caps.values())
     if pool <= 0 or total <= 0:
-        return {}
-    ratio = min(Fraction(1), Fraction(pool, total))
-    return {m: cap * ratio for m, cap in caps.items() if cap > 0}
+        return {}, 1
+    if pool >= total:
+        return {m: cap for m, cap in caps.items() if cap > 0}, 1
+    return {m: cap * pool for m, cap in caps.items() if cap > 0}, total
 
 
 def allocate(community: Community, qh: QuarterHourInput) -> QuarterHourAllocation:
@@ -170,8 +194,7 @@ def _missing(
 
 def _co_owner_stage(plant: Plant, output: int, remaining: Mapping[str, int]) -> dict[str, int]:
     caps = {owner: remaining[owner] for owner in plant.owners if owner in remaining}
-    exact = static_shares(output, caps, plant.owners, redistribute=False)
-    return round_exact(exact)
+    return round_scaled(*static_shares(output, caps, plant.owners, redistribute=False))
 
 
 def _pool_stage(
@@ -180,10 +203,10 @@ def _pool_stage(
     if community.method is Method.MARKET:
         return {}
     if community.method is Method.DYNAMIC:
-        return round_exact(dynamic_shares(pool, remaining))
+        return round_scaled(*dynamic_shares(pool, remaining))
     keys = {m.member_id: m.share for m in active if m.member_id in remaining}
     redistribute = community.static_leftover is StaticLeftover.REDISTRIBUTE
-    return round_exact(static_shares(pool, remaining, keys, redistribute))
+    return round_scaled(*static_shares(pool, remaining, keys, redistribute))
 
 
 def _attribute(used: int, sources: Mapping[tuple[str, str], int]) -> dict[tuple[str, str], int]:
@@ -191,7 +214,7 @@ def _attribute(used: int, sources: Mapping[tuple[str, str], int]) -> dict[tuple[
     total = sum(sources.values())
     if used <= 0 or total <= 0:
         return {}
-    shares = round_exact({f"{k}:{i}": Fraction(used * wh, total) for (k, i), wh in sources.items()})
+    shares = round_scaled({f"{k}:{i}": used * wh for (k, i), wh in sources.items()}, total)
     return {(k, i): shares[f"{k}:{i}"] for (k, i) in sources}
 
 

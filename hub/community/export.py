@@ -59,25 +59,25 @@ def allocation_csv(community: Community, dso: DsoValues, start: int, end: int) -
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for qh_input, result in allocations(community, dso, start, end):
+        times = [iso_utc(qh_input.start), iso_utc(qh_input.start + QH_SECONDS)]
+        from_plants: dict[str, int] = {}
+        for (_, owner), wh in result.from_plants.items():
+            from_plants[owner] = from_plants.get(owner, 0) + wh
         for member in community.active_members(qh_input.start):
-            writer.writerow(_row(member.member_id, member.metering_point, qh_input, result))
+            row = _row(member.member_id, qh_input, result, from_plants.get(member.member_id, 0))
+            writer.writerow([*times, member.member_id, member.metering_point, *row])
     return out.getvalue()
 
 
 def _row(
-    member_id: str, point: str, qh: QuarterHourInput, result: QuarterHourAllocation
+    member_id: str, qh: QuarterHourInput, result: QuarterHourAllocation, from_plants: int
 ) -> list[str | int]:
     consumption = qh.consumption.get(member_id)
     received = result.received.get(member_id, 0)
-    from_plants = sum(wh for (_, owner), wh in result.from_plants.items() if owner == member_id)
     own_missing = [
         kind for kind in ("consumption", "injection") if f"{kind}:{member_id}" in result.missing
     ]
     return [
-        iso_utc(qh.start),
-        iso_utc(qh.start + QH_SECONDS),
-        member_id,
-        point,
         "" if consumption is None else consumption,
         received,
         from_plants,

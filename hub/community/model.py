@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from fractions import Fraction
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 QH_SECONDS = 900
@@ -90,7 +91,7 @@ class Community:
         raise CommunityError(f"unknown member {member_id!r}")
 
     def local_midnight(self, day: date) -> int:
-        return int(datetime.combine(day, time(), self.zone).timestamp())
+        return _local_midnight(day, self.timezone)
 
     def active_members(self, qh_start: int) -> list[Member]:
         """Members taking part in the quarter-hour starting at `qh_start`, by member id."""
@@ -166,6 +167,11 @@ def _claim(owners: dict[str, str], point: str, who: str) -> None:
     if owners.get(point, who) != who:
         raise CommunityError(f"metering point {point} is used by both {owners[point]} and {who}")
     owners[point] = who
+
+
+@lru_cache(maxsize=4096)
+def _local_midnight(day: date, timezone: str) -> int:
+    return int(datetime.combine(day, time(), ZoneInfo(timezone)).timestamp())
 
 
 def quarter_hours(start: int, end: int) -> Iterator[int]:

@@ -173,3 +173,17 @@ def test_reconcile_lists_differences_and_exits_1(
     )
     assert "missing-both" in out  # quarter-hours with neither a DSO value nor readings
     assert community(config, "reconcile", "--db", db, "--month", "2025-13") == 2
+
+
+def test_a_portal_export_needs_its_metering_point(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path)
+    portal = tmp_path / "anna.csv"
+    portal.write_text("Messzeitpunkt;Verbrauch (kWh);Qualität\n29.02.2028 12:15;0,400000;L1\n")
+    assert community(config, "import-dso", str(portal), "--format", "at-portal") == 2
+    assert "--format at-portal needs --metering-point" in capsys.readouterr().err
+    args = ("import-dso", str(portal), "--format", "at-portal", "--metering-point", "AT001")
+    assert community(config, *args) == 0
+    stored = (tmp_path / "community-data" / "dso-values.csv").read_text()
+    assert "AT001,consumption,2028-02-29T11:00:00Z,400" in stored
