@@ -121,7 +121,12 @@ def validate(community: Community) -> None:
     member leaving before joining, negative keys, owners who are not members, ownership
     shares that do not sum to exactly 1."""
     member_ids = [m.member_id for m in community.members]
+    for item_id in [*member_ids, *(p.plant_id for p in community.plants)]:
+        if not item_id or any(c in item_id for c in ": \t\n,"):
+            raise CommunityError(f"id {item_id!r}: use letters, digits, - or _ (no : , or spaces)")
     _unique("member id", member_ids)
+    if "community" in member_ids:
+        raise CommunityError("member id 'community' is reserved for the community's own account")
     _unique("plant id", [p.plant_id for p in community.plants])
     owners_of_points: dict[str, str] = {}
     for member in community.members:
