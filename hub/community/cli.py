@@ -42,6 +42,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     rec.add_argument("--max-gap-minutes", type=int, default=60)
     exp = sub.add_parser("export-allocation", help="per-member, per-quarter-hour allocation CSV")
     exp.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    stm = sub.add_parser("statements", help="a month's statements per member (CSV, printable)")
+    stm.add_argument("--month", required=True, help="YYYY-MM in the community's time zone")
+    stm.add_argument("--out", type=Path, help="CSV file to write (default: standard output)")
+    stm.add_argument("--html", type=Path, help="also write a printable page per member here")
     for command in (rec, exp):
         period = command.add_mutually_exclusive_group(required=True)
         period.add_argument("--month", help="YYYY-MM in the community's time zone")
@@ -63,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
             return _plants(loaded.community)
         if command == "import-dso":
             return _import(loaded, args)
-        start, end = _period(loaded.community, args.month, args.days)
+        start, end = _period(loaded.community, args.month, getattr(args, "days", None))
+        if command == "statements":
+            return _statements(loaded, start, end, args)
         if command == "reconcile":
             return _reconcile(loaded, start, end, args)
         return _export(loaded, start, end, args.out)
@@ -155,13 +161,37 @@ def _reconcile(loaded: CommunityFile, start: int, end: int, args: argparse.Names
 
 
 def _export(loaded: CommunityFile, start: int, end: int, out: Path | None) -> int:
-    text = allocation_csv(loaded.community, dso.load_store(loaded.dso_store), start, end)
+    _write(allocation_csv(loaded.community, dso.load_store(loaded.dso_store), start, end), out)
+    return 0
+
+
+def _statements(loaded: CommunityFile, start: int, end: int, args: argparse.Namespace) -> int:
+    from hub.community.export import allocations
+    from hub.community.statement_files import statement_csv, statement_html
+    from hub.community.statements import monthly_statement
+
+    if loaded.prices is None:
+        raise CommunityError("statements need a [community.prices] table (docs/community.md)")
+    values = dso.load_store(loaded.dso_store)
+    results = allocations(loaded.community, values, start, end)
+    statement = monthly_statement(loaded.community, loaded.prices, results)
+    problems = statement.balance_problems()
+    if problems:  # cannot happen by construction; never hand out statements that do not add up
+        raise CommunityError("statements do not balance: " + "; ".join(problems))
+    _write(statement_csv(statement), args.out)
+    if args.html is not None:
+        title = f"{loaded.community.name}: statement {args.month}"
+        args.html.write_text(statement_html(statement, loaded.prices, title), encoding="utf-8")
+        print(f"wrote {args.html}", file=sys.stderr)
+    return 0
+
+
+def _write(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
     else:
         out.write_text(text, encoding="utf-8")
-        print(f"wrote {out}")
-    return 0
+        print(f"wrote {out}", file=sys.stderr)
 
 
 def _period(community: Community, month: str | None, days: list[str] | None) -> tuple[int, int]:

@@ -25,6 +25,7 @@ from hub.community.model import (
     PlantKind,
     StaticLeftover,
 )
+from hub.community.statements import FeePeriod, Prices
 
 DSO_STORE = "dso-values.csv"
 
@@ -33,6 +34,7 @@ DSO_STORE = "dso-values.csv"
 class CommunityFile:
     community: Community
     data_dir: Path  # where imported DSO values are kept
+    prices: Prices | None = None  # [community.prices], needed for statements
 
     @property
     def dso_store(self) -> Path:
@@ -51,7 +53,38 @@ def load_community(path: Path) -> CommunityFile:
         raise CommunityError(f"{path}: no [community] table")
     community = parse_community(section)
     data_dir = Path(_text(section, "data_dir", "community", "community-data"))
-    return CommunityFile(community, data_dir if data_dir.is_absolute() else path.parent / data_dir)
+    prices = section.get("prices")
+    return CommunityFile(
+        community,
+        data_dir if data_dir.is_absolute() else path.parent / data_dir,
+        None if prices is None else parse_prices(prices),
+    )
+
+
+def parse_prices(table: object) -> Prices:
+    where = "community.prices"
+    if not isinstance(table, dict):
+        raise CommunityError(f"{where}: expected a [community.prices] table")
+    fee = table.get("organiser_fee", 0)
+    if isinstance(fee, bool) or not isinstance(fee, int):
+        raise CommunityError(f"{where}.organiser_fee: an integer number of minor units")
+    if "community_price" not in table:
+        raise CommunityError(f"{where}.community_price: required (minor units per kWh)")
+    periods = []
+    for index, period in enumerate(_tables(table, "grid_fees", where)):
+        at = f"{where}.grid_fees[{index}]"
+        periods.append(
+            FeePeriod(
+                _date(period.get("from"), f"{at}.from"),
+                parse_share(period.get("per_kwh"), f"{at}.per_kwh"),
+            )
+        )
+    return Prices(
+        community_price=parse_share(table["community_price"], f"{where}.community_price"),
+        grid_fees=tuple(periods),
+        organiser_fee=fee,
+        currency=_text(table, "currency", where, "EUR"),
+    )
 
 
 def parse_community(section: Mapping[str, Any]) -> Community:
@@ -76,7 +109,7 @@ def parse_community(section: Mapping[str, Any]) -> Community:
 def parse_share(value: object, where: str) -> Fraction:
     """An exact share from "1/3", "0.25", 0.25 (read as its decimal text) or an integer."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise CommunityError(f'{where}: a share is a number or a fraction like "1/3"')
+        raise CommunityError(f'{where}: a number like 2.5 or a fraction like "1/3" is required')
     try:
         return Fraction(repr(value) if isinstance(value, float) else value)
     except (ValueError, ZeroDivisionError):
@@ -118,10 +151,12 @@ def _plant(table: Mapping[str, Any], index: int) -> Plant:
     )
 
 
-def _tables(section: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+def _tables(
+    section: Mapping[str, Any], key: str, where: str = "community"
+) -> list[Mapping[str, Any]]:
     tables = section.get(key, [])
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise CommunityError(f"community.{key}: expected [[community.{key}]] tables")
+        raise CommunityError(f"{where}.{key}: expected [[{where}.{key}]] tables")
     return tables
 
 

@@ -187,3 +187,42 @@ def test_a_portal_export_needs_its_metering_point(
     assert community(config, *args) == 0
     stored = (tmp_path / "community-data" / "dso-values.csv").read_text()
     assert "AT001,consumption,2028-02-29T11:00:00Z,400" in stored
+
+
+PRICES = """
+[community.prices]
+currency = "EUR"
+community_price = "10"
+organiser_fee = 150
+
+[[community.prices.grid_fees]]
+from = 2028-01-01
+per_kwh = 2.5
+"""
+
+
+def test_statements_for_a_month_balance_and_print(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path)
+    assert community(config, "statements", "--month", "2028-02") == 2
+    assert "statements need a [community.prices] table" in capsys.readouterr().err
+    config.write_text(config.read_text() + PRICES)
+    values = write_csv(
+        tmp_path,
+        [
+            "AT001,consumption,2028-02-29T11:00:00Z,300",
+            "AT002,consumption,2028-02-29T11:00:00Z,800",
+            "AT-PV,injection,2028-02-29T11:00:00Z,1000",
+        ],
+    )
+    assert community(config, "import-dso", str(values)) == 0
+    out, page = tmp_path / "statements.csv", tmp_path / "statements.html"
+    args = ("statements", "--month", "2028-02", "--out", str(out), "--html", str(page))
+    assert community(config, *args) == 0
+    rows = {r["member_id"]: r for r in csv.DictReader(io.StringIO(out.read_text()))}
+    # m01 received 300 Wh, m02 600 Wh at 10 ct/kWh: 3 + 6 ct; the roof's 9 ct split 1/2 : 1/2
+    assert (rows["m01"]["energy_cost_minor"], rows["m02"]["energy_cost_minor"]) == ("3", "6")
+    assert (rows["m01"]["plant_income_minor"], rows["m02"]["plant_income_minor"]) == ("5", "4")
+    assert rows["(organiser)"]["net_minor"] == "300"
+    assert "Member m01" in page.read_text() and "Net" in page.read_text()
