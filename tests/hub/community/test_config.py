@@ -62,3 +62,30 @@ def test_defaults_and_data_dir_next_to_the_file(tmp_path: Path) -> None:
     path.write_text("[other]\n")
     with pytest.raises(CommunityError, match=r"no \[community\] table"):
         load_community(path)
+
+
+def test_prices_are_read_exactly_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "community.toml"
+    path.write_text(
+        "[community]\n[community.prices]\ncommunity_price = 10.5\norganiser_fee = 150\n"
+        '[[community.prices.grid_fees]]\nfrom = 2028-01-01\nper_kwh = "2.5"\n'
+    )
+    prices = load_community(path).prices
+    assert prices is not None
+    assert (prices.community_price, prices.grid_fees[0].per_kwh) == (
+        Fraction(21, 2),
+        Fraction(5, 2),
+    )
+    path.write_text("[community]\n[community.prices]\norganiser_fee = 1.5\n")
+    with pytest.raises(CommunityError, match=r"community.prices.organiser_fee: an integer"):
+        load_community(path)
+    path.write_text("[community]\n[community.prices]\norganiser_fee = 1\n")
+    with pytest.raises(CommunityError, match=r"community.prices.community_price: required"):
+        load_community(path)
+    path.write_text(
+        "[community]\n[community.prices]\ncommunity_price = 1\n"
+        "[[community.prices.grid_fees]]\nfrom = 2028-02-01\nper_kwh = 1\n"
+        "[[community.prices.grid_fees]]\nfrom = 2028-01-01\nper_kwh = 1\n"
+    )
+    with pytest.raises(CommunityError, match="distinct increasing `from` dates"):
+        load_community(path)
