@@ -46,7 +46,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     stm.add_argument("--month", required=True, help="YYYY-MM in the community's time zone")
     stm.add_argument("--out", type=Path, help="CSV file to write (default: standard output)")
     stm.add_argument("--html", type=Path, help="also write a printable page per member here")
-    for command in (rec, exp):
+    cmp = sub.add_parser("compare", help="static, redistributing static and dynamic side by side")
+    for command in (rec, exp, cmp):
         period = command.add_mutually_exclusive_group(required=True)
         period.add_argument("--month", help="YYYY-MM in the community's time zone")
         period.add_argument("--days", nargs=2, metavar=("FIRST", "LAST"), help="dates, inclusive")
@@ -70,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         start, end = _period(loaded.community, args.month, getattr(args, "days", None))
         if command == "statements":
             return _statements(loaded, start, end, args)
+        if command == "compare":
+            return _compare(loaded, start, end)
         if command == "reconcile":
             return _reconcile(loaded, start, end, args)
         return _export(loaded, start, end, args.out)
@@ -183,6 +186,15 @@ def _statements(loaded: CommunityFile, start: int, end: int, args: argparse.Name
         title = f"{loaded.community.name}: statement {args.month}"
         args.html.write_text(statement_html(statement, loaded.prices, title), encoding="utf-8")
         print(f"wrote {args.html}", file=sys.stderr)
+    return 0
+
+
+def _compare(loaded: CommunityFile, start: int, end: int) -> int:
+    from hub.community.compare import compare_methods, report_lines
+
+    values = dso.load_store(loaded.dso_store)
+    for line in report_lines(compare_methods(loaded.community, values, start, end, loaded.prices)):
+        print(line)
     return 0
 
 

@@ -226,3 +226,8 @@ def test_statements_for_a_month_balance_and_print(
     assert (rows["m01"]["plant_income_minor"], rows["m02"]["plant_income_minor"]) == ("5", "4")
     assert rows["(organiser)"]["net_minor"] == "300"
     assert "Member m01" in page.read_text() and "Net" in page.read_text()
+    capsys.readouterr()
+    assert community(config, "compare", "--days", "2028-02-29", "2028-02-29") == 0
+    report = capsys.readouterr().out
+    assert "static+redistribute" in report
+    assert "m01" in report
