@@ -58,7 +58,7 @@ def write_config(tmp_path: Path, owner_share: str = "1/2", hub_meter: str = "") 
 
 
 def community(config: Path, *args: str) -> int:
-    return main(["--log-level", "warning", "community", *args, "--config", str(config)])
+    return main(["community", *args, "--config", str(config)])  # the default log level
 
 
 def write_csv(tmp_path: Path, lines: list[str], name: str = "dso.csv") -> Path:
