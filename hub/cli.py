@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from hub.cli_settings import add_parser as add_settings_parser
+from hub.community.cli import add_parser as add_community_parser
 from hub.config import ConfigError, HubConfig, load_config
 from hub.config_schema import check_admin_token_env
 from hub.extras import MissingExtra, require_extra
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     _ledger_commands(sub)
     add_settings_parser(sub, f"database URL (default {DEFAULT_DB_URL})")
     add_simulate_parser(sub)
+    add_community_parser(sub)
     return parser
 
 
@@ -212,6 +214,10 @@ def _run(args: argparse.Namespace) -> int:
         return _verify(args)
     elif args.command == "witness":
         return _witness(args)
+    elif args.command == "community":
+        from hub.community.cli import run as run_community
+
+        return run_community(args)
     return 0
 
 
