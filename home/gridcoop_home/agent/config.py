@@ -6,6 +6,7 @@ with a message naming it, never later in the loop.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from gridcoop_home.planner import Profile
 from gridcoop_home.protocol.readings import METER_KINDS
 
 SOURCES = ("mqtt", "sunspec")
+LOAD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 TOP = {"keys", "reading_interval_seconds", "mqtt", "meters", "site", "battery", "pv", "ev", "loads"}
 
 
@@ -232,8 +234,10 @@ def _loads(items: list[Mapping[str, Any]]) -> tuple[LoadConfig, ...]:
         w = f"loads[{i}]."
         no_unknown(data, {"id", "power_w", "duration_min", "discomfort_per_hour"}, w)
         load_id = string(data, "id", w)
-        if problem := check_prefix(load_id):
-            raise ConfigError(f"{w}id {problem}")
+        if not LOAD_ID.fullmatch(load_id):
+            raise ConfigError(
+                f"{w}id must be letters, digits, _ or - (a topic level), got {load_id!r}"
+            )
         if any(load.id == load_id for load in loads):
             raise ConfigError(f"{w}id {load_id!r} is used twice")
         loads.append(

@@ -10,8 +10,8 @@ JSON, created with mode 0600 and never overwritten::
       "meters": {"grid": "<seed>", "pv": "<seed>", "battery": "<seed>", "ev": "<seed>"}
     }
 
-`home_key` is the same encoding as `gridcoop_home.protocol.keys.SigningKey.to_text`, so the file's
-`home_key` is what a witness's `--home-key` takes. Whoever has this file can bid and report
+Keys are encoded as `gridcoop_home.protocol.keys.SigningKey.to_text`; a witness's `--home-key`
+file holds the `home_key` value alone. Whoever has this file can bid and report
 readings as the home: keep it like a password.
 """
 
