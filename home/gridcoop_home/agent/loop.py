@@ -36,6 +36,7 @@ LOGGER = logging.getLogger("gridcoop_home.agent")
 MIN_BACKOFF = 1.0
 MAX_BACKOFF = 300.0
 MARKET_POLL = 30.0
+RETAINED_GRACE = 0.5
 
 
 class Backoff:
@@ -82,14 +83,23 @@ class Agent:
     # -- the two loops -------------------------------------------------------------------------
 
     async def run(self) -> None:
-        tasks = [self._readings_loop(), self._market_loop()]
+        tasks = []
         if self.mqtt is not None:
-            tasks.append(self.mqtt.run())
+            tasks.append(asyncio.create_task(self.mqtt.run()))
             try:  # the first readings come from MQTT: give the broker a moment
                 await asyncio.wait_for(self.mqtt.connected.wait(), 5)
+                await asyncio.sleep(RETAINED_GRACE)  # retained values arrive after subscribing
             except TimeoutError:
                 LOGGER.warning("MQTT broker not connected yet: going on, it will retry")
-        await asyncio.gather(*tasks)
+        tasks += [
+            asyncio.create_task(self._readings_loop()),
+            asyncio.create_task(self._market_loop()),
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
 
     async def _readings_loop(self) -> None:
         while True:
