@@ -9,7 +9,8 @@ import asyncio
 import contextlib
 import json
 import stat
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 from pathlib import Path
 
 import aiohttp
@@ -30,7 +31,7 @@ from tests.home.agent.support import (
 
 
 @pytest.fixture
-def hub(tmp_path: Path) -> AsyncIterator[HubProcess]:
+def hub(tmp_path: Path) -> Iterator[HubProcess]:
     served = HubProcess(tmp_path)
     served.start()
     yield served
@@ -69,7 +70,9 @@ async def meter(watch: Watcher, import_wh: int, export_wh: int, soc: int = 64) -
     await watch.client.publish(f"{p}/device/battery/soc_pct", str(soc), retain=True)
 
 
-async def hub_view(hub: HubProcess, keys_path: Path, interval: int) -> tuple[list, dict]:
+async def hub_view(
+    hub: HubProcess, keys_path: Path, interval: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """What the hub holds for the home: its readings and its bid for `interval`."""
     keys = load_keys(keys_path)
     async with aiohttp.ClientSession() as session:
