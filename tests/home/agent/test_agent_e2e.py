@@ -10,8 +10,8 @@ import contextlib
 import json
 import stat
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import aiomqtt
