@@ -50,6 +50,8 @@ class MqttLink:
     async def publish(self, topic: str, payload: dict[str, Any] | str) -> None:
         """Publish retained; when the broker is away, send it on reconnect (latest wins)."""
         data = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
+        if self._retained.get(topic) == data:
+            return  # retained already: the same message again tells nobody anything
         self._retained[topic] = data
         if self._client is not None:
             try:
