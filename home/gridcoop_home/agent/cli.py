@@ -114,7 +114,7 @@ async def _run(config: AgentConfig, keys: HomeKeys) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     mqtt = None if config.mqtt is None else MqttLink(config.mqtt, state, f"gridcoop-{keys.home_id}")
-    metering = Metering(config.meters, keys.meters, state)
+    metering = Metering(config.meters, keys.meters, state, config.state_file)
     async with aiohttp.ClientSession() as session:
         api = HubApi(HubClient(session, keys.hub_url, home_key=keys.home_key))
         agent = Agent(config, api, metering, state, mqtt)

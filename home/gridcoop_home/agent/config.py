@@ -31,7 +31,18 @@ from gridcoop_home.protocol.readings import METER_KINDS
 
 SOURCES = ("mqtt", "sunspec")
 LOAD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-TOP = {"keys", "reading_interval_seconds", "mqtt", "meters", "site", "battery", "pv", "ev", "loads"}
+TOP = {
+    "keys",
+    "state_file",
+    "reading_interval_seconds",
+    "mqtt",
+    "meters",
+    "site",
+    "battery",
+    "pv",
+    "ev",
+    "loads",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +105,7 @@ class SiteConfig:
 class AgentConfig:
     keys: Path
     meters: tuple[MeterConfig, ...]
+    state_file: Path | None = None  # the readings buffer on disk
     mqtt: MqttConfig | None = None
     reading_interval_seconds: int = 60
     site: SiteConfig = field(default_factory=SiteConfig)
@@ -135,6 +147,7 @@ def parse_config(data: Mapping[str, Any], base: Path) -> AgentConfig:
         no_unknown(pv, {"peak_kw"}, "pv.")
     return AgentConfig(
         keys=base / string(data, "keys", ""),
+        state_file=base / string(data, "state_file", "", "agent-state.json"),
         meters=meters,
         mqtt=mqtt,
         reading_interval_seconds=integer(data, "reading_interval_seconds", "", 60, 1, 3600),

@@ -4,14 +4,17 @@ A meter is read over SunSpec Modbus (grid/battery/ev: its meter model's import a
 registers; pv: the inverter's lifetime energy as export) or taken from MQTT. The hub refuses a
 register that goes down, so a register never moves backwards here: a lower value (a meter reset,
 a stray message) is held at the last one sent. Unsent readings stay in a bounded buffer and go up
-oldest first when the hub answers again (it takes backlog up to 7 days old).
+oldest first when the hub answers again (it takes backlog up to 7 days old); with a state file
+(gridcoop_home.agent.buffer) they survive a restart.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
+from gridcoop_home.agent.buffer import load_state, save_state
 from gridcoop_home.agent.config import MeterConfig, Modbus
 from gridcoop_home.agent.state import HomeState
 from gridcoop_home.client.api import HubApi
@@ -67,15 +70,29 @@ async def read_sunspec(pool: ModbusPool, meter: MeterConfig) -> tuple[float, flo
 
 class Metering:
     def __init__(
-        self, meters: Sequence[MeterConfig], keys: Mapping[str, SigningKey], state: HomeState
+        self,
+        meters: Sequence[MeterConfig],
+        keys: Mapping[str, SigningKey],
+        state: HomeState,
+        state_file: Path | None = None,
     ) -> None:
         self._config = tuple(meters)
         self._meters = {m.kind: Meter(m.kind, m.kind, keys[m.kind]) for m in meters}
         self._state = state
         self.pool = ModbusPool()
-        self._sent: dict[str, tuple[int, int]] = {}  # kind -> registers of the last reading
+        self._file = state_file
+        # kind -> registers of the last reading; the readings not yet at the hub, oldest first
+        self._sent: dict[str, tuple[int, int]] = {}
         self.backlog: list[SignedMessage] = []
+        if state_file is not None:
+            self.backlog, self._sent = load_state(state_file)
+            if self.backlog:
+                LOGGER.info("%s buffered readings from %s", len(self.backlog), state_file)
         self.uploaded = 0
+
+    def _save(self) -> None:
+        if self._file is not None:
+            save_state(self._file, self.backlog, self._sent)
 
     async def sample(self) -> int:
         """Read every meter and sign one reading for each that has both registers; returns how
@@ -98,6 +115,8 @@ class Metering:
             dropped = len(self.backlog) - MAX_BACKLOG
             LOGGER.warning("Reading buffer full: dropping the %s oldest", dropped)
             del self.backlog[:dropped]
+        if queued:
+            self._save()
         return queued
 
     async def upload(self, api: HubApi) -> int:
@@ -111,6 +130,7 @@ class Metering:
             # Rejected readings leave too: they would be rejected again forever.
             del self.backlog[: len(batch)]
             sent += len(batch)
+            self._save()
         self.uploaded += sent
         return sent
 

@@ -20,6 +20,7 @@ def minimal(**extra: Any) -> dict[str, Any]:
 def test_a_minimal_file_takes_the_documented_defaults() -> None:
     config = parse_config(minimal(), BASE)
     assert config.keys == BASE / "home-keys.json"  # relative to the config file
+    assert config.state_file == BASE / "agent-state.json"
     assert config.reading_interval_seconds == 60
     assert config.mqtt is not None
     assert (config.mqtt.host, config.mqtt.port, config.mqtt.prefix) == (

@@ -4,9 +4,11 @@ buffer that holds readings while the hub is away (HA-free, no hub process)."""
 from __future__ import annotations
 
 import socket
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from gridcoop_home.agent.config import AgentConfig, MeterConfig, Modbus, parse_config
 from gridcoop_home.agent.loop import Agent
 from gridcoop_home.agent.metering import Metering, read_battery_soc
@@ -109,3 +111,34 @@ async def test_readings_stay_buffered_while_the_hub_is_away_and_go_up_in_order()
     await agent.read_and_upload()
     assert [registers(r)[0] for r in hub.received] == [100, 200, 300, 300]
     assert agent.metering.backlog == []
+
+
+async def test_the_buffer_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "agent-state.json"
+    state = HomeState()
+    state.apply(Inbound("meter", "grid", "import_wh", 700))
+    state.apply(Inbound("meter", "grid", "export_wh", 20))
+    await Metering([MeterConfig("grid", "mqtt")], KEYS, state, path).sample()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # The agent restarts; the meter now says less (a stray message): still held.
+    state = HomeState()
+    state.apply(Inbound("meter", "grid", "import_wh", 5))
+    state.apply(Inbound("meter", "grid", "export_wh", 20))
+    again = Metering([MeterConfig("grid", "mqtt")], KEYS, state, path)
+    assert [registers(r) for r in again.backlog] == [(700, 20)]
+    await again.sample()
+    assert [registers(r) for r in again.backlog] == [(700, 20), (700, 20)]
+    hub = FlakyHub()
+    hub.up = True
+    await again.upload(hub)  # type: ignore[arg-type]
+    assert Metering([MeterConfig("grid", "mqtt")], KEYS, HomeState(), path).backlog == []
+
+
+@pytest.mark.parametrize("content", ["{", '{"format": "x"}', '{"format": "gridcoop-home-state/1"}'])
+def test_an_unreadable_buffer_starts_empty(
+    tmp_path: Path, content: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "agent-state.json"
+    path.write_text(content)
+    assert Metering([MeterConfig("grid", "mqtt")], KEYS, HomeState(), path).backlog == []
+    assert "unreadable, starting empty" in caplog.text
