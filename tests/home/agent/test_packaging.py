@@ -42,3 +42,8 @@ def test_without_the_extra_run_names_it(
     config.write_text('keys = "home-keys.json"\n[mqtt]\n[[meters]]\nkind = "grid"\n')
     assert cli.main(["run", "--config", str(config)]) == 2
     assert "pip install 'gridcoop-home[agent]'" in capsys.readouterr().err
+
+
+def test_the_project_venvs_install_the_extra_so_the_end_to_end_test_runs() -> None:
+    root = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert "aiomqtt>=2.3" in root["project"]["optional-dependencies"]["test"]
