@@ -12,10 +12,13 @@ from homeassistant.helpers import issue_registry as ir
 
 from custom_components.gridcoop.const import DOMAIN, OPT_PRICE_ENTITY
 from custom_components.gridcoop.planning import build_request
+from custom_components.gridcoop.price_entity import parse_price_state
+from custom_components.gridcoop.price_sensor import ExpectedPrice
 
 from .common import NOW, FakeHub, hub_entry, island_entry, setup_entry
 
 PRICES = "sensor.electricity_price"
+PUBLISHED = "sensor.island_expected_price"
 MIDNIGHT = NOW.replace(hour=0, minute=0)
 
 
@@ -134,3 +137,56 @@ async def test_a_trading_home_uses_its_price_entity_as_its_grid_tariff(
     # The plan starts at the next open interval, 10:15 UTC: 0.10 EUR, while the hub says 30 c.
     assert request["retail"][0] == 10.0
     assert request["retail"][3] == 11.0
+
+
+async def test_the_expected_price_is_published_in_nord_pool_layout(
+    hass: HomeAssistant, frozen: Any
+) -> None:
+    await hass.config.async_set_time_zone("UTC")
+    hass.states.async_set(PRICES, "0.10", nordpool(hourly_today()))
+    entry = island_entry(**{OPT_PRICE_ENTITY: PRICES})
+    await setup_entry(hass, entry)
+    state = hass.states.get(PUBLISHED)
+    assert state.state == "0.1"
+    assert state.attributes["unit_of_measurement"] == "EUR/kWh"
+    attrs = state.attributes
+    assert attrs["current_price"] == 0.1
+    assert attrs["raw_today"][0] == {
+        "start": "2026-06-01T10:00:00+00:00",
+        "end": "2026-06-01T10:15:00+00:00",
+        "value": 0.1,
+    }
+    assert len(attrs["raw_today"]) == 56 and len(attrs["raw_tomorrow"]) == 40
+    assert attrs["tomorrow_valid"] is False  # the plan reaches 10:00 tomorrow, not midnight
+    # What Predbat and evcc read back is what the plan expects.
+    series = parse_price_state(state, "EUR")
+    assert [i.price for i in series.intervals[:4]] == [10.0, 10.0, 10.0, 10.0]
+    # The big lists stay out of the recorder.
+    assert {
+        "raw_today",
+        "raw_tomorrow",
+        "today",
+        "tomorrow",
+    } <= ExpectedPrice._unrecorded_attributes
+
+
+async def test_the_published_price_keeps_earlier_slots_of_today(
+    hass: HomeAssistant, frozen: Any
+) -> None:
+    await hass.config.async_set_time_zone("UTC")
+    hass.states.async_set(PRICES, "0.10", nordpool(hourly_today()))
+    entry = island_entry(**{OPT_PRICE_ENTITY: PRICES})
+    await setup_entry(hass, entry)
+    frozen.tick(timedelta(minutes=15))
+    await entry.runtime_data.loop.step()
+    await hass.async_block_till_done()
+    attrs = hass.states.get(PUBLISHED).attributes
+    assert attrs["raw_today"][0]["start"] == "2026-06-01T10:00:00+00:00"  # from the first plan
+    assert attrs["raw_today"][1]["start"] == "2026-06-01T10:15:00+00:00"
+    assert len(attrs["raw_tomorrow"]) == 41
+    # A new day forgets yesterday.
+    frozen.move_to(NOW.replace(hour=23, minute=59) + timedelta(minutes=2))
+    await entry.runtime_data.loop.step()
+    await hass.async_block_till_done()
+    attrs = hass.states.get(PUBLISHED).attributes
+    assert attrs["raw_today"][0]["start"] == "2026-06-02T00:00:00+00:00"
