@@ -190,3 +190,21 @@ async def test_the_published_price_keeps_earlier_slots_of_today(
     await hass.async_block_till_done()
     attrs = hass.states.get(PUBLISHED).attributes
     assert attrs["raw_today"][0]["start"] == "2026-06-02T00:00:00+00:00"
+
+
+def test_each_attribute_layout_is_detected() -> None:
+    from homeassistant.core import State
+
+    octopus = [
+        {"start": i["start"], "end": i["end"], "value_inc_vat": i["value"]} for i in hourly_today()
+    ]
+    by_time = {i["start"]: i["value"] * 100 for i in hourly_today()}
+    layouts: list[tuple[dict[str, Any], str]] = [
+        ({"rates": octopus}, "GBP"),
+        ({"unit_of_measurement": "c/kWh", "prices": by_time, "note": {"a": 1}}, "EUR"),
+        ({"unit_of_measurement": "öre/kWh", "currency": "SEK", "forecast": by_time}, "SEK"),
+    ]
+    for attributes, currency in layouts:
+        series = parse_price_state(State(PRICES, "1", attributes), currency)
+        assert series.intervals[10].price == 10.0, attributes
+        assert series.currency == currency

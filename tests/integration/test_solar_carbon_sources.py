@@ -32,13 +32,16 @@ MIDNIGHT = NOW.replace(hour=0, minute=0)
 CO2 = "sensor.co2_intensity"
 
 
-def forecast_solar(hass: HomeAssistant, wh_hours: dict[str, float] | None) -> MockConfigEntry:
-    """A loaded Forecast.Solar entry whose Energy platform answers `wh_hours`."""
+def forecast_solar(
+    hass: HomeAssistant, wh_hours: dict[str, float] | Exception | None
+) -> MockConfigEntry:
+    """A loaded Forecast.Solar entry whose Energy platform answers `wh_hours` (or raises it)."""
     mock_integration(hass, MockModule("forecast_solar"))
-    answer = None if wh_hours is None else {"wh_hours": wh_hours}
 
     async def get_forecast(hass: HomeAssistant, entry_id: str) -> dict[str, Any] | None:
-        return answer
+        if isinstance(wh_hours, Exception):
+            raise wh_hours
+        return None if wh_hours is None else {"wh_hours": wh_hours}
 
     mock_platform(hass, "forecast_solar.energy", Mock(async_get_solar_forecast=get_forecast))
     entry = MockConfigEntry(domain="forecast_solar", title="Roof south")
@@ -115,6 +118,17 @@ async def test_a_forecast_without_data_or_malformed_falls_back_with_a_warning(
     assert any("has no data yet" in w for w in warnings)
     assert any("not-an-entry of the Energy dashboard is not loaded" in w for w in warnings)
     assert any("clear-sky model" in w for w in warnings)
+
+
+async def test_a_failing_forecast_integration_does_not_stop_planning(
+    hass: HomeAssistant, frozen: Any
+) -> None:
+    set_source_states(hass)
+    failing = forecast_solar(hass, RuntimeError("api down"))
+    await energy_solar(hass, failing.entry_id)
+    entry = island_entry([PV_SUB])
+    assert (await plan_with(hass, entry))["pv_forecast_w"] is None
+    assert any("has no data yet" in w for w in entry.runtime_data.home.data.plan.warnings)
 
 
 async def test_a_malformed_forecast_is_a_warning(hass: HomeAssistant, frozen: Any) -> None:
