@@ -50,6 +50,7 @@ from .const import (
     OPT_PRICE_ENTITY,
 )
 from .planning import HORIZON_SLOTS, SLOT
+from .price_actions import ActionPrices
 from .price_entity import parse_price_state
 
 if TYPE_CHECKING:
@@ -76,6 +77,8 @@ class PlanInputReader:
         self.entry = entry
         self._carbon: list[tuple[datetime, str]] = []
         self._carbon_at: datetime | None = None
+        self.currency = str(entry.data.get(CONF_CURRENCY, "EUR"))
+        self._actions = ActionPrices(hass, self.currency)
 
     @property
     def price_entity(self) -> str | None:
@@ -87,14 +90,16 @@ class PlanInputReader:
 
     async def async_read(self, start: datetime, flat_retail: float, pv_peak_w: float) -> PlanInputs:
         warnings: list[str] = []
-        retail = self.prices(start, flat_retail, warnings)
+        retail = await self.prices(start, flat_retail, warnings)
         pv = await self.solar(start, pv_peak_w, warnings) if pv_peak_w > 0 else None
         carbon = await self.carbon(start, warnings)
         return PlanInputs(retail, pv, carbon, tuple(warnings))
 
     # -- prices --------------------------------------------------------------------------------
 
-    def prices(self, start: datetime, flat: float, warnings: list[str]) -> tuple[float, ...] | None:
+    async def prices(
+        self, start: datetime, flat: float, warnings: list[str]
+    ) -> tuple[float, ...] | None:
         entity_id = self.price_entity
         if entity_id is None:
             return None
@@ -104,7 +109,9 @@ class PlanInputReader:
             warnings.append(f"price entity {entity_id} does not exist: {ON_TARIFF}")
             return None
         try:
-            series = parse_price_state(state, self.entry.data.get(CONF_CURRENCY, "EUR"))
+            series = await self._actions.async_series(entity_id)
+            if series is None:  # not Nord Pool or Tibber (core): the attributes hold the series
+                series = parse_price_state(state, self.currency)
             slots = prices_for_slots(
                 series,
                 start,
