@@ -57,6 +57,15 @@ async def test_island_home_plans_on_nord_pool_prices_and_warns_about_tomorrow(
     assert plan.schedule.buy_price[95] == 9.0
     assert any("no price for 40 slots" in w and "13:00 CET" in w for w in plan.warnings)
     assert issue(hass, entry.entry_id) is None
+    # The owner sees the fallback where plan warnings show: the get_plan action.
+    answer = await hass.services.async_call(
+        DOMAIN,
+        "get_plan",
+        {"config_entry_id": entry.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    assert any("no price for 40 slots" in w for w in answer["warnings"])
 
 
 async def test_a_generic_attribute_series_in_cents_is_read(
