@@ -32,6 +32,7 @@ from homeassistant.util import dt as dt_util
 from .const import CONF_CURRENCY, CONF_HOME_ID, DOMAIN, FLEXIBLE_LOAD
 from .coordinator import LedgerCoordinator
 from .errors import translate
+from .key_export import async_setup_key_export
 from .money import price_major
 from .plan_view import plan_response
 
@@ -320,3 +321,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
         TRANSFER_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
+    async_setup_key_export(hass)

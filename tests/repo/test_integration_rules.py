@@ -223,17 +223,21 @@ def test_other_translations_only_translate_english_keys() -> None:
 
 
 def registered_services() -> set[str]:
-    """The names passed to hass.services.async_register(DOMAIN, "<name>", ...) in the code."""
+    """The names passed to hass.services.async_register(DOMAIN, "<name>", ...) and to
+    async_register_admin_service(hass, DOMAIN, "<name>", ...) in the code."""
     names = set()
     for path, module in integration_modules():
         for node in ast.walk(module):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "async_register"
-                and len(node.args) >= 2
-            ):
-                name = node.args[1]
+            if not isinstance(node, ast.Call):
+                continue
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "async_register":
+                position = 1
+            elif isinstance(node.func, ast.Name) and node.func.id == "async_register_admin_service":
+                position = 2
+            else:
+                continue
+            if len(node.args) > position:
+                name = node.args[position]
                 assert isinstance(name, ast.Constant) and isinstance(name.value, str), path
                 names.add(name.value)
     return names
