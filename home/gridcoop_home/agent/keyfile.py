@@ -77,6 +77,22 @@ def load_keys(path: Path) -> HomeKeys:
     return _parse(path, data)
 
 
+def read_home_key(path: Path) -> SigningKey:
+    """The home key from either file a witness may be given (`--home-key`): this agent's JSON
+    key file, or the key's text on one line (what Home Assistant's `gridcoop.export_home_key`
+    writes)."""
+    try:
+        text = path.read_text().strip()
+    except OSError as err:
+        raise KeyFileError(f"{path}: {err.strerror or err}") from err
+    if text.startswith("{"):
+        return load_keys(path).home_key
+    try:
+        return SigningKey.from_text(text)
+    except ValueError as err:
+        raise KeyFileError(f"{path} holds no home key: {err}") from err
+
+
 def _parse(path: Path, data: Any) -> HomeKeys:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise KeyFileError(f"{path} is not a GridCoop home key file (format must be {FORMAT!r})")

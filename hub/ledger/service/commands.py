@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from gridcoop_home.agent.keyfile import KeyFileError, read_home_key
 from gridcoop_home.client.hub import HubClient
 from gridcoop_home.ledger.bls import get_backend
 from gridcoop_home.ledger.heads import Equivocation, SignedHead
 from gridcoop_home.ledger.keyfile import load_or_create_key
-from gridcoop_home.protocol.keys import SigningKey
 
 from hub.ledger.chain.audit import Auditor, AuditReport, audit_export, holdings_problems
 from hub.ledger.chain.chain import ChainBlock
@@ -209,7 +209,11 @@ async def run_witness(
     trust_hub_history: bool = False,
 ) -> int:
     secret = load_or_create_key(key_file)
-    home_key = SigningKey.from_text(home_key_file.read_text().strip()) if home_key_file else None
+    try:
+        home_key = read_home_key(home_key_file) if home_key_file else None
+    except KeyFileError as err:
+        print(f"cannot use --home-key: {err}")
+        return EXIT_ERROR
     backend = get_backend(backend_name)
     folder = data_dir or default_data_dir(key_file)
     try:

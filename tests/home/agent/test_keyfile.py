@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 from gridcoop_home.agent import cli
-from gridcoop_home.agent.keyfile import FORMAT, HomeKeys, KeyFileError, load_keys, save_keys
+from gridcoop_home.agent.keyfile import (
+    FORMAT,
+    HomeKeys,
+    KeyFileError,
+    load_keys,
+    read_home_key,
+    save_keys,
+)
 from gridcoop_home.protocol.keys import SigningKey
 
 
@@ -112,3 +119,23 @@ def test_run_refuses_a_meter_the_key_file_has_no_key_for(
 def test_hub_url_without_a_scheme_is_http() -> None:
     assert cli.hub_url(" hub.local:8787/ ") == "http://hub.local:8787"
     assert cli.hub_url("https://hub.example") == "https://hub.example"
+
+
+def test_a_witness_reads_the_home_key_from_either_kind_of_file(tmp_path: Path) -> None:
+    saved = keys()
+    agent_file, exported = tmp_path / "home-keys.json", tmp_path / "home.key"
+    save_keys(agent_file, saved)
+    exported.write_text(saved.home_key.to_text() + "\n")  # what export_home_key writes
+
+    assert read_home_key(agent_file).key_id == saved.home_key.key_id
+    assert read_home_key(exported).key_id == saved.home_key.key_id
+
+
+@pytest.mark.parametrize("content", ["not a key", ""])
+def test_a_file_without_a_home_key_is_named(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "home.key"
+    path.write_text(content)
+    with pytest.raises(KeyFileError, match=r"home\.key holds no home key"):
+        read_home_key(path)
+    with pytest.raises(KeyFileError, match=r"missing\.key"):
+        read_home_key(tmp_path / "missing.key")
