@@ -13,6 +13,7 @@ from aiohttp import web
 
 from hub.config import ConfigError, HubConfig, load_config
 from hub.logs import get_logger, setup_logging
+from hub.ops import cli as ops_cli
 from hub.server.app import ScaleOut, create_app
 from hub.server.leader import asyncpg_dsn, leadership_for
 from hub.sim.cli import add_parser as add_simulate_parser
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _ledger_commands(sub)
     add_simulate_parser(sub)
+    ops_cli.add_parsers(sub)
     return parser
 
 
@@ -188,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _verify(args)
         elif args.command == "witness":
             return _witness(args)
+        elif args.command in ops_cli.COMMANDS:
+            return ops_cli.run(args)
     except ConfigError as err:
         print(f"configuration error: {err}")
         return 2

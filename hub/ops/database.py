@@ -1,0 +1,37 @@
+"""Which database a command works on, and refusing to create one by accident."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from hub.store.connections import is_sqlite_file
+
+
+class OpsError(Exception):
+    """A command cannot go on; the message says why and what to do (exit status 2)."""
+
+
+def sqlite_path(db_url: str) -> Path | None:
+    """The file of a SQLite database URL, or None for PostgreSQL (and in-memory SQLite)."""
+    try:
+        url = make_url(db_url)
+    except Exception as err:  # sqlalchemy raises ArgumentError, or ValueError for odd ports
+        raise OpsError(f"--db {db_url!r} is not a database URL: {err}") from err
+    if url.get_backend_name() == "sqlite":
+        if not is_sqlite_file(url):
+            raise OpsError(f"--db {db_url!r} is an in-memory database: nothing to work on")
+        return Path(url.database or "")
+    if url.get_backend_name() != "postgresql":
+        raise OpsError(f"--db {db_url!r}: only sqlite:/// and postgresql:// URLs are supported")
+    return None
+
+
+def require_existing(db_url: str) -> None:
+    """Refuse a SQLite file that does not exist (opening it would create an empty database)."""
+    path = sqlite_path(db_url)
+    if path is not None and not path.is_file():
+        raise OpsError(
+            f"no database at {path.resolve()} (--db {db_url}); give the hub's database with --db"
+        )
