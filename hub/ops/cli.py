@@ -16,6 +16,8 @@ EXIT_ERROR = 2
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _statements(sub)
+    _backup(sub)
+    _restore(sub)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,6 +29,10 @@ def run(args: argparse.Namespace) -> int:
             from hub.ops import statements
 
             return statements.run(args)
+        if args.command in ("backup", "restore"):
+            from hub.ops import backup
+
+            return backup.run_backup(args) if args.command == "backup" else backup.run_restore(args)
     except OpsError as err:
         print(f"error: {err}")
         return EXIT_ERROR
@@ -53,4 +59,44 @@ def _statements(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     _db_option(parser)
     parser.add_argument(
         "--config", type=Path, help="the hub's TOML file (its currency and tariff timezone)"
+    )
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", type=Path, help="the hub's TOML file (where its ledger key file is)"
+    )
+
+
+def _backup(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "backup",
+        help="a consistent copy of the hub's database, safe while the hub runs",
+        description="SQLite: one self-contained file (the WAL included) via SQLite's online "
+        "backup API. PostgreSQL: runs pg_dump if it is on PATH, else prints the command. The "
+        "ledger key is reported, and copied only with --include-ledger-key.",
+    )
+    parser.add_argument("path", help="the backup file, or a directory for a timestamped one")
+    _db_option(parser)
+    _config_option(parser)
+    parser.add_argument(
+        "--include-ledger-key",
+        action="store_true",
+        help="also copy the ledger's BLS key (a secret) to PATH.ledger-key, mode 0600",
+    )
+    parser.add_argument("--force", action="store_true", help="replace an existing PATH")
+
+
+def _restore(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "restore",
+        help="put a backup in place of the hub's SQLite database, then verify the chain",
+        description="Refuses a database a running hub has open, and an existing one without "
+        "--force. Then runs the chain check of `gridcoop-hub verify` on the restored database.",
+    )
+    parser.add_argument("path", help="a backup file written by `gridcoop-hub backup`")
+    _db_option(parser)
+    _config_option(parser)
+    parser.add_argument(
+        "--force", action="store_true", help="replace an existing database (the hub stopped)"
     )
