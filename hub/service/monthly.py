@@ -22,6 +22,8 @@ import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from gridcoop_home.ledger.errors import LedgerError
+from gridcoop_home.protocol import errors
 from sqlalchemy import func, select
 
 from hub.config import HubConfig
@@ -153,10 +155,10 @@ class MonthSummary:
 
 
 def bounds(config: HubConfig, month: str) -> tuple[int, int]:
-    """[start, end) of a "YYYY-MM" month in UTC seconds; ValueError naming the month otherwise."""
+    """[start, end) of a "YYYY-MM" month in UTC seconds; LedgerError(malformed) otherwise."""
     problem = month_error(month)
     if problem is not None:
-        raise ValueError(problem)
+        raise LedgerError(errors.MALFORMED, problem)
     return month_bounds(month, config.tariff.timezone)
 
 
@@ -172,7 +174,8 @@ async def summary(store: Store, config: HubConfig, month: str) -> MonthSummary:
 async def home_statement(
     store: Store, config: HubConfig, month: str, home_id: str
 ) -> dict[str, Any]:
-    """The home's statement, exactly as the home gets it; UnknownHome if it was never enrolled."""
+    """The home's statement (GET /api/v1/ledger/statements/{month} serves the home its own
+    through this too); UnknownHome if the home was never enrolled."""
     start, end = bounds(config, month)
     if await store.get_home(home_id) is None:
         raise UnknownHome(home_id)
