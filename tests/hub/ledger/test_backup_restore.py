@@ -9,6 +9,10 @@ import itertools
 import shutil
 import sqlite3
 import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +23,7 @@ from tests.hub.databases import throwaway_postgres
 from tests.hub.ledger.conftest import MakeLedgerHub
 from tests.hub.ledger.scenarios import trade
 from tests.hub.server.support import FakeClock, Home, Hub
+from tests.hub.test_cli import REPO, free_port, run_cli
 
 
 def count(path: Path, table: str) -> int:
@@ -27,6 +32,14 @@ def count(path: Path, table: str) -> int:
         return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
     finally:
         conn.close()
+
+
+def count_or_zero(path: Path, table: str) -> int:
+    """`count`, or 0 while the hub has not created the table yet."""
+    try:
+        return count(path, table)
+    except sqlite3.OperationalError:
+        return 0
 
 
 def config_file(tmp_path: Path) -> Path:
@@ -225,3 +238,54 @@ def test_postgresql_is_dumped_with_pg_dump_or_told_how(
     out = capsys.readouterr().out
     assert "pg_dump --format=custom --file" in out and "pg_restore --dbname" in out
     assert "gridcoop-hub verify --db" in out
+
+
+def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def test_a_hub_process_under_load_is_backed_up_and_restored_by_other_processes(
+    tmp_path: Path,
+) -> None:
+    """The issue's case as an operator meets it: `gridcoop-hub demo` (a hub process whose homes
+    enrol, upload readings and bid every 2 s, with its ledger) keeps writing; `backup` and
+    `restore` run as commands of their own."""
+    live = tmp_path / "live.db"
+    live_url = f"sqlite:///{live}"
+    command = ["demo", "--homes", "6", "--interval-seconds", "2", "--duration", "60"]
+    command += ["--port", str(free_port()), "--db", live_url]
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "hub", "--log-level", "warning", *command],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(
+            lambda: live.exists() and count_or_zero(live, "ledger_blocks") >= 3,
+            45,
+            "the demo hub to seal blocks",
+        )
+        assert Path(f"{live}-wal").stat().st_size > 0
+        before = count(live, "readings")
+        backup = tmp_path / "backup.db"
+        done = run_cli("backup", str(backup), "--db", live_url)
+        after = count(live, "readings")
+        assert done.returncode == 0, done.stdout + done.stderr
+        refused = run_cli("restore", str(backup), "--db", live_url, "--force")
+        assert demo.poll() is None, demo.stderr.read() if demo.stderr else ""
+    finally:
+        demo.terminate()
+        demo.wait(timeout=20)
+    assert refused.returncode == 2 and "open in another process" in refused.stdout
+
+    restored = tmp_path / "restored.db"
+    done = run_cli("restore", str(backup), "--db", f"sqlite:///{restored}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "OK: " in done.stdout
+    assert count(restored, "homes") == 6
+    assert before <= count(restored, "readings") <= after
