@@ -13,7 +13,6 @@ from aiohttp import web
 
 from hub.config import ConfigError, HubConfig, load_config
 from hub.logs import get_logger, setup_logging
-from hub.ops import cli as ops_cli
 from hub.server.app import ScaleOut, create_app
 from hub.server.leader import asyncpg_dsn, leadership_for
 from hub.sim.cli import add_parser as add_simulate_parser
@@ -86,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _ledger_commands(sub)
     add_simulate_parser(sub)
-    ops_cli.add_parsers(sub)
+    from hub.ops.cli import add_parsers as add_operator_parsers  # statements, backup, restore
+
+    add_operator_parsers(sub)
     return parser
 
 
@@ -143,6 +144,10 @@ def _db_option(parser: argparse.ArgumentParser, default: str = DEFAULT_DB_URL) -
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level, args.log_format)
+    from hub.ops import cli as operator_commands
+
+    if args.command in operator_commands.COMMANDS:  # they print their own errors
+        return operator_commands.run(args)
     try:
         if args.command == "serve":
             asyncio.run(
@@ -190,8 +195,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _verify(args)
         elif args.command == "witness":
             return _witness(args)
-        elif args.command in ops_cli.COMMANDS:
-            return ops_cli.run(args)
     except ConfigError as err:
         print(f"configuration error: {err}")
         return 2

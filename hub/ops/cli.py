@@ -6,6 +6,7 @@ only when it runs."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from hub.store.connections import DEFAULT_DB_URL
@@ -21,7 +22,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run an operator command; a refusal is printed (no traceback) with exit status 2."""
+    """Run an operator command; a refusal is printed to stderr (no traceback), exit status 2."""
+    from hub.config import ConfigError
     from hub.ops.database import OpsError
 
     try:
@@ -33,9 +35,14 @@ def run(args: argparse.Namespace) -> int:
             from hub.ops import backup
 
             return backup.run_backup(args) if args.command == "backup" else backup.run_restore(args)
-    except OpsError as err:
-        print(f"error: {err}")
+    except ConfigError as err:
+        print(f"gridcoop-hub: configuration error: {err}", file=sys.stderr)
         return EXIT_ERROR
+    except OpsError as err:
+        print(f"gridcoop-hub: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 0
     raise AssertionError(f"not an operator command: {args.command}")
 
 

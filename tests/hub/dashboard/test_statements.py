@@ -187,8 +187,8 @@ async def test_the_cli_names_what_is_wrong(
 ) -> None:
     db = str(hub.store._engine.url).replace("+aiosqlite", "")
     assert await asyncio.to_thread(main, ["statements", *arguments, "--db", db]) == 2
-    out = capsys.readouterr().out
-    assert out.startswith("error: ") and message in out and "Traceback" not in out
+    err = capsys.readouterr().err
+    assert err.startswith("gridcoop-hub: ") and message in err and "Traceback" not in err
 
 
 def test_the_cli_does_not_create_a_missing_database(
@@ -196,5 +196,5 @@ def test_the_cli_does_not_create_a_missing_database(
 ) -> None:
     missing = tmp_path / "nowhere.db"
     assert main(["statements", "2026-11", "--db", f"sqlite:///{missing}"]) == 2
-    assert f"no database at {missing}" in capsys.readouterr().out
+    assert f"no database at {missing}" in capsys.readouterr().err
     assert not missing.exists()

@@ -148,9 +148,9 @@ async def test_restore_never_replaces_the_database_of_a_running_hub(
 
     command = ["restore", str(backup), "--db", hub.db_url]
     assert await asyncio.to_thread(main, command) == 2
-    assert "already exists; stop the hub and give --force" in capsys.readouterr().out
+    assert "already exists; stop the hub and give --force" in capsys.readouterr().err
     assert await asyncio.to_thread(main, [*command, "--force"]) == 2
-    assert "is open in another process (a running hub?)" in capsys.readouterr().out
+    assert "is open in another process (a running hub?)" in capsys.readouterr().err
     assert count(live, "readings") == readings and (await hub.raw("GET", "/health")).status == 200
 
     await hub.stop()  # stopped: --force replaces it
@@ -179,13 +179,13 @@ async def test_the_ledger_key_is_copied_only_when_asked_and_owner_only(
 
     again = ["backup", str(database), "--db", hub.db_url, *config]
     assert await asyncio.to_thread(main, again) == 2
-    assert "already exists; give another name, or --force" in capsys.readouterr().out
+    assert "already exists; give another name, or --force" in capsys.readouterr().err
 
     other = tmp_path / "other.toml"
     other.write_text(f'[ledger]\nkey_file = "{tmp_path / "missing.key"}"\n')
     command = ["backup", str(tmp_path / "b.db"), "--db", hub.db_url, "--config", str(other)]
     assert await asyncio.to_thread(main, [*command, "--include-ledger-key"]) == 2
-    assert "no key file at" in capsys.readouterr().out
+    assert "no key file at" in capsys.readouterr().err
     assert not (tmp_path / "b.db").exists()
 
 
@@ -208,8 +208,8 @@ def test_bad_input_is_named_without_a_traceback(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "hub.toml").write_text("fee_per_kwh = 1\n")
     assert main(arguments) == 2
-    out = capsys.readouterr().out
-    assert out.startswith("error: ") and message in out
+    err = capsys.readouterr().err
+    assert err.startswith("gridcoop-hub: ") and message in err and "Traceback" not in err
     assert not (tmp_path / "new.db").exists() and not (tmp_path / "missing.db").exists()
 
 
@@ -281,7 +281,7 @@ def test_a_hub_process_under_load_is_backed_up_and_restored_by_other_processes(
     finally:
         demo.terminate()
         demo.wait(timeout=20)
-    assert refused.returncode == 2 and "open in another process" in refused.stdout
+    assert refused.returncode == 2 and "open in another process" in refused.stderr
 
     restored = tmp_path / "restored.db"
     done = run_cli("restore", str(backup), "--db", f"sqlite:///{restored}")
