@@ -30,22 +30,32 @@ EXIT_VERIFY_FAILED = 1
 
 def run_backup(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    source = sqlite_path(args.db)
-    if source is None:
-        return _pg_dump(args.db, Path(args.path))
-    if not source.is_file():
-        raise OpsError(f"no database at {source.absolute()} (--db {args.db})")
-    target = _backup_target(Path(args.path), args.force)
     key = ledger_key.key_path(config)
     if args.include_ledger_key and not key.is_file():
         raise OpsError(f"--include-ledger-key: no key file at {key} ([ledger] key_file)")
-    if target.exists():  # --force: replaced only once the new copy is complete
-        print(f"replacing {target}")
-    sqlite_copy.online_copy(source, target)
-    print(f"backup of {source.absolute()} written to {target}")
-    print(f"  {sqlite_copy.contents(target).describe()}")
-    print(f"  {ledger_key.report(config, target).describe()}")
-    if args.include_ledger_key:
+    source = sqlite_path(args.db)
+    if source is None:
+        target = _backup_target(Path(args.path), args.force, ".dump")
+        if not _pg_dump(args.db, target):
+            print(f"  ledger key: {key} (a secret: keep a copy of it apart)")
+            return 0
+        print(f"  {ledger_key.report(config, None).describe()}")
+    else:
+        if not source.is_file():
+            raise OpsError(f"no database at {source.absolute()} (--db {args.db})")
+        target = _backup_target(Path(args.path), args.force, ".db")
+        if target.exists():  # --force: replaced only once the new copy is complete
+            print(f"replacing {target}")
+        sqlite_copy.online_copy(source, target)
+        print(f"backup of {source.absolute()} written to {target}")
+        print(f"  {sqlite_copy.contents(target).describe()}")
+        print(f"  {ledger_key.report(config, target).describe()}")
+    _handle_key(key, target, args.include_ledger_key)
+    return 0
+
+
+def _handle_key(key: Path, target: Path, include: bool) -> None:
+    if include:
         copied = Path(f"{target}.ledger-key")
         ledger_key.copy_key(key, copied)
         print(f"  ledger key copied to {copied}")
@@ -55,12 +65,11 @@ def run_backup(args: argparse.Namespace) -> int:
             "  the key is not in the backup (it is a secret): keep a copy of it apart, "
             "or run again with --include-ledger-key"
         )
-    return 0
 
 
-def _backup_target(path: Path, force: bool) -> Path:
+def _backup_target(path: Path, force: bool, suffix: str) -> Path:
     if path.is_dir():
-        return path / time.strftime("gridcoop-hub-%Y%m%dT%H%M%SZ.db", time.gmtime())
+        return path / time.strftime(f"gridcoop-hub-%Y%m%dT%H%M%SZ{suffix}", time.gmtime())
     if not path.parent.is_dir():
         raise OpsError(f"no directory {path.parent.absolute()} for the backup")
     if path.exists() and not force:
@@ -68,8 +77,9 @@ def _backup_target(path: Path, force: bool) -> Path:
     return path
 
 
-def _pg_dump(db_url: str, target: Path) -> int:
-    """PostgreSQL: pg_dump's custom format, consistent while the hub writes (one snapshot)."""
+def _pg_dump(db_url: str, target: Path) -> bool:
+    """PostgreSQL: pg_dump's custom format, consistent while the hub writes (one snapshot).
+    False when pg_dump is not on PATH: then the commands to run are printed instead."""
     dsn = make_url(db_url).set(drivername="postgresql")
     shown = dsn.render_as_string(hide_password=True)
     command = ["pg_dump", "--format=custom", "--file", str(target)]
@@ -79,9 +89,7 @@ def _pg_dump(db_url: str, target: Path) -> int:
         print("Restore into an empty database with pg_restore, then check the chain:")
         print(f"  pg_restore --dbname '{shown}' {target}")
         print(f"  gridcoop-hub verify --db '{shown}'")
-        return 0
-    if target.exists():
-        raise OpsError(f"{target} already exists; give another name")
+        return False
     env = dict(os.environ)
     if dsn.password is not None:  # not on the command line, where `ps` shows it
         env["PGPASSWORD"] = str(dsn.password)
@@ -91,7 +99,7 @@ def _pg_dump(db_url: str, target: Path) -> int:
     if done.returncode != 0:
         raise OpsError(f"pg_dump failed ({done.returncode}): {done.stderr.strip()}")
     print(f"backup written to {target} (pg_dump custom format; restore with pg_restore)")
-    return 0
+    return True
 
 
 def run_restore(args: argparse.Namespace) -> int:

@@ -32,7 +32,8 @@ SECRET_WARNING = (
 class KeyReport:
     path: Path
     exists: bool
-    matches_chain: bool | None  # None: no chain in the database, or no key to compare
+    matches_chain: bool | None  # None: not compared, for the reason in `unchecked`
+    unchecked: str = "no ledger chain in the database to compare it with"
 
     def describe(self) -> str:
         if not self.exists:
@@ -41,7 +42,7 @@ class KeyReport:
             True: "it is the chain's validator 0 (the hub)",
             False: "it is NOT the key of this chain's validator 0: the hub would seal blocks "
             "that fail verification",
-            None: "no ledger chain in the database to compare it with",
+            None: self.unchecked,
         }[self.matches_chain]
         return f"ledger key: {self.path} ({verdict})"
 
@@ -51,10 +52,14 @@ def key_path(config: HubConfig) -> Path:
     return Path(config.ledger.key_file).absolute()
 
 
-def report(config: HubConfig, database: Path) -> KeyReport:
+def report(config: HubConfig, database: Path | None) -> KeyReport:
+    """Where the key is and whether it is the chain's; `database`: a SQLite file (None for
+    PostgreSQL, where it is not compared)."""
     path = key_path(config)
     if not path.is_file():
         return KeyReport(path, False, None)
+    if database is None:
+        return KeyReport(path, True, None, "not compared with the chain on PostgreSQL")
     chain_key = _validator_zero(database)
     if chain_key is None:
         return KeyReport(path, True, None)

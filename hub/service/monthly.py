@@ -277,13 +277,18 @@ def summary_rows(doc: MonthSummary) -> list[dict[str, Any]]:
 
 def _row(home_id: str, name: str, totals: MonthTotals) -> dict[str, Any]:
     wire = totals.to_wire()
-    row: dict[str, Any] = {"home_id": home_id, "name": name}
+    row: dict[str, Any] = {"home_id": home_id, "name": _text_cell(name)}
     for column in SUMMARY_COLUMNS[2:]:
         if column.endswith("_minor"):
             row[column] = minor(wire[column.removesuffix("_minor") + "_mminor"])
         else:
             row[column] = wire[column]
     return row
+
+
+def _text_cell(text: str) -> str:
+    """A name as a spreadsheet cell that is never a formula (=, +, -, @ start one)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def summary_csv(doc: MonthSummary) -> str:

@@ -198,3 +198,15 @@ def test_the_cli_does_not_create_a_missing_database(
     assert main(["statements", "2026-11", "--db", f"sqlite:///{missing}"]) == 2
     assert f"no database at {missing}" in capsys.readouterr().err
     assert not missing.exists()
+
+
+async def test_a_home_name_never_becomes_a_spreadsheet_formula(make_hub: MakeHub) -> None:
+    hub = await make_hub(EXAMPLE)
+    seller, buyer = await hub.enrol('=HYPERLINK("http://x")'), await hub.enrol("@SUM(A1)")
+    interval = hub.next_interval()
+    await seller.client.submit_bid(interval, curves(sell=[(10, 1000)]))
+    await buyer.client.submit_bid(interval, curves(buy=[(25, 1000)]))
+    await hub.clear(interval)
+    reply = await hub.admin("GET", f"/api/v1/admin/statements/{month_of(interval)}?format=csv")
+    names = {row["name"] for row in csv.DictReader(io.StringIO(reply.body))}
+    assert names == {'\'=HYPERLINK("http://x")', "'@SUM(A1)", ""}

@@ -227,11 +227,16 @@ def test_postgresql_is_dumped_with_pg_dump_or_told_how(
 ) -> None:
     if shutil.which("pg_dump") is None:
         pytest.skip("pg_dump is not installed")
+    key = tmp_path / "hub-ledger.key"
+    key.write_text('{"bls_secret_key": "' + "11" * 32 + '"}')
+    config = ["--config", str(config_file(tmp_path))]
     with throwaway_postgres("backup") as url:
         asyncio.run(enrol_nobody(url))
         target = tmp_path / "hub.dump"
-        assert main(["backup", str(target), "--db", url]) == 0
+        assert main(["backup", str(target), "--db", url, *config, "--include-ledger-key"]) == 0
         assert target.read_bytes().startswith(b"PGDMP")  # pg_dump's custom format
+        assert Path(f"{target}.ledger-key").read_bytes() == key.read_bytes()
+        assert main(["backup", str(target), "--db", url]) == 2  # no silent overwrite
 
         monkeypatch.setattr(shutil, "which", lambda _name: None)
         assert main(["backup", str(tmp_path / "x"), "--db", url]) == 0
