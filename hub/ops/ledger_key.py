@@ -44,7 +44,7 @@ class KeyReport:
             "that fail verification",
             None: self.unchecked,
         }[self.matches_chain]
-        return f"ledger key: {self.path} ({verdict})"
+        return f"ledger key: {self.path}: {verdict}"
 
 
 def key_path(config: HubConfig) -> Path:
