@@ -7,7 +7,8 @@ bootstrap:
 bootstrap-all:
 	scripts/bootstrap all
 
-demo: bootstrap
+demo:  # the hub alone on the newest Python 3.12+ found (scripts/bootstrap demo)
+	scripts/bootstrap demo
 	.venv/bin/python -m hub --log-level warning demo
 
 serve: bootstrap

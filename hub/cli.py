@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,12 +13,25 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from hub.cli_settings import add_parser as add_settings_parser
 from hub.config import ConfigError, HubConfig, load_config
+from hub.config_schema import check_admin_token_env
+from hub.extras import MissingExtra, require_extra
 from hub.logs import get_logger, setup_logging
+from hub.server.admin import ADMIN_TOKEN_ENV
 from hub.server.app import ScaleOut, create_app
 from hub.server.leader import asyncpg_dsn, leadership_for
-from hub.sim.cli import add_parser as add_simulate_parser
-from hub.store import DEFAULT_DB_URL, Store
+from hub.sim.cli import add_parser as add_simulate_parser  # hub.sim imports nothing heavy
+from hub.startup import (
+    StartupError,
+    check_database,
+    check_ledger,
+    check_port,
+    listen_error,
+    open_store,
+    sqlite_file,
+)
+from hub.store import DEFAULT_DB_URL
 
 if TYPE_CHECKING:
     from gridcoop_home.ledger.heads import SignedHead
@@ -84,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         "admin-token", help="print a new admin token for the dashboard and its config line"
     )
     _ledger_commands(sub)
+    add_settings_parser(sub, f"database URL (default {DEFAULT_DB_URL})")
     add_simulate_parser(sub)
     from hub.ops.cli import add_parsers as add_operator_parsers  # statements, backup, restore
 
@@ -149,58 +165,83 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in operator_commands.COMMANDS:  # they print their own errors
         return operator_commands.run(args)
     try:
-        if args.command == "serve":
-            asyncio.run(
-                serve(
-                    args.db,
-                    args.host,
-                    args.port,
-                    args.config,
-                    not args.no_ledger,
-                    args.leader_poll,
-                )
-            )
-        elif args.command == "invite":
-            if args.bus is not None:
-                bus_error = _bus_error(args.config, args.bus)
-                if bus_error:
-                    print(f"invalid --bus: {bus_error}")
-                    return 2
-            asyncio.run(invite(args.db, args.name, args.bus, args.ttl_hours))
-        elif args.command == "homes":
-            return asyncio.run(homes(args.db, args.homes_command or "list", args))
-        elif args.command == "demo":
-            from hub.demo import run_demo
-
-            asyncio.run(
-                run_demo(
-                    homes=args.homes,
-                    interval_seconds=args.interval_seconds,
-                    duration=args.duration,
-                    host=args.host,
-                    port=args.port,
-                    db_url=args.db,
-                    seed=args.seed,
-                )
-            )
-        elif args.command == "admin-token":
-            from hub.server.admin import admin_token_text, new_admin_token
-
-            print(admin_token_text(new_admin_token()))
-        elif args.command == "simulate":
-            from hub.sim.cli import run as run_simulation
-
-            return run_simulation(args)
-        elif args.command == "verify":
-            return _verify(args)
-        elif args.command == "witness":
-            return _witness(args)
+        return _run(args)
     except ConfigError as err:
-        print(f"configuration error: {err}")
-        return 2
+        print(f"gridcoop-hub: configuration error: {err}", file=sys.stderr)
+    except (StartupError, MissingExtra) as err:
+        print(f"gridcoop-hub: {err}", file=sys.stderr)
     except KeyboardInterrupt:
         return 0
+    return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run one command; errors an operator can fix are raised for main() to print."""
+    if args.command in ("verify", "witness"):
+        _check_backend(args.backend)
+    if args.command == "serve":
+        asyncio.run(
+            serve(
+                args.db,
+                args.host,
+                args.port,
+                args.config,
+                not args.no_ledger,
+                args.leader_poll,
+            )
+        )
+    elif args.command == "invite":
+        if args.bus is not None:
+            bus_error = _bus_error(args.config, args.bus)
+            if bus_error:
+                print(f"invalid --bus: {bus_error}")
+                return 2
+        asyncio.run(invite(args.db, args.name, args.bus, args.ttl_hours))
+    elif args.command == "homes":
+        return asyncio.run(homes(args.db, args.homes_command or "list", args))
+    elif args.command == "demo":
+        _demo(args)
+    elif args.command == "admin-token":
+        from hub.server.admin import admin_token_text, new_admin_token
+
+        print(admin_token_text(new_admin_token()))
+    elif args.command == "simulate":
+        require_extra("sim", "gridcoop-hub simulate")
+        from hub.sim.cli import run as run_simulation
+
+        return run_simulation(args)
+    elif args.command == "settings":
+        from hub.cli_settings import run as run_settings
+
+        return asyncio.run(run_settings(args.db or DEFAULT_DB_URL, args))
+    elif args.command == "verify":
+        return _verify(args)
+    elif args.command == "witness":
+        return _witness(args)
     return 0
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from hub.demo import run_demo
+
+    demo = run_demo(
+        homes=args.homes,
+        interval_seconds=args.interval_seconds,
+        duration=args.duration,
+        host=args.host,
+        port=args.port,
+        db_url=args.db,
+        seed=args.seed,
+    )
+    try:
+        asyncio.run(demo)
+    except OSError as err:
+        raise listen_error(err, args.host, args.port) from err
+
+
+def _check_backend(name: str) -> None:
+    if name == "arkworks":
+        require_extra("ledger-native", "the arkworks BLS backend")
 
 
 def _bus_error(config_path: Path | None, bus: int) -> str | None:
@@ -237,7 +278,7 @@ async def _verify_db(
     from hub.ledger.service import commands
     from hub.store.ledger_store import LedgerStore, all_holdings
 
-    store = await Store.open(db_url)
+    store = await open_store(db_url, must_exist=True)
     try:
         ledger = LedgerStore(store)
         return await commands.verify_rows(
@@ -286,7 +327,17 @@ async def serve(
     """One worker. Several may serve one PostgreSQL database: they elect a leader that clears
     and seals, and relay WebSocket pushes through LISTEN/NOTIFY (docs/hub/scale_out.md)."""
     config = load_config(config_path, ledger_by_default=ledger, limits_by_default=True)
-    store = await Store.open(db_url)
+    check_admin_token_env(ADMIN_TOKEN_ENV, os.environ.get(ADMIN_TOKEN_ENV))
+    _check_backend(config.ledger.bls_backend)
+    check_database(db_url, must_exist=False)
+    check_port(host, port)  # before the start-up creates the database and the ledger key
+    store = await open_store(db_url, must_exist=False)
+    try:
+        if config.ledger.enabled:
+            await check_ledger(store, config.ledger, db_url)
+    except BaseException:
+        await store.close()
+        raise
     scale_out = ScaleOut(
         leadership_for(db_url),
         None if store.is_sqlite else asyncpg_dsn(db_url),
@@ -296,7 +347,10 @@ async def serve(
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as err:
+            raise listen_error(err, host, port) from err
         _LOGGER.info("hub serving", extra={"url": f"http://{host}:{port}", "db": db_url})
         await asyncio.Event().wait()
     finally:
@@ -305,7 +359,14 @@ async def serve(
 
 
 async def invite(db_url: str, name: str, bus: int | None, ttl_hours: float) -> None:
-    store = await Store.open(db_url)
+    check_database(db_url, must_exist=False)
+    path = sqlite_file(db_url)
+    if path is not None and not path.exists():
+        print(
+            f"gridcoop-hub: a new database at {path} (serve must use the same --db)",
+            file=sys.stderr,
+        )
+    store = await open_store(db_url, must_exist=False)
     try:
         now = int(time.time() * 1000)
         code = await store.create_join_code(name, bus, now, int(ttl_hours * 3600 * 1000))
@@ -316,7 +377,7 @@ async def invite(db_url: str, name: str, bus: int | None, ttl_hours: float) -> N
 
 
 async def homes(db_url: str, command: str, args: argparse.Namespace) -> int:
-    store = await Store.open(db_url)
+    store = await open_store(db_url, must_exist=True)
     try:
         now = int(time.time() * 1000)
         if command == "revoke":

@@ -1,35 +1,8 @@
 """Hub configuration: defaults that work out of the box, overridable from a TOML file.
 
-Example `hub.toml`:
-
-    interval_seconds = 900        # market interval, 300-900 s, aligned to the clock
-    gate_closure_seconds = 60     # bids for an interval close this long before it starts
-    fee_per_kwh = 0               # minor units per kWh charged to each side of a local trade
-    k_percent = 50                # k-double auction: 0 = sellers' ask, 100 = buyers' bid
-    currency = "EUR"
-    timezone = "Europe/Berlin"    # for time-of-use tariff periods
-
-    [[tariff]]                    # time-of-use periods; each runs until the next one starts
-    start = "00:00"
-    retail_price = 22             # minor units per kWh the grid charges
-    feed_in_price = 7             # minor units per kWh the grid pays
-    [[tariff]]
-    start = "17:00"
-    retail_price = 38
-    feed_in_price = 7
-
-    [network]                     # see docs/feeder.md; every key is optional
-    feeder_file = "feeder.json"   # GridCoop JSON/YAML or pandapower export, relative to this file
-    market_mode = "periodic"      # or "continuous" (an order book per interval)
-    backstop = "merit_order"      # or "no_local_trade", when the feeder cannot be satisfied
-    voltage_margin_pu = 0.005     # keep the voltages this far inside the feeder's band (0-0.05)
-    loading_limit = 0.95          # highest branch loading the market may plan (0.5-1.0)
-
-    [ledger]                      # see docs/ledger.md; every key is optional
-    enabled = true
-    key_file = "gridcoop-ledger.key"   # the hub's BLS validator key, created on first start
-    threshold = 2                 # signatures (hub included) that make a block final
-    token_unit_wh = 100
+Every setting, its table, type and range: hub.config_schema (checked before anything else);
+what each one does and every error message: docs/hub/configuration.md. Settings changed in the
+dashboard are stored in the database and laid over these at start (hub.service.settings).
 """
 
 from __future__ import annotations
@@ -38,10 +11,13 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from gridcoop_home.protocol.bids import BidLimits
 from gridcoop_home.protocol.reading_rules import ReadingWindow
 
+from hub.config_schema import ConfigError as ConfigError
+from hub.config_schema import check_document
 from hub.grid import (
     DEFAULT_LOADING_LIMIT,
     DEFAULT_VOLTAGE_MARGIN_PU,
@@ -56,10 +32,6 @@ from hub.market.types import MarketRules
 
 MINUTE_MS = 60_000
 DAY_MS = 24 * 60 * MINUTE_MS
-
-
-class ConfigError(ValueError):
-    """The configuration file is wrong; the message names the setting."""
 
 
 MARKET_MODES = ("periodic", "continuous")
@@ -159,6 +131,10 @@ class HubConfig:
     # interval_seconds except in the demo, where a few-second interval stands for 15 minutes.
     simulated_interval_seconds: int | None = None
     admin_token_sha256: str | None = None  # SHA-256 (hex) of the dashboard's admin token
+    # Where the settings came from: the file and the top-level settings it wrote ("tariff" for
+    # [[tariff]] or timezone). The dashboard's stored settings are laid over these at start.
+    config_file: str | None = field(default=None, compare=False)
+    file_settings: frozenset[str] = field(default=frozenset(), compare=False)
     ledger: LedgerSettings = field(default_factory=LedgerSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
@@ -238,6 +214,8 @@ _SIMPLE_KEYS = {
         "bid_limits",
         "allow_short_intervals",
         "simulated_interval_seconds",
+        "config_file",
+        "file_settings",
         "ledger",
         "network",
         "limits",
@@ -262,20 +240,38 @@ def load_config(
             data = tomllib.loads(path.read_text())
         except (OSError, tomllib.TOMLDecodeError) as err:
             raise ConfigError(f"cannot read config {path}: {err}") from err
+    try:
+        return _build(data, path, ledger_by_default, limits_by_default, overrides)
+    except ConfigError as err:
+        if path is None or str(err).startswith(f"cannot read config {path}"):
+            raise
+        raise ConfigError(f"{path}: {err}") from err
+
+
+def _build(
+    data: dict[str, Any],
+    path: Path | None,
+    ledger_by_default: bool,
+    limits_by_default: bool,
+    overrides: dict[str, Any],
+) -> HubConfig:
+    check_document(data)
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key in _SIMPLE_KEYS:
             values[key] = value
-        elif key == "allow_short_intervals" and isinstance(value, bool):
+        elif key == "allow_short_intervals":
             values[key] = value  # test and demo configs clear every few seconds
-        elif key not in ("tariff", "timezone", "bid_limits", "ledger", "network", "limits"):
-            raise ConfigError(f"unknown setting {key!r} in {path}")
+    written = set(values) | ({"tariff"} if "tariff" in data or "timezone" in data else set())
+    source: dict[str, Any] = (
+        {"config_file": str(path), "file_settings": frozenset(written)} if path else {}
+    )
     try:
-        config = HubConfig(**values, **overrides)
+        config = HubConfig(**values, **source, **overrides)
         if "tariff" in data or "timezone" in data:
             config = replace(config, tariff=_parse_tariff(data))
         if "bid_limits" in data:
-            config = replace(config, bid_limits=BidLimits(**data["bid_limits"]))
+            config = replace(config, bid_limits=_parse_bid_limits(data["bid_limits"]))
         ledger_table = {"enabled": ledger_by_default, **data.get("ledger", {})}
         config = replace(config, ledger=_parse_ledger(ledger_table))
         limits_table = {"enabled": limits_by_default, **_table(data.get("limits", {}), "limits")}
@@ -363,6 +359,16 @@ def _parse_ledger(raw: Any) -> LedgerSettings:
         raise ConfigError(str(err)) from err
 
 
+def _parse_bid_limits(raw: dict[str, Any]) -> BidLimits:
+    limits = BidLimits(**raw)
+    if limits.price_min >= limits.price_max:
+        raise ConfigError(
+            f"bid_limits.price_min ({limits.price_min}) must be below bid_limits.price_max "
+            f"({limits.price_max})"
+        )
+    return limits
+
+
 def _parse_tariff(data: dict[str, Any]) -> Tariff:
     raw_periods = data.get("tariff", [{"start": "00:00", "retail_price": 30, "feed_in_price": 8}])
     periods = []
@@ -380,7 +386,14 @@ def _parse_tariff(data: dict[str, Any]) -> Tariff:
             raise ConfigError(
                 f"tariff[{i}] needs start = 'HH:MM', retail_price and feed_in_price: {err}"
             ) from err
+    timezone = str(data.get("timezone", "UTC"))
     try:
-        return Tariff(tuple(periods), timezone=str(data.get("timezone", "UTC")))
+        ZoneInfo(timezone)
+    except (ValueError, KeyError) as err:
+        raise ConfigError(
+            f"timezone {timezone!r} is not a known time zone (e.g. 'Europe/Berlin')"
+        ) from err
+    try:
+        return Tariff(tuple(periods), timezone=timezone)
     except (ValueError, KeyError) as err:
         raise ConfigError(f"tariff: {err}") from err

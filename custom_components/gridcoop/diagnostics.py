@@ -26,6 +26,7 @@ async def async_get_config_entry_diagnostics(
                 {
                     "kind": d.kind,
                     "title": d.title,
+                    "asset": d.asset,  # the tag of the hub's dispatch commands for it
                     "data": async_redact_data(dict(d.data), TO_REDACT),
                 }
                 for d in runtime.devices.values()

@@ -138,7 +138,9 @@ def _parse_yaml(text: str, path: Path) -> object:
         yaml: Any = importlib.import_module("yaml")
     except ImportError:
         raise FeederError(
-            f"file {str(path)!r}", "YAML feeder files need PyYAML (pip install pyyaml); use JSON"
+            f"file {str(path)!r}",
+            "YAML feeder files need the 'yaml' extra (PyYAML is not installed): "
+            "pip install 'gridcoop-hub[yaml]', or use JSON",
         ) from None
     try:
         return yaml.safe_load(text)

@@ -72,7 +72,8 @@ def admin_token_text(token: str) -> str:
     digest = token_sha256(token)
     return (
         f"Admin token (shown only now; keep it secret): {token}\n"
-        "The hub keeps only its SHA-256. Add this line to the hub's config file and restart:\n"
+        "The hub keeps only its SHA-256. Add this line to the hub's config file, above its first\n"
+        "[table] line (a line at the end would belong to the last table), and restart:\n"
         f'admin_token_sha256 = "{digest}"\n'
         f"or set the environment: {ADMIN_TOKEN_ENV}={digest}\n"
         "Then sign in to the dashboard's Admin section with the token."

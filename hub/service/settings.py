@@ -20,10 +20,12 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.config import ConfigError, HubConfig
+from hub.config_schema import PRICE_LIMIT
 from hub.market.tariff import Tariff, TariffPeriod
 
 _LOGGER = logging.getLogger(__name__)
@@ -32,7 +34,6 @@ RUNTIME_KEYS = ("tariff", "fee_per_kwh", "k_percent")
 RESTART_KEYS = ("interval_seconds", "gate_closure_seconds")
 ALL_KEYS = RUNTIME_KEYS + RESTART_KEYS
 MAX_PERIODS = 48
-PRICE_LIMIT = 1_000_000  # minor units per kWh; far beyond any real tariff
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -172,6 +173,41 @@ def apply_stored(config: HubConfig, stored: Mapping[str, Any]) -> HubConfig:
         except SettingsError as err:
             _LOGGER.warning("ignoring stored setting %s: %s", key, err.detail)
     return config
+
+
+def apply_stored_at_start(config: HubConfig, stored: Mapping[str, Any]) -> HubConfig:
+    """apply_stored, saying in the log where each stored setting in use comes from
+    (docs/hub/configuration.md#precedence); one that overrides a different value written in the
+    configuration file is a warning."""
+    result = apply_stored(config, stored)
+    for key in ALL_KEYS:
+        if key in stored and to_wire(key, getattr(result, key)) == stored[key]:
+            line, overrides = precedence_line(config, result, key)
+            (_LOGGER.warning if overrides else _LOGGER.info)("%s", line)
+    return result
+
+
+def precedence_line(file_config: HubConfig, result: HubConfig, key: str) -> tuple[str, bool]:
+    """E.g. ("fee_per_kwh: 2 from the dashboard (hub.toml says 5)", True): a setting the
+    dashboard stored, and whether it overrides a different value in the configuration file."""
+    used, before = _shown(key, getattr(result, key)), _shown(key, getattr(file_config, key))
+    in_file = key in file_config.file_settings
+    if file_config.config_file is None:
+        where = f"no config file, default {before}"
+    elif in_file:
+        where = f"{Path(file_config.config_file).name} says {before}"
+    else:
+        where = f"{Path(file_config.config_file).name} leaves the default, {before}"
+    return f"{key}: {used} from the dashboard ({where})", in_file and used != before
+
+
+def _shown(key: str, value: Any) -> str:
+    if key != "tariff":
+        return str(value)
+    periods = ", ".join(
+        f"{hhmm(p.start_minute)} {p.retail_price}/{p.feed_in_price}" for p in value.periods
+    )
+    return f"[{periods}] {value.timezone}"
 
 
 def pending_restart(config: HubConfig, stored: Mapping[str, Any]) -> dict[str, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from hub.store import schema
 from hub.store.engine import Database
@@ -29,3 +29,12 @@ class SettingsRepository(Database):
                 await conn.execute(
                     insert(schema.settings).values(key=key, value=encoded, updated_at=now_ms)
                 )
+
+    async def forget_setting(self, key: str) -> bool:
+        """Drop a stored setting (the configuration file's value applies again); False when
+        none was stored."""
+        async with self._write() as conn:
+            deleted = await conn.execute(
+                delete(schema.settings).where(schema.settings.c.key == key)
+            )
+            return bool(deleted.rowcount)

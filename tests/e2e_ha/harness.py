@@ -27,7 +27,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from gridcoop_home.client.hub import HubClient, HubError, HubUnreachable, Meter
@@ -162,8 +162,9 @@ class Process:
 
 
 def hub_command(*args: str) -> list[str]:
-    """`python -m hub ...` from the hub's venv (the one running the tests)."""
-    return [sys.executable, "-m", "hub", "--log-level", "warning", *args]
+    """`python -m hub ...` from the hub's venv (the one running the tests), at the default log
+    level, as a user starts it."""
+    return [sys.executable, "-m", "hub", *args]
 
 
 class Hub:
@@ -232,14 +233,23 @@ def start_hub(folder: Path, config_toml: str) -> Hub:
 
 
 class Neighbour:
-    """A second home (gridcoop_home.client.hub, in a thread) that offers cheap PV energy for every
-    interval whose gate is still open, so the Home Assistant home has someone to buy from."""
+    """A second home (gridcoop_home.client.hub, in a thread) that offers cheap PV energy (or, with
+    side="buy", asks for energy) for every interval whose gate is still open, so the Home
+    Assistant home has someone to trade with."""
 
-    def __init__(self, url: str, join_code: str, price: int = 1, energy_wh: int = 2000) -> None:
+    def __init__(
+        self,
+        url: str,
+        join_code: str,
+        price: int = 1,
+        energy_wh: int = 2000,
+        side: Literal["buy", "sell"] = "sell",
+    ) -> None:
         self.url = url
         self.join_code = join_code
         self.price = price
         self.energy_wh = energy_wh
+        self.side = side
         self.offered: list[int] = []
         self.errors: list[str] = []
         self._stop = threading.Event()
@@ -252,6 +262,11 @@ class Neighbour:
         self._stop.set()
         self._thread.join(timeout=10)
 
+    def _curves(self) -> BidCurves:
+        if self.side == "buy":
+            return BidCurves(buy=(BidStep(self.price, self.energy_wh),), sell=())
+        return BidCurves(buy=(), sell=(BidStep(self.price, self.energy_wh, "pv"),))
+
     async def _run(self) -> None:
         async with aiohttp.ClientSession() as session:
             client = HubClient(session, self.url)
@@ -261,8 +276,7 @@ class Neighbour:
                 try:
                     start = int((await client.info())["next_open_interval_start"])
                     if start not in self.offered:
-                        step = BidStep(self.price, self.energy_wh, "pv")
-                        await client.submit_bid(start, BidCurves(buy=(), sell=(step,)))
+                        await client.submit_bid(start, self._curves())
                         self.offered.append(start)
                 except (HubError, HubUnreachable) as err:
                     self.errors.append(str(err))

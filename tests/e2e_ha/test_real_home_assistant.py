@@ -29,32 +29,25 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.e2e_ha.flows import add_device, entry_loaded, join_hub, set_options
 from tests.e2e_ha.harness import Hub, Neighbour, listening_addresses, start_hub, wait_for
 from tests.e2e_ha.home_assistant import HomeAssistant, StockVenv, new_home_assistant
 from tests.e2e_ha.package_index import PackageIndex, Wheels, normalized
+from tests.e2e_ha.scenario import BATTERY_INPUTS, TEMPLATE_SENSORS
 
 pytestmark = pytest.mark.e2e_ha
 
 HOME_NAME = "E2E home"
 
 # The scenario's part of configuration.yaml (home_assistant.BASE_CONFIGURATION comes first).
-SCENARIO = """\
-input_number:
-  battery_soc:
-    name: Battery SoC input
-    min: 0
-    max: 100
-    initial: 50
-  battery_setpoint:
-    name: Battery setpoint
-    min: -5000
-    max: 5000
-    initial: 0
-    unit_of_measurement: W
+SCENARIO = (
+    "input_number:\n"
+    + BATTERY_INPUTS
+    + TEMPLATE_SENSORS
+    + """\
 input_boolean:
   dishwasher:
     name: Dishwasher
@@ -65,21 +58,6 @@ input_boolean:
 input_text:
   last_dispatch:
     name: Last dispatch
-
-template:
-  - sensor:
-      - name: Battery SoC
-        unique_id: e2e_battery_soc
-        device_class: battery
-        unit_of_measurement: "%"
-        state_class: measurement
-        state: "{{ states('input_number.battery_soc') | float(50) }}"
-      - name: Grid import
-        unique_id: e2e_grid_import
-        device_class: energy
-        unit_of_measurement: kWh
-        state_class: total_increasing
-        state: "{{ (1000 + now().timestamp() / 3600) | round(3) }}"
 
 automation:
   - id: e2e_market_cleared
@@ -110,6 +88,7 @@ automation:
         target:
           entity_id: input_boolean.dispatched
 """
+)
 
 HUB_TOML = """\
 interval_seconds = 12
@@ -229,41 +208,6 @@ def test_stock_home_assistant_installs_the_integration_s_requirement(
         assert listening_addresses(port) == {"127.0.0.1"}, port
 
 
-def join_hub(ha: HomeAssistant, hub_url: str, join_code: str) -> str:
-    menu = ha.start_flow("gridcoop")
-    assert menu["type"] == "menu", menu
-    assert set(menu["menu_options"]) == {"hub", "island"}
-    form = ha.flow_step(menu["flow_id"], {"next_step_id": "hub"})
-    assert form["type"] == "form" and form["step_id"] == "hub", form
-    created = ha.flow_step(form["flow_id"], {"url": hub_url, "join_code": join_code})
-    assert created["type"] == "create_entry", created
-    assert created["title"] == HOME_NAME
-    entry_id: str = created["result"]["entry_id"]
-    return entry_id
-
-
-def set_options(ha: HomeAssistant, entry_id: str) -> None:
-    """Read, plan and bid every 10 s instead of every minute (the hub clears every 12 s)."""
-    form = ha.start_flow(entry_id, kind="options")
-    assert form["type"] == "form", form
-    values = {"reading_interval": 10, "outage_repair_minutes": 30}
-    done = ha.flow_step(form["flow_id"], values, kind="options")
-    assert done["type"] == "create_entry", done
-
-
-def add_device(ha: HomeAssistant, entry_id: str, kind: str, values: dict[str, Any]) -> None:
-    step = ha.start_flow([entry_id, kind], kind="subentries")
-    if step["type"] == "menu":
-        step = ha.flow_step(step["flow_id"], {"next_step_id": "entities"}, kind="subentries")
-    assert step["type"] == "form" and step["step_id"] == "entities", step
-    done = ha.flow_step(step["flow_id"], values, kind="subentries")
-    assert done["type"] == "create_entry", done
-
-
-def entry_loaded(ha: HomeAssistant, entry_id: str) -> bool:
-    return ha.entry_state(entry_id) == "loaded"
-
-
 def test_home_assistant_joins_the_hub_and_automations_follow_the_market(
     hub: Hub, home_assistant: HomeAssistant
 ) -> None:
@@ -274,7 +218,7 @@ def test_home_assistant_joins_the_hub_and_automations_follow_the_market(
         neighbour = Neighbour(hub.url, hub.invite("Neighbour"))
         neighbour.start()
         try:
-            entry_id = join_hub(ha, hub.url, hub.invite(HOME_NAME))
+            entry_id = join_hub(ha, hub.url, hub.invite(HOME_NAME), HOME_NAME)
             wait_for(lambda: entry_loaded(ha, entry_id), 30, "the GridCoop entry loaded")
             set_options(ha, entry_id)
             wait_for(lambda: entry_loaded(ha, entry_id), 30, "the entry reloaded with options")

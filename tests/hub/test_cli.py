@@ -177,6 +177,7 @@ def test_homes_revoke_key_revokes_only_that_key(
 def test_homes_revoke_key_of_an_unknown_key_exits_1(
     capsys: pytest.CaptureFixture[str], db_url: str
 ) -> None:
+    invite(capsys, db_url)  # the database exists (see test_read_only_commands_...)
     unknown = SigningKey.generate().key_id
     assert main(["--log-level", "warning", "homes", "--db", db_url, "revoke-key", unknown]) == 1
     assert f"no active key {unknown}" in capsys.readouterr().out

@@ -247,11 +247,12 @@ class FakeHub:
 SETTLED = CURRENT - 2 * 3600  # the interval the test ledger settled
 
 
-def home_chain(home_id: str = HOME_ID, witnesses: int = 0) -> ChainBuilder:
+def home_chain(home_id: str = HOME_ID, witnesses: int = 0, key_salt: str = "") -> ChainBuilder:
     """A real, signed ledger in which `home_id` bought 600 Wh for 12.35 EUR (its settled balance
-    -1235 minor units) from a neighbour two hours ago: what the home's light client checks."""
+    -1235 minor units) from a neighbour two hours ago: what the home's light client checks. The
+    same chain in every run; another `key_salt` gives the homes other keys (another history)."""
     t0 = SETTLED
-    chain = ChainBuilder(witnesses=witnesses)
+    chain = ChainBuilder(witnesses=witnesses, key_salt=key_salt)
     chain.enrol("seller", ("grid", "pv"))
     chain.enrol(home_id, ("grid",))
     chain.readings("seller", t0, grid=(0, 0), pv=(0, 0))

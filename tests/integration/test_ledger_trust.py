@@ -46,7 +46,7 @@ async def test_a_rewritten_history_is_a_critical_issue_that_outlives_a_restart(
     await setup_entry(hass, entry)
     # The operator rebuilds the ledger from a database edited by hand: same validators, same
     # genesis, another history from block 1 on.
-    fake_ledger.chain = home_chain()
+    fake_ledger.chain = home_chain(key_salt="edited by hand ")
     await entry.runtime_data.hub.ledger.async_refresh()
     await hass.async_block_till_done()
 

@@ -125,6 +125,25 @@ def device_energies(
     return energies
 
 
+def energy_range_at(curves: BidCurves, device: str, price: int) -> tuple[int, int]:
+    """The least and the most energy (Wh) `device` may get for the interval when the market
+    clears at `price`, by `device_energies`' rule: a buy step above the price fills and one below
+    it does not, a sell step below the price fills and one above it does not, and a step at the
+    price (the marginal one) may fill in any part. What the home can check of any dispatch."""
+    least = most = curves.baseline.get(device, 0)
+    for step in curves.buy:
+        if step.asset == device and step.price > price:
+            least, most = least + step.energy_wh, most + step.energy_wh
+        elif step.asset == device and step.price == price:
+            most += step.energy_wh
+    for step in curves.sell:
+        if step.asset == device and step.price < price:
+            least, most = least - step.energy_wh, most - step.energy_wh
+        elif step.asset == device and step.price == price:
+            least -= step.energy_wh
+    return least, most
+
+
 def _filled(
     steps: Sequence[BidStep], filled: Sequence[int], grid: GridPrices | None, *, buying: bool
 ) -> dict[str, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hub.ledger.accounts.params import METER_KINDS
+from hub.ledger.accounts.params import METER_KINDS, LedgerParams
 
 
 class LedgerSettingsError(ValueError):
@@ -40,3 +40,24 @@ class LedgerSettings:
             raise LedgerSettingsError(
                 "ledger.bls_backend must be auto, arkworks, milagro or py_ecc"
             )
+
+
+def genesis_conflicts(
+    settings: LedgerSettings, params: LedgerParams
+) -> list[tuple[str, object, object]]:
+    """Settings that differ from the rules a chain's genesis fixed: (name, setting, genesis).
+    They cannot change once the chain exists; the entry format is not a setting at all (a chain
+    keeps the format of its genesis)."""
+    pairs: list[tuple[str, object, object]] = [
+        ("threshold", settings.threshold, params.threshold),
+        ("token_unit_wh", settings.token_unit_wh, params.token_unit_wh),
+        ("green_kinds", list(settings.green_kinds), list(params.green_kinds)),
+        (
+            "max_reading_gap_seconds",
+            settings.max_reading_gap_seconds,
+            params.max_reading_gap_ms // 1000,
+        ),
+        ("flex_tolerance_percent", settings.flex_tolerance_percent, params.flex_tolerance_percent),
+        ("flex_idle_wh", settings.flex_idle_wh, params.flex_idle_wh),
+    ]
+    return [(name, wanted, fixed) for name, wanted, fixed in pairs if wanted != fixed]

@@ -40,6 +40,6 @@ def setup_dashboard(app: web.Application) -> None:
 
 async def _apply_stored_settings(app: web.Application) -> None:
     stored = await app[STORE].get_settings()
-    config = settings.apply_stored(app[CONFIG], stored)
+    config = settings.apply_stored_at_start(app[CONFIG], stored)
     if config != app[CONFIG]:
         admin.apply_runtime_config(app, config)

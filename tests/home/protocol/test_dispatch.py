@@ -12,6 +12,7 @@ from gridcoop_home.protocol.dispatch import (
     clamp_command,
     derive_commands,
     device_energies,
+    energy_range_at,
     plan_commands,
 )
 from hypothesis import given, settings
@@ -327,3 +328,41 @@ def test_a_command_survives_a_wire_round_trip() -> None:
         "reason": "sell step filled",
     }
     assert DispatchCommand.from_wire(command.to_wire()) == command
+
+
+def test_the_energy_range_at_a_price_spans_every_fill_of_the_marginal_steps() -> None:
+    bid = curves(
+        buy=[BidStep(20, 500, "battery"), BidStep(15, 300, "battery"), BidStep(15, 100, "ev")],
+        sell=[BidStep(10, 200, "battery"), BidStep(15, 400, "battery")],
+        baseline={"battery": -100},
+    )
+    # At 15: the buy step at 20 fills, the sell step at 10 fills, both steps at 15 in any part.
+    assert energy_range_at(bid, "battery", 15) == (-100 + 500 - 200 - 400, -100 + 500 + 300 - 200)
+    # At 12: both buys fill, the sell at 10 fills, the sell at 15 does not.
+    assert energy_range_at(bid, "battery", 12) == (500, 500)
+    assert energy_range_at(bid, "ev", 16) == (0, 0)
+    assert energy_range_at(bid, "pv", 15) == (0, 0)
+
+
+@given(
+    price=st.integers(0, 40),
+    steps=st.lists(
+        st.tuples(st.sampled_from(["buy", "sell"]), st.integers(0, 40), st.integers(1, 900)),
+        max_size=6,
+    ),
+    share=st.floats(0, 1),
+)
+def test_every_fill_consistent_with_a_price_lies_in_the_range_at_that_price(
+    price: int, steps: list[tuple[str, int, int]], share: float
+) -> None:
+    buy = [BidStep(p, wh, "battery") for side, p, wh in steps if side == "buy"]
+    sell = [BidStep(p, wh, "battery") for side, p, wh in steps if side == "sell"]
+
+    def fill(step: BidStep, wins: bool) -> int:
+        return step.energy_wh if wins else round(step.energy_wh * share)
+
+    buy_fills = [fill(s, s.price > price) if s.price >= price else 0 for s in buy]
+    sell_fills = [fill(s, s.price < price) if s.price <= price else 0 for s in sell]
+    bid = curves(buy, sell, {"battery": 50})
+    least, most = energy_range_at(bid, "battery", price)
+    assert least <= device_energies(bid, buy_fills, sell_fills)["battery"].energy_wh <= most

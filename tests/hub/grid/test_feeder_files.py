@@ -102,7 +102,7 @@ def test_without_pyyaml_a_yaml_file_is_a_clear_error(
     path = tmp_path / "feeder.yml"
     path.write_text("name: x\n")
 
-    with pytest.raises(FeederError, match="YAML feeder files need PyYAML"):
+    with pytest.raises(FeederError, match="YAML feeder files need the 'yaml' extra"):
         load_feeder(path)
 
 

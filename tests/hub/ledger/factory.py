@@ -8,10 +8,12 @@ whatever it produces is a chain the hub could have written; tests then tamper wi
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gridcoop_home.ledger.block import GENESIS_PREV_HASH, SignedHeader, signing_message
 from gridcoop_home.ledger.bls import BlsBackend, generate_secret_key, get_backend
 from gridcoop_home.ledger.entries import (
@@ -37,6 +39,13 @@ INTERVAL = 900
 T0 = 1_800_000_000  # an interval start, UTC seconds
 
 
+def seeded_key(name: str) -> SigningKey:
+    """The same Ed25519 key for the same name in every run: a chain built twice is the same chain
+    (hashes and signatures included), so snapshots of it are stable."""
+    seed = hashlib.sha256(f"gridcoop test key: {name}".encode()).digest()
+    return SigningKey(Ed25519PrivateKey.from_private_bytes(seed))
+
+
 @dataclass
 class Home:
     home_id: str
@@ -59,9 +68,12 @@ class ChainBuilder:
         backend: BlsBackend | None = None,
         threshold: int = 1,
         witnesses: int = 0,
+        key_salt: str = "",
         **params: Any,
     ) -> None:
         self.backend = backend or get_backend()
+        # Homes get the same keys in every run (stable snapshots); another salt, other keys.
+        self.key_salt = key_salt
         self.hub_secret = generate_secret_key(b"hub-key-seed-for-tests-0000000000")
         self.witness_secrets = [
             generate_secret_key(f"witness-{i}-seed-for-tests-000000000".encode())
@@ -133,7 +145,11 @@ class ChainBuilder:
     # -- homes and what they do ---------------------------------------------------------------
 
     def enrol(self, home_id: str, kinds: Sequence[str] = ("grid",)) -> Home:
-        home = Home(home_id, SigningKey.generate(), {kind: SigningKey.generate() for kind in kinds})
+        home = Home(
+            home_id,
+            seeded_key(f"{self.key_salt}home {home_id}"),
+            {kind: seeded_key(f"{self.key_salt}meter {home_id} {kind}") for kind in kinds},
+        )
         self.homes[home_id] = home
         keys = [
             {

@@ -149,7 +149,7 @@ async def test_a_header_signed_with_another_key_proves_nothing_against_this_hub(
 
 
 def test_a_proof_checks_its_two_headers_and_round_trips() -> None:
-    seen, other = trade_chain(), trade_chain()
+    seen, other = trade_chain(), trade_chain(key_salt="another run ")
     keys = {0: seen.backend.secret_to_public(seen.hub_secret)}
     proof = Equivocation(seen.blocks[2].signed, other.blocks[2].signed, keys, "test-chain")
     assert proof.problem() is None

@@ -116,7 +116,10 @@ def test_blocks_below_the_threshold_do_not_move_the_head() -> None:
 
 
 def test_another_block_at_the_known_height_is_a_fork_with_both_headers() -> None:
-    seen, rewritten = trade_chain(), trade_chain()  # same genesis, other homes from block 1
+    seen, rewritten = (
+        trade_chain(),
+        trade_chain(key_salt="another history "),
+    )  # same genesis, other homes from block 1
     client = followed(seen)
 
     verdict = client.check_head(blocks(rewritten, 3))
@@ -130,7 +133,7 @@ def test_another_block_at_the_known_height_is_a_fork_with_both_headers() -> None
 
 
 def test_a_chain_that_does_not_extend_the_known_head_is_a_fork() -> None:
-    seen, other = trade_chain(), trade_chain()
+    seen, other = trade_chain(), trade_chain(key_salt="another history ")
     empty_blocks(other, 1)
     client = followed(seen)
 
@@ -238,7 +241,7 @@ def test_a_newer_settlement_not_final_yet_is_pending_until_the_head_passes_it() 
 
 
 def test_a_proof_in_a_block_the_hub_also_serves_otherwise_is_a_fork() -> None:
-    seen, other = trade_chain(), trade_chain()
+    seen, other = trade_chain(), trade_chain(key_salt="another history ")
     client = followed(seen)
     verdict = client.check_settlement(settlement_proof(other, "buyer"), blocks(seen, 3))
     assert verdict.status == "fork" and "the proof's block 3 is another" in verdict.reason

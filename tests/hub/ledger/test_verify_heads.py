@@ -47,7 +47,10 @@ def test_heads_of_the_same_chain_pass(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_a_chain_that_differs_from_a_head_fails_naming_height_and_source(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    seen, served = trade_chain(), trade_chain()  # one genesis, two histories from block 1
+    seen, served = (
+        trade_chain(),
+        trade_chain(key_salt="another history "),
+    )  # one genesis, two histories from block 1
     heads = heads_file(tmp_path / "heads.jsonl", head(seen, 3, "home buyer"), head(seen, 2))
 
     assert verify("--export", export(served, tmp_path / "chain.jsonl"), "--heads", heads) == 1
@@ -89,7 +92,7 @@ def test_a_forged_head_or_one_of_another_chain_fails(
 def test_a_hub_block_list_and_an_equivocation_document_are_heads_too(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    seen, served = trade_chain(), trade_chain()
+    seen, served = trade_chain(), trade_chain(key_salt="another history ")
     listing = tmp_path / "blocks.json"
     listing.write_text(json.dumps({"blocks": [b.signed.to_wire() for b in seen.blocks]}))
     chain_file = export(served, tmp_path / "chain.jsonl")

@@ -32,7 +32,7 @@ KEY = bls.get_backend().secret_to_public(SECRET)
 
 
 def test_the_store_keeps_one_block_per_height_across_reopening(tmp_path: Path) -> None:
-    chain, other = trade_chain(), trade_chain()
+    chain, other = trade_chain(), trade_chain(key_salt="another history ")
     store = WitnessStore.open(tmp_path, KEY)
     store.record(chain.blocks[1].signed)
     store.record(chain.blocks[2].signed, signed_as=1, signature=b"\x01" * 96)
@@ -58,7 +58,7 @@ def test_the_store_belongs_to_one_witness_key(tmp_path: Path) -> None:
 
 
 def test_equivocation_proofs_are_kept_for_good(tmp_path: Path) -> None:
-    seen, other = trade_chain(), trade_chain()
+    seen, other = trade_chain(), trade_chain(key_salt="another history ")
     proof = Equivocation(seen.blocks[2].signed, other.blocks[2].signed, reporter="me")
     store = WitnessStore.open(tmp_path, KEY)
     store.add_equivocation(proof)

@@ -139,8 +139,8 @@ def test_a_missing_feeder_file_is_a_config_error_naming_the_file(tmp_path: Path)
         ('market_mode = "auction"', "market_mode must be one of"),
         ('backstop = "pray"', "backstop must be one of"),
         ("loading_limit = 2", "loading_limit must be within"),
-        ('loading_limit = "high"', "network.loading_limit has the wrong type"),
-        ("feeder = 3", r"unknown network setting\(s\) \['feeder'\]"),
+        ('loading_limit = "high"', "network.loading_limit must be a number, got 'high'"),
+        ("feeder = 3", r"unknown setting 'feeder' in \[network\]; did you mean 'feeder_file'\?"),
         ("transformer = 1", "network.transformer needs network.feeder_file"),
     ],
 )
