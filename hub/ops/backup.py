@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from hub.config import HubConfig, load_config
 from hub.ops import ledger_key, sqlite_copy
 from hub.ops.database import OpsError, sqlite_path
+from hub.startup import check_database
 
 EXIT_VERIFY_FAILED = 1
 
@@ -35,15 +36,14 @@ def run_backup(args: argparse.Namespace) -> int:
         raise OpsError(f"--include-ledger-key: no key file at {key} ([ledger] key_file)")
     source = sqlite_path(args.db)
     if source is None:
-        target = _backup_target(Path(args.path), args.force, ".dump")
+        target = _backup_target(args.path, args.force, ".dump")
         if not _pg_dump(args.db, target):
             print(f"  ledger key: {key} (a secret: keep a copy of it apart)")
             return 0
         print(f"  {ledger_key.report(config, None).describe()}")
     else:
-        if not source.is_file():
-            raise OpsError(f"no database at {source.absolute()} (--db {args.db})")
-        target = _backup_target(Path(args.path), args.force, ".db")
+        check_database(args.db, must_exist=True)
+        target = _backup_target(args.path, args.force, ".db")
         if target.exists():  # --force: replaced only once the new copy is complete
             print(f"replacing {target}")
         sqlite_copy.online_copy(source, target)
@@ -67,7 +67,10 @@ def _handle_key(key: Path, target: Path, include: bool) -> None:
         )
 
 
-def _backup_target(path: Path, force: bool, suffix: str) -> Path:
+def _backup_target(given: str, force: bool, suffix: str) -> Path:
+    path = Path(given)
+    if given.endswith(("/", os.sep)) and not path.is_dir():
+        raise OpsError(f"no directory {path.absolute()} for the backup: create it first")
     if path.is_dir():
         return path / time.strftime(f"gridcoop-hub-%Y%m%dT%H%M%SZ{suffix}", time.gmtime())
     if not path.parent.is_dir():

@@ -24,7 +24,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def run(args: argparse.Namespace) -> int:
     """Run an operator command; a refusal is printed to stderr (no traceback), exit status 2."""
     from hub.config import ConfigError
+    from hub.extras import MissingExtra
     from hub.ops.database import OpsError
+    from hub.startup import StartupError
 
     try:
         if args.command == "statements":
@@ -38,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as err:
         print(f"gridcoop-hub: configuration error: {err}", file=sys.stderr)
         return EXIT_ERROR
-    except OpsError as err:
+    except (OpsError, StartupError, MissingExtra) as err:
         print(f"gridcoop-hub: {err}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

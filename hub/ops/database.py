@@ -1,4 +1,4 @@
-"""Which database a command works on, and refusing to create one by accident."""
+"""Which database an operator command works on: a SQLite file, or PostgreSQL (None)."""
 
 from __future__ import annotations
 
@@ -26,12 +26,3 @@ def sqlite_path(db_url: str) -> Path | None:
     if url.get_backend_name() != "postgresql":
         raise OpsError(f"--db {db_url!r}: only sqlite:/// and postgresql:// URLs are supported")
     return None
-
-
-def require_existing(db_url: str) -> None:
-    """Refuse a SQLite file that does not exist (opening it would create an empty database)."""
-    path = sqlite_path(db_url)
-    if path is not None and not path.is_file():
-        raise OpsError(
-            f"no database at {path.resolve()} (--db {db_url}); give the hub's database with --db"
-        )

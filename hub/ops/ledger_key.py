@@ -4,8 +4,9 @@ The key file (`[ledger] key_file`, default gridcoop-ledger.key, relative to the 
 hub starts in, as the hub resolves it) is the hub's validator secret: whoever holds it can sign
 blocks as the hub. It is not in the database, and a backup copies it only when asked
 (--include-ledger-key): a database backup often travels further (another disk, a cloud
-bucket) than a secret should. Without the key a restored hub keeps its history, which
-verifies, but the blocks it seals with any other key do not.
+bucket) than a secret should. Without it a restored hub does not start: `serve` refuses a chain
+whose key file is missing or another one (hub.startup.check_ledger), since blocks sealed with
+any other key would not verify.
 """
 
 from __future__ import annotations

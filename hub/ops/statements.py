@@ -13,9 +13,9 @@ import json
 
 from hub.config import load_config
 from hub.ledger.accounts.statements import statement_csv
-from hub.ops.database import OpsError, require_existing
+from hub.ops.database import OpsError
 from hub.service import monthly, settings
-from hub.store import Store
+from hub.startup import open_store
 
 EXIT_UNBALANCED = 1
 
@@ -24,14 +24,13 @@ def run(args: argparse.Namespace) -> int:
     problem = monthly.month_error(args.month)
     if problem is not None:
         raise OpsError(problem)
-    require_existing(args.db)
     text, status = asyncio.run(_render(args))
     print(text, end="")
     return status
 
 
 async def _render(args: argparse.Namespace) -> tuple[str, int]:
-    store = await Store.open(args.db)
+    store = await open_store(args.db, must_exist=True)  # never an empty database by mistake
     try:
         # The settings the dashboard stored override the file, as in the running hub.
         config = settings.apply_stored(load_config(args.config), await store.get_settings())

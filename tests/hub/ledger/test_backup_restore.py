@@ -196,6 +196,7 @@ async def test_the_ledger_key_is_copied_only_when_asked_and_owner_only(
         (["restore", "missing.db", "--db", "sqlite:///new.db"], "no backup file at missing.db"),
         (["restore", "hub.toml", "--db", "sqlite:///new.db"], "is not a readable SQLite database"),
         (["backup", "b.db", "--db", "mysql://x/y"], "only sqlite:/// and postgresql://"),
+        (["backup", "nowhere/", "--db", "sqlite:///hub.toml"], "no directory"),
     ],
 )
 def test_bad_input_is_named_without_a_traceback(
