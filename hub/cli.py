@@ -160,10 +160,6 @@ def _db_option(parser: argparse.ArgumentParser, default: str = DEFAULT_DB_URL) -
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level, args.log_format)
-    from hub.ops import cli as operator_commands
-
-    if args.command in operator_commands.COMMANDS:  # they print their own errors
-        return operator_commands.run(args)
     try:
         return _run(args)
     except ConfigError as err:
@@ -218,6 +214,10 @@ def _run(args: argparse.Namespace) -> int:
         return _verify(args)
     elif args.command == "witness":
         return _witness(args)
+    elif args.command in ("statements", "backup", "restore"):
+        from hub.ops.cli import run as run_operator_command
+
+        return run_operator_command(args)
     return 0
 
 

@@ -6,13 +6,9 @@ only when it runs."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from hub.store.connections import DEFAULT_DB_URL
-
-COMMANDS = ("statements", "backup", "restore")
-EXIT_ERROR = 2
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,30 +18,17 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run an operator command; a refusal is printed to stderr (no traceback), exit status 2."""
-    from hub.config import ConfigError
-    from hub.extras import MissingExtra
-    from hub.ops.database import OpsError
-    from hub.startup import StartupError
+    """Run an operator command; its refusals (hub.ops.database.OpsError, a StartupError) are
+    raised for hub.cli.main to print as one line, exit status 2."""
+    if args.command == "statements":
+        from hub.ops import statements
 
-    try:
-        if args.command == "statements":
-            from hub.ops import statements
+        return statements.run(args)
+    from hub.ops import backup
 
-            return statements.run(args)
-        if args.command in ("backup", "restore"):
-            from hub.ops import backup
-
-            return backup.run_backup(args) if args.command == "backup" else backup.run_restore(args)
-    except ConfigError as err:
-        print(f"gridcoop-hub: configuration error: {err}", file=sys.stderr)
-        return EXIT_ERROR
-    except (OpsError, StartupError, MissingExtra) as err:
-        print(f"gridcoop-hub: {err}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        return 0
-    raise AssertionError(f"not an operator command: {args.command}")
+    if args.command == "backup":
+        return backup.run_backup(args)
+    return backup.run_restore(args)
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:

@@ -6,11 +6,13 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from hub.startup import StartupError
 from hub.store.connections import is_sqlite_file
 
 
-class OpsError(Exception):
-    """A command cannot go on; the message says why and what to do (exit status 2)."""
+class OpsError(StartupError):
+    """An operator command cannot go on; the message says why and what to do (hub.cli prints
+    it as one line, exit status 2, like the other commands' start-up errors)."""
 
 
 def sqlite_path(db_url: str) -> Path | None:
