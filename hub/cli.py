@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from hub.cli_settings import add_parser as add_settings_parser
+from hub.community.cli import add_parser as add_community_parser
 from hub.config import ConfigError, HubConfig, load_config
 from hub.config_schema import check_admin_token_env
 from hub.extras import MissingExtra, require_extra
@@ -101,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     _ledger_commands(sub)
     add_settings_parser(sub, f"database URL (default {DEFAULT_DB_URL})")
     add_simulate_parser(sub)
+    add_community_parser(sub)
     from hub.ops.cli import add_parsers as add_operator_parsers  # statements, backup, restore
 
     add_operator_parsers(sub)
@@ -214,6 +217,10 @@ def _run(args: argparse.Namespace) -> int:
         return _verify(args)
     elif args.command == "witness":
         return _witness(args)
+    elif args.command == "community":
+        from hub.community.cli import run as run_community
+
+        return run_community(args)
     elif args.command in ("statements", "backup", "restore"):
         from hub.ops.cli import run as run_operator_command
 
@@ -352,10 +359,22 @@ async def serve(
         except OSError as err:
             raise listen_error(err, host, port) from err
         _LOGGER.info("hub serving", extra={"url": f"http://{host}:{port}", "db": db_url})
-        await asyncio.Event().wait()
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        await stop.wait()
+        _LOGGER.info("hub stopping")
     finally:
         await runner.cleanup()
         await store.close()
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGTERM (systemd, kill) and SIGINT (Ctrl-C, also when a shell started the hub in the
+    background and ignores SIGINT) stop the hub cleanly: serve's `finally` closes the server and
+    the database, and the process exits with 0."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
 
 
 async def invite(db_url: str, name: str, bus: int | None, ttl_hours: float) -> None:

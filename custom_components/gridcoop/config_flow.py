@@ -49,8 +49,10 @@ from .const import (
     METER_KINDS,
     MODE_HUB,
     MODE_ISLAND,
+    OPT_CARBON_ENTITY,
     OPT_OUTAGE_MINUTES,
     OPT_OVERRIDE_MINUTES,
+    OPT_PRICE_ENTITY,
     OPT_READING_INTERVAL,
     PROTOCOL_VERSION,
 )
@@ -325,6 +327,14 @@ class GridCoopOptionsFlow(OptionsFlow):
                     OPT_OVERRIDE_MINUTES,
                     default=options.get(OPT_OVERRIDE_MINUTES, DEFAULT_OVERRIDE_MINUTES),
                 ): vol.All(vol.Coerce(int), vol.Range(min=0, max=1440)),
+                # Any sensor: the format of its price attributes is detected when planning.
+                vol.Optional(OPT_PRICE_ENTITY): SENSOR,
+                vol.Optional(OPT_CARBON_ENTITY): SENSOR,
             }
         )
-        return self.async_show_form(step_id="init", data_schema=schema)
+        return self.async_show_form(
+            step_id="init", data_schema=self.add_suggested_values_to_schema(schema, options)
+        )
+
+
+SENSOR = selector.EntitySelector(selector.EntitySelectorConfig(domain="sensor"))

@@ -29,6 +29,8 @@ CONF_GRID_LIMIT_KW: Final = "grid_limit_kw"
 OPT_READING_INTERVAL: Final = "reading_interval"
 OPT_OUTAGE_MINUTES: Final = "outage_repair_minutes"
 OPT_OVERRIDE_MINUTES: Final = "override_minutes"
+OPT_PRICE_ENTITY: Final = "price_entity"  # an entity whose attributes hold today/tomorrow prices
+OPT_CARBON_ENTITY: Final = "carbon_entity"  # a carbon-intensity sensor (gCO2eq/kWh)
 DEFAULT_READING_INTERVAL: Final = 60
 DEFAULT_OUTAGE_MINUTES: Final = 30
 # A device changed by hand is left alone until switched off, or at most this long (0: until off).
@@ -82,3 +84,4 @@ ISSUE_SOURCE_MISSING: Final = "source_missing_{}"
 ISSUE_LEDGER_FORK: Final = "ledger_fork_{}"
 ISSUE_LEDGER_UNPROVABLE: Final = "ledger_unprovable_{}"
 ISSUE_LEDGER_VALIDATORS: Final = "ledger_validators_{}"
+ISSUE_INPUT_INVALID: Final = "input_invalid_{}_{}"  # entry id, entity id

@@ -14,6 +14,7 @@ buffered, and only the market side waits for the hub.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,17 +33,20 @@ from homeassistant.util import dt as dt_util
 from .const import (
     CONF_FEED_IN_PRICE,
     CONF_GRID_LIMIT_KW,
+    CONF_PEAK_KW,
     CONF_RETAIL_PRICE,
     DEFAULT_GRID_LIMIT_KW,
     DOMAIN,
     ISSUE_SOURCE_MISSING,
     LOGGER,
+    PV,
 )
 from .coordinator import HomeCoordinator, HomeState
 from .devices import DeviceConfig
 from .dispatch import Dispatcher
 from .history import async_base_load_history
 from .money import MINOR_PER_MAJOR
+from .plan_inputs import PlanInputReader
 from .planning import (
     SLOT,
     TariffSlot,
@@ -96,6 +100,7 @@ class HomeLoop:
         self._lock = asyncio.Lock()
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self._bid_plan: Plan | None = None  # the plan the last bid came from
+        self.inputs = PlanInputReader(hass, entry)
 
     # -- schedule ------------------------------------------------------------------------------
 
@@ -265,24 +270,36 @@ class HomeLoop:
         data = self.entry.data
         base_load = await self._base_load_history()
         hub_up = self.hub is not None and self.hub.market.hub_up
+        tariffs = self.tariffs()
+        pv_peak_w = 1000 * sum(
+            float(d.get(CONF_PEAK_KW, 0)) for d in self.devices.values() if d.kind == PV
+        )
+        flat = sum(t.retail for t in tariffs) / max(len(tariffs), 1)
+        inputs = await self.inputs.async_read(start, flat, pv_peak_w)
         try:
             request = build_request(
                 start=start,
                 devices=self.devices,
                 snapshots=snapshots,
                 settings=self.settings,
-                tariffs=self.tariffs(),
+                tariffs=tariffs,
                 clearing_history=self._clearing_history(),
                 island=not hub_up,
                 grid_limit_w=float(data.get(CONF_GRID_LIMIT_KW, DEFAULT_GRID_LIMIT_KW)) * 1000,
                 latitude=self.hass.config.latitude,
                 longitude=self.hass.config.longitude,
                 base_load_history=base_load,
+                retail=inputs.retail,
+                pv_forecast_w=inputs.pv_w,
+                carbon_g_per_kwh=inputs.carbon_g_per_kwh,
             )
-            return await self.hass.async_add_executor_job(self._planner, request), None
+            result = await self.hass.async_add_executor_job(self._planner, request)
         except (PlannerInputError, ValueError) as err:
             LOGGER.warning("Planner refused the home's data: %s", err)
             return None, str(err)
+        # What the sources fell back on is shown with the plan's own warnings.
+        warnings = (*result.warnings, *inputs.warnings)
+        return dataclasses.replace(result, warnings=warnings), None
 
     # -- dispatch ------------------------------------------------------------------------------
 

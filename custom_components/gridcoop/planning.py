@@ -101,9 +101,15 @@ def build_request(
     latitude: float,
     longitude: float,
     base_load_history: Sequence[tuple[datetime, float]] = (),
+    retail: Sequence[float] | None = None,
+    pv_forecast_w: Sequence[float] | None = None,
+    carbon_g_per_kwh: Sequence[float] | None = None,
 ) -> PlanRequest:
+    """`retail` (the home's own price entity) replaces the tariff's import price per slot;
+    `pv_forecast_w` and `carbon_g_per_kwh` replace the planner's models (plan_inputs.py)."""
     times = [start + i * SLOT for i in range(HORIZON_SLOTS)]
     prices = [_price_at(tariffs, t) for t in times]
+    buy = [p.retail for p in prices] if retail is None else [float(v) for v in retail]
     pv_peak = sum(float(d.get(CONF_PEAK_KW, 0)) for d in devices.values() if d.kind == PV)
     return PlanRequest(
         start=start,
@@ -115,8 +121,9 @@ def build_request(
             pv_peak_w=pv_peak * 1000,
         ),
         tariffs=Tariffs(
-            retail=[p.retail for p in prices],
-            feed_in=[min(p.feed_in, p.retail) for p in prices],
+            retail=buy,
+            feed_in=[min(p.feed_in, r) for p, r in zip(prices, buy, strict=True)],
+            carbon_g_per_kwh=carbon_g_per_kwh,
         ),
         battery=_battery(devices, snapshots, settings),
         ev=_ev(devices, snapshots, settings, start),
@@ -125,6 +132,7 @@ def build_request(
             for d in devices.values()
             if d.kind == FLEXIBLE_LOAD
         ),
+        pv_forecast_w=pv_forecast_w,
         history=History(
             base_load_w=tuple(base_load_history), clearing_prices=tuple(clearing_history)
         ),

@@ -46,6 +46,7 @@ from .data import GridCoopConfigEntry
 from .devices import DeviceConfig
 from .entity import GridCoopCoordinatorEntity
 from .money import MINOR_PER_MAJOR, money_major, price_major
+from .price_sensor import ExpectedPrice
 from .sources import DeviceSnapshot
 
 PARALLEL_UPDATES = 0  # coordinator-driven: no per-entity polling
@@ -274,10 +275,13 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     runtime = entry.runtime_data
-    home_entities: list[SensorEntity] = [RecommendedAction(runtime.home, entry)]
+    currency = entry.data.get(CONF_CURRENCY, "EUR")
+    home_entities: list[SensorEntity] = [
+        RecommendedAction(runtime.home, entry),
+        ExpectedPrice(runtime.home, entry, currency),
+    ]
     hub = runtime.hub
     if hub is not None:
-        currency = entry.data.get(CONF_CURRENCY, "EUR")
         home_entities.append(Backlog(runtime.home, entry))
         ledger = hub.ledger
         # With a ledger the settled balance replaces the allocation-derived one; without one

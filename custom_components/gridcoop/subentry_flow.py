@@ -46,6 +46,7 @@ from .const import (
     SOURCE_ENTITIES,
     SOURCE_MODBUS,
 )
+from .energy_prefill import async_energy_defaults
 from .sources import _read_kind
 
 
@@ -173,6 +174,8 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         errors: dict[str, str] = {}
+        if user_input is None and self.source != SOURCE_RECONFIGURE and not self._data:
+            self._data = await async_energy_defaults(self.hass, self.kind, self._used_entities())
         if user_input is not None:
             setpoint = user_input.get(CONF_SETPOINT_ENTITY)
             if setpoint and setpoint.split(".", 1)[0] not in SETPOINT_DOMAINS:
@@ -214,6 +217,15 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
             data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), self._data),
             errors=errors,
         )
+
+    def _used_entities(self) -> set[str]:
+        """Entities the home's other devices already read."""
+        return {
+            value
+            for subentry in self._get_entry().subentries.values()
+            for key, value in subentry.data.items()
+            if key.endswith("_entity") and isinstance(value, str)
+        }
 
     def _finish(self, data: dict[str, Any]) -> SubentryFlowResult:
         title = data.pop(CONF_NAME)

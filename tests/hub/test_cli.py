@@ -48,7 +48,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=20,
+        timeout=90,  # a guard against a hang: the demo stops itself after --duration
         check=False,
     )
 

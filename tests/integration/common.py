@@ -403,7 +403,9 @@ def hub_entry(
     )
 
 
-def island_entry(subentries: list[ConfigSubentryData] | None = None) -> MockConfigEntry:
+def island_entry(
+    subentries: list[ConfigSubentryData] | None = None, **options: Any
+) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
         title="Island",
@@ -416,6 +418,7 @@ def island_entry(subentries: list[ConfigSubentryData] | None = None) -> MockConf
             CONF_CURRENCY: "EUR",
             CONF_GRID_LIMIT_KW: 11.0,
         },
+        options=options,
         subentries_data=subentries or [],
     )
 

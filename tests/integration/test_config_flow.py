@@ -227,6 +227,24 @@ async def test_options_flow(hass: HomeAssistant) -> None:
     assert entry.options == options
 
 
+async def test_options_flow_picks_a_price_and_a_carbon_entity(hass: HomeAssistant) -> None:
+    hass.states.async_set("sensor.nordpool_kwh_fi_eur", "0.1")
+    hass.states.async_set("sensor.co2_intensity", "120")
+    entry = island_entry()
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    options = {
+        "reading_interval": 60,
+        "outage_repair_minutes": 30,
+        "override_minutes": 240,
+        "price_entity": "sensor.nordpool_kwh_fi_eur",
+        "carbon_entity": "sensor.co2_intensity",
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], options)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options == options
+
+
 @pytest.mark.parametrize(
     ("typed", "stored"),
     [

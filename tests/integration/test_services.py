@@ -111,7 +111,8 @@ async def test_defer_load(hass: HomeAssistant, frozen: Any) -> None:
     await hass.async_block_till_done()
     plan = entry.runtime_data.home.data.plan
     outcome = next(o for o in plan.loads)
-    assert outcome.start is None or outcome.start >= until
+    assert outcome.start is not None, "a deferred load still runs, later"
+    assert outcome.start >= until
     with pytest.raises(ServiceValidationError) as err:
         await _call(
             hass, "defer_load", config_entry_id=entry.entry_id, device_id=meter.id, until=until

@@ -196,6 +196,19 @@ def test_seq_and_ts_must_be_non_negative_integers(
     assert f"{field} must be a non-negative integer" in error.detail
 
 
+@pytest.mark.parametrize("field", ["seq", "ts"])
+def test_seq_and_ts_may_be_the_largest_64_bit_integer_and_no_more(
+    message: SignedMessage, field: str
+) -> None:
+    largest = 2**63 - 1  # stored as signed 64-bit integers
+    assert getattr(parse_signed_message(wire(message, **{field: largest}), "reading"), field) == (
+        largest
+    )
+    error = parse_error(wire(message, **{field: largest + 1}))
+    assert error.reason == MALFORMED
+    assert f"{field} must be a non-negative integer below 2^63" in error.detail
+
+
 def test_seq_and_ts_zero_are_allowed(key: SigningKey) -> None:
     message = sign_message(key, "reading", dict(BODY), seq=0, ts=0)
 

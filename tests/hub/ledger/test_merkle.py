@@ -80,3 +80,44 @@ def test_property_any_leaf_of_any_tree_is_provable(items: list[bytes], data: st.
     tree = [leaf_hash(item) for item in items]
     index = data.draw(st.integers(0, len(tree) - 1))
     assert verify_proof(tree[index], index, len(tree), merkle_proof(tree, index), merkle_root(tree))
+
+
+# -- known answers ------------------------------------------------------------------------------
+# Computed once outside this code, with coreutils (`printf '\x00entry 0' | sha256sum`, an inner
+# node as sha256 over 0x01 + left + right): a change to the hashing, its prefixes or the order of
+# a node's children changes these constants, whatever the code computes for itself.
+
+LEAF_0 = "773885a613489e24ce2cf76199d6a423f042e4bbf12d7eecee912ef276c65701"
+LEAF_1 = "2dfb36c6f66cac361429cf46df868ab8242d3a6441f1099c8fb3f98ec5d108a4"
+LEAF_2 = "57c79f4f31ae029c5d4bd30b073c27c94df93438b2b4697e1e1eef5bc0394a41"
+NODE_0_1 = "5a47662fd8a317d96049a3f9f47c55dc67ca66051baa3683dbb19b2fe09a07b0"
+NODE_1_0 = "9474dd560541bf7432607b3367f9e810970e1777f5d00bfc15492d58c3a2bc02"
+ROOT_OF_3 = "94fbd0dd836f50301692e6d0eade728ee19ec52bfff1606ed807c8575d5aaa19"
+ROOT_OF_5 = "7caa345dbd892a66454d6c6512ea3c3ea3f0d3ec21be3fc2e2375705fd38f672"
+
+
+def test_known_answer_leaf_hashes() -> None:
+    assert leaf_hash(b"").hex() == (
+        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+    )
+    assert [leaf.hex() for leaf in leaves(3)] == [LEAF_0, LEAF_1, LEAF_2]
+
+
+def test_known_answer_inner_node_hash_and_its_children_order() -> None:
+    left, right = bytes.fromhex(LEAF_0), bytes.fromhex(LEAF_1)
+    assert node_hash(left, right).hex() == NODE_0_1
+    assert node_hash(right, left).hex() == NODE_1_0, "left child first, then right"
+
+
+def test_known_answer_roots() -> None:
+    assert merkle_root(leaves(2)).hex() == NODE_0_1
+    assert merkle_root(leaves(3)).hex() == ROOT_OF_3
+    assert merkle_root(leaves(5)).hex() == ROOT_OF_5
+
+
+def test_known_answer_proof_leads_to_the_fixed_root() -> None:
+    tree = leaves(5)
+    proof = merkle_proof(tree, 2)  # leaf 2: its sibling leaf 3, then node(0, 1), then leaf 4
+    assert proof[1].hex() == NODE_0_1
+    assert root_from_proof(tree[2], 2, 5, proof) == bytes.fromhex(ROOT_OF_5)
+    assert root_from_proof(tree[1], 1, 3, [tree[0], tree[2]]) == bytes.fromhex(ROOT_OF_3)

@@ -12,6 +12,11 @@ Kills per backend: GRIDCOOP_CRASH_KILLS (default 6, so 12 in all, about 80 s); t
 (100 per backend, 200 kills, about 15 minutes):
 
     GRIDCOOP_CRASH_KILLS=100 .venv/bin/python -m pytest tests/hub/scale/test_crash.py -s
+
+The random choices (which worker dies, when, and the load's jitter) come from one seed, drawn
+fresh for each run and printed at its start (pytest shows it with a failure). Repeat a run's
+kill moments with GRIDCOOP_CRASH_SEED=<seed>; the interleaving with the load's requests still
+depends on timing, so a repeat aims the kills at the same moments, not at the same bytes.
 """
 
 from __future__ import annotations
@@ -39,11 +44,23 @@ from tests.hub.scale.support import Processes, Worker, run_hub, wait_until, writ
 from tests.hub.server.support import curves
 
 KILLS = int(os.environ.get("GRIDCOOP_CRASH_KILLS", "6"))
+SEED_VARIABLE = "GRIDCOOP_CRASH_SEED"
 CODE = re.compile(r"([A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4})")
 HOMES = 4
 # What a crash looks like to a client: no answer, or 5xx while the process comes back.
 FAILURES = (aiohttp.ClientError, OSError, HubUnreachable, TimeoutError, HubError)
 TIMEOUT = aiohttp.ClientTimeout(total=5)
+
+
+def crash_seed() -> int:
+    """GRIDCOOP_CRASH_SEED when set (an integer), else a fresh one."""
+    text = os.environ.get(SEED_VARIABLE, "").strip()
+    if not text:
+        return random.SystemRandom().randrange(2**32)
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{SEED_VARIABLE} must be an integer, got {text!r}") from None
 
 
 @dataclass
@@ -71,17 +88,17 @@ async def enrol_houses(session: aiohttp.ClientSession, worker: Worker, db: str) 
 
 
 async def upload_forever(
-    session: aiohttp.ClientSession, house: House, workers: list[Worker]
+    session: aiohttp.ClientSession, house: House, workers: list[Worker], rng: random.Random
 ) -> None:
     """New readings every few tens of ms; what was not acknowledged is sent again as is."""
     while True:
-        for _ in range(random.randint(1, 4)):
-            house.register += random.randint(1, 30)
+        for _ in range(rng.randint(1, 4)):
+            house.register += rng.randint(1, 30)
             house.unsent.append(house.meter.reading(house.register, 0))
         live = [w for w in workers if w.alive] or workers
         batch = list(house.unsent)
         try:
-            answer = await house.client(session, random.choice(live)).upload_readings(batch)
+            answer = await house.client(session, rng.choice(live)).upload_readings(batch)
         except FAILURES:
             await asyncio.sleep(0.1)
             continue
@@ -89,16 +106,16 @@ async def upload_forever(
             assert result["status"] in ("accepted", "duplicate"), result
             house.acknowledged.add(item.digest)
         house.unsent = house.unsent[len(batch) :]
-        await asyncio.sleep(random.uniform(0.01, 0.08))
+        await asyncio.sleep(rng.uniform(0.01, 0.08))
 
 
 async def bid_forever(
-    session: aiohttp.ClientSession, houses: list[House], workers: list[Worker]
+    session: aiohttp.ClientSession, houses: list[House], workers: list[Worker], rng: random.Random
 ) -> None:
     """Half the homes sell, half buy, for every interval: clearings with trades to settle."""
     while True:
         live = [w for w in workers if w.alive] or workers
-        worker = random.choice(live)
+        worker = rng.choice(live)
         try:
             interval = (await HubClient(session, worker.url, timeout=TIMEOUT).info())[
                 "next_open_interval_start"
@@ -116,14 +133,14 @@ async def bid_forever(
 
 
 async def kill_and_restart(
-    session: aiohttp.ClientSession, workers: list[Worker], kills: int
+    session: aiohttp.ClientSession, workers: list[Worker], kills: int, rng: random.Random
 ) -> None:
     """SIGKILL a random worker at a random moment after it answers, restart it; `kills` times."""
     for _ in range(kills):
-        victim = random.choice(workers)
+        victim = rng.choice(workers)
         with contextlib.suppress(AssertionError):  # killed while starting is a crash too
             await wait_until(lambda w=victim: HubClient(session, w.url).health(), 15)
-        await asyncio.sleep(random.uniform(0.0, 2.5))
+        await asyncio.sleep(rng.uniform(0.0, 2.5))
         victim.kill()
         victim.start()
 
@@ -162,6 +179,9 @@ async def check_the_database(db: str, houses: list[House]) -> None:
 
 
 async def crash_run(db: str, tmp_path: Path, processes: Processes, worker_count: int) -> None:
+    seed = crash_seed()
+    print(f"crash seed {seed}: repeat with {SEED_VARIABLE}={seed}")
+    rng = random.Random(seed)
     config = write_config(tmp_path / "hub.toml", interval=2, gate=1)
     workers = [
         processes.worker(db, config, tmp_path / f"worker{n}.log") for n in range(worker_count)
@@ -172,10 +192,15 @@ async def crash_run(db: str, tmp_path: Path, processes: Processes, worker_count:
         for worker in workers[1:]:
             worker.start()
         houses = await enrol_houses(session, workers[0], db)
-        load = [asyncio.create_task(upload_forever(session, h, workers)) for h in houses]
-        load.append(asyncio.create_task(bid_forever(session, houses, workers)))
+        # Each task its own stream, so the kills' draws do not depend on how often the load ran.
+        streams = [random.Random(rng.randrange(2**32)) for _ in range(len(houses) + 2)]
+        load = [
+            asyncio.create_task(upload_forever(session, h, workers, streams[n]))
+            for n, h in enumerate(houses)
+        ]
+        load.append(asyncio.create_task(bid_forever(session, houses, workers, streams[-2])))
         try:
-            await kill_and_restart(session, workers, KILLS)
+            await kill_and_restart(session, workers, KILLS, streams[-1])
             for worker in workers:  # everyone back up, the load acknowledged once more
                 await wait_until(lambda w=worker: HubClient(session, w.url).health(), 30)
             await asyncio.sleep(2)
@@ -191,7 +216,7 @@ async def crash_run(db: str, tmp_path: Path, processes: Processes, worker_count:
     verify = run_hub("verify", "--db", db)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     await check_the_database(db, houses)
-    print(f"{KILLS} kills; {verify.stdout.strip().splitlines()[0]}")
+    print(f"{KILLS} kills (seed {seed}); {verify.stdout.strip().splitlines()[0]}")
 
 
 async def test_a_single_sqlite_process_killed_at_random_loses_and_repeats_nothing(
@@ -205,3 +230,15 @@ async def test_two_postgresql_workers_killed_at_random_lose_and_repeat_nothing(
     pg_url: str, tmp_path: Path, processes: Processes
 ) -> None:
     await crash_run(pg_url, tmp_path, processes, worker_count=2)
+
+
+def test_the_seed_comes_from_the_environment_or_is_drawn_fresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(SEED_VARIABLE, "20261207")
+    assert crash_seed() == 20261207
+    monkeypatch.setenv(SEED_VARIABLE, "tuesday")
+    with pytest.raises(ValueError, match="GRIDCOOP_CRASH_SEED must be an integer"):
+        crash_seed()
+    monkeypatch.delenv(SEED_VARIABLE)
+    assert 0 <= crash_seed() < 2**32

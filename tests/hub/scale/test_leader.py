@@ -57,7 +57,7 @@ class Flaky(SoleLeader):
 
 async def test_an_election_runs_the_leader_work_only_while_leading() -> None:
     leadership, events = Flaky(), []
-    running = asyncio.Event()
+    running, gone = asyncio.Event(), asyncio.Event()
 
     async def lead() -> None:
         events.append("lead")
@@ -72,14 +72,14 @@ async def test_an_election_runs_the_leader_work_only_while_leading() -> None:
 
     async def deposed() -> None:
         events.append("deposed")
+        gone.set()
 
     election = Election(leadership, lead, elected, deposed, poll_seconds=0.01)
     task = asyncio.create_task(election.run())
     await asyncio.wait_for(running.wait(), 2)
     assert election.is_leader
     leadership.lost = True
-    while "deposed" not in events:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(gone.wait(), 2)  # polled every 0.01 s: deposed well within 2 s
     assert events[:4] == ["elected", "lead", "stopped", "deposed"]
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
