@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_settings_parser(sub, f"database URL (default {DEFAULT_DB_URL})")
     add_simulate_parser(sub)
     add_community_parser(sub)
+    from hub.ops.cli import add_parsers as add_operator_parsers  # statements, backup, restore
+
+    add_operator_parsers(sub)
     return parser
 
 
@@ -218,6 +221,10 @@ def _run(args: argparse.Namespace) -> int:
         from hub.community.cli import run as run_community
 
         return run_community(args)
+    elif args.command in ("statements", "backup", "restore"):
+        from hub.ops.cli import run as run_operator_command
+
+        return run_operator_command(args)
     return 0
 
 

@@ -142,7 +142,7 @@ def admin_only(handler: Handler) -> Handler:
     return guarded
 
 
-def _path_id(request: web.Request, name: str) -> str:
+def path_id(request: web.Request, name: str) -> str:
     value = request.match_info[name]
     if not _ID.match(value):
         raise AdminError(404, "not_found", f"no {name.removesuffix('_id')} {value!r}")
@@ -238,7 +238,7 @@ async def invite(request: web.Request) -> web.Response:
 async def revoke_home(request: web.Request) -> web.Response:
     """Revoke a home and all its keys: its bids no longer count, its requests are refused."""
     store = request.app[STORE]
-    home_id = _path_id(request, "home_id")
+    home_id = path_id(request, "home_id")
     home = await store.get_home(home_id)
     if home is None:
         raise AdminError(404, "not_found", f"no home {home_id!r}")
@@ -256,7 +256,7 @@ async def revoke_home(request: web.Request) -> web.Response:
 async def revoke_key(request: web.Request) -> web.Response:
     """Revoke one key, e.g. of a replaced meter; the home and its other keys stay."""
     store = request.app[STORE]
-    key_id = _path_id(request, "key_id")
+    key_id = path_id(request, "key_id")
     key = await store.get_key(key_id)
     if key is None:
         raise AdminError(404, "not_found", f"no key {key_id!r}")

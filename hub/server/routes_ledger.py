@@ -12,13 +12,14 @@ from gridcoop_home.ledger.errors import LedgerError
 from gridcoop_home.ledger.merkle import merkle_proof
 from gridcoop_home.protocol import errors
 
-from hub.ledger.accounts.statements import month_bounds, statement, statement_csv
+from hub.ledger.accounts.statements import statement_csv
 from hub.ledger.chain.chain import ChainBlock
 from hub.ledger.chain.export import FORMAT, write_block
 from hub.ledger.service.sealer import LedgerService, signed_header_of
 from hub.server.auth import authenticate
-from hub.server.context import CONFIG
+from hub.server.context import CONFIG, STORE
 from hub.server.params import int_param, json_body
+from hub.service import monthly
 from hub.store.ledger_store import LedgerStore
 
 LEDGER = web.AppKey("ledger", LedgerService)
@@ -225,16 +226,9 @@ async def retirements(request: web.Request) -> web.Response:
 async def monthly_statement(request: web.Request) -> web.StreamResponse:
     """The calling home's statement for a month (YYYY-MM); `?format=csv` for CSV."""
     caller = await authenticate(request)
-    config, store = request.app[CONFIG], request.app[LEDGER_STORE]
     month = request.match_info["month"]
-    start, end = month_bounds(month, config.tariff.timezone)
-    home_id = caller.home.home_id
-    doc = statement(
-        home_id,
-        month,
-        config.currency,
-        await store.balance_before(home_id, start),
-        await store.settlements(home_id, start, end),
+    doc = await monthly.home_statement(
+        request.app[STORE], request.app[CONFIG], month, caller.home.home_id
     )
     if request.query.get("format") == "csv":
         return web.Response(

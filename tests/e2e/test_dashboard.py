@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
@@ -103,6 +106,34 @@ def test_admin_invites_a_home_that_enrols(dashboard: Dashboard, demo_hub: DemoHu
     expect(page.locator("#confirm-dialog")).to_be_visible()
     page.click("#confirm-ok")
     expect(row).to_contain_text("revoked")
+    assert problems.messages == []
+
+
+def test_admin_downloads_the_months_statements_as_csv(
+    dashboard: Dashboard, demo_hub: DemoHub
+) -> None:
+    page, problems = dashboard
+    page.fill("#admin-token", ADMIN_TOKEN)
+    page.click("#login-form button[type=submit]")
+    options = page.locator("#statements-home option")
+    expect(options.nth(8)).to_be_attached()  # the community and the demo's 8 homes (or more)
+    month = page.input_value("#statements-month")
+    assert re.fullmatch(r"\d{4}-\d{2}", month)
+    with page.expect_download() as download:
+        page.click("#statements-form button[type=submit]")
+    assert download.value.suggested_filename == f"gridcoop-summary-{month}.csv"
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert rows[-1]["home_id"] == "community" and len(rows) >= 9
+    assert int(rows[-1]["bought_local_wh"]) > 0  # the demo homes traded this month
+    expect(page.locator("#statements-status")).to_contain_text("gridcoop-summary-")
+
+    home_id = options.nth(1).get_attribute("value")
+    page.select_option("#statements-home", home_id)
+    with page.expect_download() as download:
+        page.click("#statements-form button[type=submit]")
+    assert download.value.suggested_filename == f"gridcoop-statement-{month}-{home_id}.csv"
+    header = Path(download.value.path()).read_text().splitlines()[0]
+    assert header.startswith("interval_start,interval_start_utc,metered")
     assert problems.messages == []
 
 

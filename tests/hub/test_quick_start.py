@@ -174,3 +174,34 @@ def test_read_only_commands_in_another_folder_create_nothing(venv: Path, tmp_pat
     assert done.returncode == 2
     assert f"no database at {tmp_path / 'gridcoop-hub.db'}" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_operations_commands_work_in_a_plain_install(venv: Path, tmp_path: Path) -> None:
+    """docs/hub/operations.md's commands as an operator runs them beside `serve`: the month's
+    statements, a backup while the hub runs, and (the hub stopped) a restore that verifies."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(venv / "bin/gridcoop-hub"), "serve", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    month = time.strftime("%Y-%m", time.gmtime())
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}", server)
+        assert run(venv, 'gridcoop-hub invite "House 12"', tmp_path).returncode == 0
+        for line in (f"gridcoop-hub statements {month}", f"gridcoop-hub statements {month} --csv"):
+            done = run(venv, line, tmp_path)
+            assert done.returncode == 0, f"{line}: {done.stdout}{done.stderr}"
+        assert "balanced: yes" in run(venv, f"gridcoop-hub statements {month}", tmp_path).stdout
+        backup = run(venv, "gridcoop-hub backup hub-copy.db", tmp_path)
+        assert backup.returncode == 0, backup.stdout + backup.stderr
+        refused = run(venv, "gridcoop-hub restore hub-copy.db --force", tmp_path)
+        assert refused.returncode == 2 and "open in another process" in refused.stderr
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+    restored = run(venv, "gridcoop-hub restore hub-copy.db --db sqlite:///restored.db", tmp_path)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert "OK: " in restored.stdout and "Traceback" not in restored.stderr

@@ -20,6 +20,8 @@ from gridcoop_home.ledger.errors import LedgerError
 from gridcoop_home.protocol import errors
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+# What the API accepts (its OpenAPI documents); month_bounds itself reads any YYYY-MM from 0001.
+MONTH_PATTERN = "^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$"
 CSV_COLUMNS = (
     "interval_start",
     "interval_start_utc",

@@ -31,6 +31,9 @@ def setup_dashboard(app: web.Application) -> None:
     app[admin.SETTINGS_LOCK] = asyncio.Lock()
     app.add_routes(routes.routes)
     app.add_routes(admin.routes)
+    from hub.server import admin_statements  # here: it imports admin, which imports us
+
+    app.add_routes(admin_statements.routes)
     # First in line: before the clearing loop (a cleanup context) starts with the old settings.
     app.on_startup.insert(0, _apply_stored_settings)
 

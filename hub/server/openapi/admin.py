@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.server.openapi.admin_statements import STATEMENT_PATHS
 from hub.server.openapi.common import (
     ADMIN,
     closed_object,
@@ -225,3 +226,4 @@ ADMIN_PATHS: dict[str, Any] = {
         },
     },
 }
+ADMIN_PATHS |= STATEMENT_PATHS

@@ -8,6 +8,7 @@ from typing import Any
 
 from gridcoop_home.protocol.schema import Schema
 
+from hub.ledger.accounts.statements import MONTH_PATTERN
 from hub.server.openapi.common import AUTH_ERRORS, SIGNED, json_answer, query_param, refusals
 from hub.server.openapi.equivocations import EQUIVOCATION_PATHS
 from hub.server.openapi.ledger_schemas import (
@@ -289,7 +290,7 @@ LEDGER_PATHS: dict[str, Any] = {
                     "required": True,
                     "schema": {
                         "type": "string",
-                        "pattern": "^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$",
+                        "pattern": MONTH_PATTERN,
                     },
                     "description": "YYYY-MM in the hub's timezone (1970-01 to 2999-12)",
                 },

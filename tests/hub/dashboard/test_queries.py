@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import insert
 
+from hub.config import HubConfig
+from hub.market.tariff import Tariff
 from hub.service import dashboard_queries as queries
+from hub.service import monthly
 from hub.store import Store, schema
 from hub.store.records import IntervalRecord
 from tests.hub.databases import BACKENDS, throwaway_postgres
@@ -157,3 +162,61 @@ async def test_last_seen_uses_readings_and_bids_of_active_homes(store: Store) ->
     seen = await queries.last_seen(store, now_ms - 600_000)
     assert seen == {"reader": now_ms - 1000, "bidder": now_ms - 500}
     assert await queries.count_homes(store) == 3
+
+
+def allocation(
+    start: int, home: str, local: tuple[int, int], grid: tuple[int, int]
+) -> dict[str, Any]:
+    """An allocations row at price 20, fee 1, retail 30, feed-in 8: (bought, sold) Wh."""
+    (bought, sold), (imported, exported) = local, grid
+    return {
+        "interval_start": start,
+        "home_id": home,
+        "bought_local_wh": bought,
+        "sold_local_wh": sold,
+        "bought_grid_wh": imported,
+        "sold_grid_wh": exported,
+        "paid_mminor": 21 * bought + 30 * imported,
+        "received_mminor": 19 * sold + 8 * exported,
+        "fees_mminor": bought + sold,
+        "bid_digest": "0" * 64,
+        "dispatch": "[]",
+    }
+
+
+async def test_the_monthly_summary_sums_the_months_allocations(store: Store) -> None:
+    config = HubConfig(tariff=Tariff.flat(30, 8))
+    big = 10**9  # sums past 2^31 Wh x price: PostgreSQL's NUMERIC comes back as int
+    rows = {
+        T0 - 900: [allocation(T0 - 900, "a", (0, 500), (0, 0))],  # December 2025
+        T0: [allocation(T0, "a", (0, 1000), (0, 0)), allocation(T0, "b", (1000, 0), (200, 0))],
+        T0 + 900: [
+            allocation(T0 + 900, "a", (big, 0), (0, 0)),
+            allocation(T0 + 900, "b", (0, big), (0, 7)),
+        ],
+        T0 + 31 * 86400: [allocation(T0 + 31 * 86400, "b", (0, 0), (9, 0))],  # February
+    }
+    for start, allocations in rows.items():
+        volume = sum(row["bought_local_wh"] for row in allocations)
+        imported = sum(row["bought_grid_wh"] for row in allocations)
+        exported = sum(row["sold_grid_wh"] for row in allocations)
+        record = replace(
+            interval(start, 20, volume), grid_import_wh=imported, grid_export_wh=exported
+        )
+        assert await store.save_clearing(record, [])
+        async with store._engine.begin() as conn:
+            await conn.execute(insert(schema.allocations), allocations)
+
+    january = await monthly.summary(store, config, "2026-01")
+    assert january.problems() == []
+    by_home = {home.home_id: home.totals for home in january.homes}
+    assert by_home["a"].sold_local_wh == 1000 and by_home["a"].bought_local_wh == big
+    assert by_home["b"].paid_mminor == 21 * 1000 + 30 * 200
+    assert by_home["b"].paid_grid_mminor == 30 * 200
+    assert by_home["b"].received_grid_mminor == 8 * 7
+    assert january.totals.paid_mminor == 21 * (1000 + big) + 30 * 200
+    assert january.totals.fees_mminor == january.community.fees_mminor == 2 * (1000 + big)
+    assert (january.community.intervals, january.totals.intervals) == (2, 2)
+    assert by_home["a"].intervals == 2
+    assert (await monthly.summary(store, config, "2025-12")).totals.sold_local_wh == 500
+    assert (await monthly.summary(store, config, "2026-02")).totals.grid_import_wh == 9

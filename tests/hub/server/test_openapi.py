@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from jsonschema import Draft202012Validator
 
@@ -123,6 +125,10 @@ async def test_every_endpoint_answers_as_documented(
     await hub.raw("GET", "/api/v1/admin/settings", headers=admin)
     await hub.raw("PUT", "/api/v1/admin/settings", {"k_percent": 40}, headers=admin)
     await hub.raw("PUT", "/api/v1/admin/settings", {"k_percent": 400}, headers=admin)
+    month = time.strftime("%Y-%m", time.gmtime(interval))
+    await hub.raw("GET", f"/api/v1/admin/statements/{month}", headers=admin)
+    await hub.raw("GET", f"/api/v1/admin/statements/{month}/homes/{buyer.home_id}", headers=admin)
+    await hub.raw("GET", f"/api/v1/admin/statements/{month}/homes/{'0' * 16}", headers=admin)
     pv_key = seller.meter("pv").key.key_id
     await hub.raw("POST", f"/api/v1/admin/keys/{pv_key}/revoke", headers=admin)
     await hub.raw("POST", f"/api/v1/admin/homes/{buyer.home_id}/revoke", headers=admin)

@@ -1,5 +1,6 @@
 // The admin area: sign in with the admin token (kept for this browser tab only), invite homes,
-// list and revoke homes or single keys, edit tariffs, fee and k, and the interval settings.
+// list and revoke homes or single keys, edit tariffs, fee and k, and the interval settings;
+// download the monthly statements (the community summary or one home's) as CSV.
 
 import { api } from "./api.js";
 import { $, fill, h, setText } from "./dom.js";
@@ -75,6 +76,7 @@ async function loadHomes() {
     return;
   }
   renderHomes();
+  renderStatementHomes();
   setText("#homes-status", t("homes.loaded", { count: state.homes.homes.length }));
 }
 
@@ -233,12 +235,54 @@ function intervalBody() {
   };
 }
 
+// -- statements ------------------------------------------------------------------------------
+
+function renderStatementHomes() {
+  const select = $("#statements-home");
+  const chosen = select.value;
+  fill(select, h("option", { value: "" }, t("statements.community")),
+    (state.homes?.homes ?? []).map((home) => h("option", {
+      value: home.home_id, selected: home.home_id === chosen,
+    }, `${home.name} (${home.home_id.slice(0, 8)}…)`)));
+}
+
+function thisMonth() {
+  const now = new Date();
+  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}`;
+}
+
+async function downloadStatement(event) {
+  event.preventDefault();
+  setText("#statements-status", "");
+  setText("#statements-error", "");
+  const month = $("#statements-month").value;
+  const home = $("#statements-home").value;
+  const path = home ? `/api/v1/admin/statements/${month}/homes/${home}`
+    : `/api/v1/admin/statements/${month}`;
+  const file = home ? `gridcoop-statement-${month}-${home}.csv` : `gridcoop-summary-${month}.csv`;
+  let text;
+  try {
+    text = await adminApi(`${path}?format=csv`, { raw: true });
+  } catch (err) {
+    setText("#statements-error", errorText(err));
+    return;
+  }
+  const url = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
+  const link = h("a", { href: url, download: file, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  setText("#statements-status", t("statements.saved", { file }));
+}
+
 // -- wiring ----------------------------------------------------------------------------------
 
 export function renderAdmin() {
   if (!state.token) return;
   renderSettings();
   renderHomes();
+  renderStatementHomes();
   renderInvite();
 }
 
@@ -258,6 +302,8 @@ export function initAdmin() {
     saveSettings(event, marketBody(), "#settings-status", "#settings-error"));
   $("#interval-form").addEventListener("submit", (event) =>
     saveSettings(event, intervalBody(), "#intervals-status", "#intervals-error"));
+  $("#statements-month").value = thisMonth();
+  $("#statements-form").addEventListener("submit", downloadStatement);
   try {
     fill($("#tz-list"), Intl.supportedValuesOf("timeZone").map((zone) => h("option", { value: zone })));
   } catch {

@@ -9,8 +9,9 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(path, { method = "GET", body, token } = {}) {
-  const headers = { Accept: "application/json" };
+// `raw`: the answer's text as it came (a CSV download), not parsed as JSON.
+export async function api(path, { method = "GET", body, token, raw = false } = {}) {
+  const headers = { Accept: raw ? "text/csv, application/json" : "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
   let response;
@@ -34,5 +35,5 @@ export async function api(path, { method = "GET", body, token } = {}) {
   if (!response.ok) {
     throw new ApiError(response.status, data?.error ?? "http_error", data?.detail ?? text);
   }
-  return data;
+  return raw ? text : data;
 }

@@ -1,0 +1,1 @@
+"""Operator commands of `gridcoop-hub` beyond serving: statements, backup and restore."""
