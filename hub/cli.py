@@ -15,6 +15,7 @@ from hub.config import ConfigError, HubConfig, load_config
 from hub.logs import get_logger, setup_logging
 from hub.server.app import ScaleOut, create_app
 from hub.server.leader import asyncpg_dsn, leadership_for
+from hub.service.network import network_warnings
 from hub.sim.cli import add_parser as add_simulate_parser
 from hub.store import DEFAULT_DB_URL, Store
 
@@ -279,6 +280,8 @@ async def serve(
     """One worker. Several may serve one PostgreSQL database: they elect a leader that clears
     and seals, and relay WebSocket pushes through LISTEN/NOTIFY (docs/hub/scale_out.md)."""
     config = load_config(config_path, ledger_by_default=ledger, limits_by_default=True)
+    for warning in network_warnings(config):
+        _LOGGER.warning(warning)
     store = await Store.open(db_url)
     scale_out = ScaleOut(
         leadership_for(db_url),

@@ -4,7 +4,8 @@ The market itself is pure (hub.market); this module only feeds it stored bids, t
 into dispatch commands and persists everything in one transaction. Which market runs depends on
 the `[network]` settings (docs/feeder.md):
 
-- periodic, no feeder: clear_uniform_price, as always;
+- periodic, no feeder: clear_uniform_price held within the connection limit (clear_network on a
+  one-node feeder; the merit order itself unless the limit binds);
 - periodic with a feeder: clear_network (in a worker thread), with nodal prices and curtailment;
 - continuous: the interval's order book (hub.service.continuous) is settled into the same shape.
 """
@@ -28,10 +29,15 @@ from hub.market import (
     MarketRules,
     Order,
     Step,
-    clear_uniform_price,
 )
 from hub.service.continuous import ContinuousMarket
-from hub.service.network import clear_on_feeder, home_buses, with_network
+from hub.service.network import (
+    clear_on_connection,
+    clear_on_feeder,
+    connection_feeder,
+    home_buses,
+    with_network,
+)
 from hub.service.ports import Clock, Publisher
 from hub.store import Store
 from hub.store.records import AllocationRecord, IntervalRecord, StoredBid
@@ -134,15 +140,35 @@ def clear_periodic(
     orders = [order_of(b.home_id, curves_of(b), priorities.get(b.home_id, 0)) for b in bids]
     feeder = config.network.feeder
     if feeder is None or buses is None:
-        result = clear_uniform_price(orders, rules)
-        interval, allocations = build_records(config, interval_start, bids, result, rules, now_ms)
-        return _Cleared(interval, allocations, priorities=priorities)
+        return _clear_on_connection(config, interval_start, bids, orders, priorities, now_ms)
     network = clear_on_feeder(orders, rules, feeder, buses, config)
     interval, allocations = build_records(
         config, interval_start, bids, network.clearing, rules, now_ms
     )
     interval, allocations, wire = with_network(interval, allocations, network, feeder)
     return _Cleared(interval, allocations, wire, priorities=priorities)
+
+
+def _clear_on_connection(
+    config: HubConfig,
+    interval_start: int,
+    bids: Sequence[StoredBid],
+    orders: list[Order],
+    priorities: dict[str, int],
+    now_ms: int,
+) -> _Cleared:
+    """No feeder file: the market within the neighbourhood's connection limit. While the limit
+    does not bind the records are those of clear_uniform_price; when it binds they say so
+    (method, binding limit, curtailment), but no IntervalNetwork is published (no feeder)."""
+    rules = config.market_rules(interval_start)
+    network = clear_on_connection(orders, rules, config)
+    interval, allocations = build_records(
+        config, interval_start, bids, network.clearing, rules, now_ms
+    )
+    if network.method != "merit_order":
+        feeder = connection_feeder(config.network.connection_kw)
+        interval, allocations, _ = with_network(interval, allocations, network, feeder)
+    return _Cleared(interval, allocations, priorities=priorities)
 
 
 class ClearingService:
