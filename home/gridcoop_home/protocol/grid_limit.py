@@ -3,7 +3,9 @@
 The hub sets one when the grid operator dims the neighbourhood (as section 14a EnWG lets a German
 DSO dim controllable loads down to 4.2 kW). It travels in the allocation (`grid_limit`, absent:
 no limit), so every home learns it with its dispatch. The hub's clearing never allocates a home
-more than it; the home's dispatch (`within_grid_limit`) holds its devices to it.
+more than it; the home's dispatch (`within_grid_limit`) holds its devices to it: the EV, the
+battery and flexible loads give way first (PV and the battery when exporting), and what the owner
+switched on by hand (`fixed`) is never switched off.
 
 Wire form: `{"import_w": 4200, "export_w": null}`; null (or a missing key) means no limit that
 way. Watts are the average over the interval.
@@ -11,10 +13,12 @@ way. Watts are the average over the interval.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gridcoop_home.protocol.dispatch import DispatchCommand, is_load
 from gridcoop_home.protocol.errors import MALFORMED, ProtocolError
 
 MAX_LIMIT_W = 10**9
@@ -80,3 +84,85 @@ GRID_LIMIT_SCHEMA: dict[str, Any] = {
     },
     "additionalProperties": False,
 }
+
+
+# --- the home's side: hold the devices to the limit ----------------------------------------------
+
+# Which devices give way first when the home would import beyond its limit: the EV, the battery,
+# then flexible loads (whole); when it would export beyond it: the battery, then the PV.
+IMPORT_ORDER = ("ev", "battery", "load:")
+EXPORT_ORDER = ("battery", "pv")
+
+
+def net_power_w(commands: Sequence[DispatchCommand], other_w: float = 0.0) -> float:
+    """The home's expected net import (W, - exports) with these commands: `other_w` (what no
+    command controls, e.g. the base load) plus each device's setpoint, PV producing its power."""
+    return other_w + sum(_signed(c) for c in commands)
+
+
+def within_grid_limit(
+    commands: Sequence[DispatchCommand],
+    limit: GridLimit | None,
+    other_w: float = 0.0,
+    fixed: Collection[str] = (),
+) -> list[DispatchCommand]:
+    """The commands with the home's net import (export) held within the limit, controllable
+    devices giving way in IMPORT_ORDER (EXPORT_ORDER). Devices in `fixed` (the owner's, changed
+    by hand) are never reduced; their power still counts. When the limit cannot be met by the
+    controllable devices alone, they give all they can. Each changed command says why."""
+    if limit is None:
+        return list(commands)
+    result = list(commands)
+    net = net_power_w(result, other_w)
+    if limit.import_w is not None and net > limit.import_w:
+        _give_way(result, net - limit.import_w, IMPORT_ORDER, fixed, limit.import_w, importing=True)
+    if limit.export_w is not None and -net > limit.export_w:
+        _give_way(
+            result, -net - limit.export_w, EXPORT_ORDER, fixed, limit.export_w, importing=False
+        )
+    return result
+
+
+def _give_way(
+    commands: list[DispatchCommand],
+    excess: float,
+    order: Sequence[str],
+    fixed: Collection[str],
+    limit_w: int,
+    *,
+    importing: bool,
+) -> None:
+    for prefix in order:
+        for index, command in enumerate(commands):
+            if excess <= 0:
+                return
+            if not command.device.startswith(prefix) or command.device in fixed:
+                continue
+            power = _signed(command) if importing else -_signed(command)
+            if power <= 0:
+                continue
+            whole = is_load(command.device)  # a load runs whole or not at all
+            cut = power if whole else min(power, math.ceil(excess))
+            commands[index] = _reduced(command, power - cut, limit_w, importing)
+            excess -= cut
+
+
+def _reduced(
+    command: DispatchCommand, kept_w: float, limit_w: int, importing: bool
+) -> DispatchCommand:
+    kept = int(kept_w)
+    energy = command.energy_wh * kept // command.power_w if command.power_w else 0
+    action = command.action
+    if kept == 0:
+        action = {"battery": "idle", "ev": "pause", "pv": "curtail"}.get(command.device, "defer")
+    elif command.device == "pv":
+        action = "curtail"
+    way = "import" if importing else "export"
+    why = f"{command.reason}; grid {way} limit {limit_w} W: from {command.power_w} W to {kept} W"
+    return DispatchCommand(command.device, action, kept, energy, why)
+
+
+def _signed(command: DispatchCommand) -> float:
+    if command.device == "pv":
+        return -float(command.power_w)
+    return float(command.signed_power_w)
