@@ -308,14 +308,19 @@ class HomeLoop:
             self._island_plan = result
             energies, curtailed = plan_energies(result, self.devices)
             commands = plan_commands(energies, ISLAND_INTERVAL, "island plan", curtailed)
+            limit = None
         else:
             allocation = self._undispatched_now()
             if allocation is None:
                 return
             commands = list(allocation.dispatch)
+            limit = allocation.grid_limit
         self._dispatched = {s for s in self._dispatched if s >= now - 4 * self.interval_seconds}
         self._dispatched.add(now)
-        told = await self.dispatcher.async_handle(commands, now, self.home.data.snapshots)
+        base_w = self._base_load[-1][1] if self._base_load else 0.0  # the latest hour's mean
+        told = await self.dispatcher.async_handle(
+            commands, now, self.home.data.snapshots, limit, base_w
+        )
         self.home.update(dispatch=told, dispatch_interval=now)
 
     # -- bidding -------------------------------------------------------------------------------
