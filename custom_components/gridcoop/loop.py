@@ -23,6 +23,7 @@ from gridcoop_home.planner import Plan, PlannerInputError, plan
 from gridcoop_home.protocol.allocation import Allocation
 from gridcoop_home.protocol.bids import BidCurves
 from gridcoop_home.protocol.dispatch import plan_commands
+from gridcoop_home.protocol.grid_limit import GridLimit
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 
 BASE_LOAD_REFRESH = timedelta(hours=1)
 ISLAND_INTERVAL = int(SLOT.total_seconds())
+KNOWN_LIMIT_SLOTS = 4  # the hub sends a grid limit with an allocation: the next hour at most
 
 
 class HomeLoop:
@@ -278,11 +280,24 @@ class HomeLoop:
                 latitude=self.hass.config.latitude,
                 longitude=self.hass.config.longitude,
                 base_load_history=base_load,
+                grid_limits=self._known_grid_limits(start),
             )
             return await self.hass.async_add_executor_job(self._planner, request), None
         except (PlannerInputError, ValueError) as err:
             LOGGER.warning("Planner refused the home's data: %s", err)
             return None, str(err)
+
+    def _known_grid_limits(self, start: datetime) -> list[GridLimit | None]:
+        """The grid operator's limits the hub sent for the plan's first hour (with allocations)."""
+        data = self.hub.market.data if self.hub is not None else None
+        if data is None:
+            return []
+        limits = []
+        for slot in range(KNOWN_LIMIT_SLOTS):
+            at = int((start + slot * SLOT).timestamp())
+            allocation = data.allocations.get(at - at % data.interval_seconds)
+            limits.append(allocation.grid_limit if allocation is not None else None)
+        return limits
 
     # -- dispatch ------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from gridcoop_home.planner import (
     Tariffs,
 )
 from gridcoop_home.protocol.bids import BidCurves
+from gridcoop_home.protocol.grid_limit import GridLimit
 from homeassistant.util import dt as dt_util
 
 from .const import (
@@ -101,6 +102,7 @@ def build_request(
     latitude: float,
     longitude: float,
     base_load_history: Sequence[tuple[datetime, float]] = (),
+    grid_limits: Sequence[GridLimit | None] = (),
 ) -> PlanRequest:
     times = [start + i * SLOT for i in range(HORIZON_SLOTS)]
     prices = [_price_at(tariffs, t) for t in times]
@@ -128,6 +130,7 @@ def build_request(
         history=History(
             base_load_w=tuple(base_load_history), clearing_prices=tuple(clearing_history)
         ),
+        grid_limits=tuple(grid_limits),
         strategy=Strategy(
             profile=Profile(settings.profile),
             # stable_bill keeps the month near a budget: the daily cap times 30.
