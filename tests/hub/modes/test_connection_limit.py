@@ -9,6 +9,9 @@ market plans up to loading_limit (0.95) of the connection.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +21,7 @@ from gridcoop_home.protocol.bids import BidCurves, BidStep
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hub.cli import serve
 from hub.config import DEFAULT_CONNECTION_LIMIT_KW, ConfigError, HubConfig, load_config
 from hub.grid import feeder_from_dict
 from hub.market import clear_uniform_price
@@ -188,3 +192,28 @@ def test_it_clears_as_the_network_clearing_on_an_explicit_one_node_feeder(
         )
         or ours.interval.method == "backstop"
     )
+
+
+async def test_serve_warns_at_start_when_it_assumes_the_connection_limit(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'hub.db'}"
+
+    def warned() -> bool:
+        return any(
+            r.levelno == logging.WARNING and "assumes a 400 kW connection" in r.getMessage()
+            for r in caplog.records
+        )
+
+    task = asyncio.create_task(serve(db_url, "127.0.0.1", 0, None, ledger=False))
+    try:
+        for _ in range(200):
+            if warned() or task.done():
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    assert warned()
