@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from gridcoop_home.protocol.allocation import Allocation
 from gridcoop_home.protocol.bids import BidCurves, BidStep
-from gridcoop_home.protocol.grid_limit import GridLimit
+from gridcoop_home.protocol.grid_limit import GridLimit, net_power_w, within_grid_limit
 
 from hub.service.grid_limits import cap_curves
 from tests.hub.dashboard.support import DashHub, curves
@@ -135,3 +135,31 @@ def test_capping_keeps_the_dearest_purchases_and_a_load_whole() -> None:
 
     assert capped.buy == (BidStep(50, 600, "ev"),)  # the dishwasher does not fit whole
     assert capped.sell == (BidStep(5, 700, "pv"), BidStep(9, 300, "battery"))
+
+
+async def test_the_home_library_holds_the_hubs_dispatch_within_the_limit(hub: DashHub) -> None:
+    """The seam hub -> home: the allocation the hub sends, read by the home library, dispatches
+    within the limit even with a base load the bid did not expect."""
+    home, seller = await hub.enrol(), await hub.enrol()
+    interval = hub.next_interval()
+    body = limit_body(interval, home_id=home.home_id, import_kw=4.2)
+    await hub.admin("POST", "/api/v1/admin/grid-limits", body)
+    bid = BidCurves(
+        buy=(BidStep(40, 2750, "ev"), BidStep(30, 750, "battery")),  # 11 kW + 3 kW
+        sell=(),
+    )
+    await home.client.submit_bid(interval, bid)
+    await seller.client.submit_bid(interval, curves(sell=[(10, 5000)]))
+
+    await hub.clear(interval)
+
+    allocation = Allocation.from_wire((await home.client.result(interval))["allocation"])
+    assert net_power_w(allocation.dispatch) <= 4200  # the hub's clearing kept it
+    held = within_grid_limit(allocation.dispatch, allocation.grid_limit, other_w=800)
+    assert net_power_w(held, 800) <= 4200
+    # The hub kept 1050 Wh of the EV's step and none of the battery's; the home's base load
+    # (800 W) then takes from the EV's share.
+    assert {c.device: (c.action, c.power_w) for c in held} == {
+        "battery": ("idle", 0),
+        "ev": ("charge", 3400),
+    }
