@@ -1,11 +1,11 @@
 """Dimming: the grid operator caps a home's (or every home's) import and/or export for a time range.
 
-As section 14a EnWG lets a German DSO dim controllable loads down to 4.2 kW, the operator posts a
-limit (POST /api/v1/admin/grid-limits, docs/market.md#dimming). At each clearing the limits that
-overlap the interval cap the home's bid: its cheapest buy steps and its dearest sell steps are cut
-until what it may buy (sell) fits the limit, so the market never allocates the home more. The
-allocation carries the limit (gridcoop_home.protocol.grid_limit.GridLimit) so that the home holds
-its devices to it.
+As section 14a EnWG lets a German DSO dim controllable loads down to 4.2 kW, the operator posts
+a limit (POST /api/v1/admin/grid-limits, docs/market.md#dimming-grid-limits-on-homes). At each
+clearing the limits that overlap the interval cap the home's bid: its cheapest buy steps and its
+dearest sell steps are cut until what it may buy (sell) fits the limit, so the market never
+allocates the home more. The allocation carries the limit (gridcoop_home.protocol.grid_limit.
+GridLimit) so that the home holds its devices to it.
 
 The limits are stored as one operator setting (key `grid_limits`); expired ones are dropped when
 a new one is stored.
