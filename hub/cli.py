@@ -23,6 +23,7 @@ from hub.logs import get_logger, setup_logging
 from hub.server.admin import ADMIN_TOKEN_ENV
 from hub.server.app import ScaleOut, create_app
 from hub.server.leader import asyncpg_dsn, leadership_for
+from hub.service.network import network_warnings
 from hub.sim.cli import add_parser as add_simulate_parser  # hub.sim imports nothing heavy
 from hub.startup import (
     StartupError,
@@ -345,6 +346,8 @@ async def serve(
     except BaseException:
         await store.close()
         raise
+    for warning in network_warnings(config):
+        _LOGGER.warning(warning)
     scale_out = ScaleOut(
         leadership_for(db_url),
         None if store.is_sqlite else asyncpg_dsn(db_url),

@@ -35,6 +35,9 @@ DAY_MS = 24 * 60 * MINUTE_MS
 
 
 MARKET_MODES = ("periodic", "continuous")
+# The neighbourhood's connection limit when neither a feeder file nor `connection_limit_kw` is
+# configured: a common rating of the secondary substation serving 100-200 homes (docs/feeder.md).
+DEFAULT_CONNECTION_LIMIT_KW = 400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,8 @@ class NetworkSettings:
     must_serve_price: int | None = None
     voltage_margin_pu: float = DEFAULT_VOLTAGE_MARGIN_PU
     loading_limit: float = DEFAULT_LOADING_LIMIT
+    # Without a feeder: the transformer's limit in kW (None: DEFAULT_CONNECTION_LIMIT_KW).
+    connection_limit_kw: float | None = None
 
     def __post_init__(self) -> None:
         if self.market_mode not in MARKET_MODES:
@@ -92,6 +97,13 @@ class NetworkSettings:
                 f"network.market_mode must be one of {list(MARKET_MODES)}, got {self.market_mode!r}"
             )
         _ = self.options  # NetworkOptions checks the ranges
+        _check_connection_limit(self.connection_limit_kw, self.feeder is not None)
+
+    @property
+    def connection_kw(self) -> float:
+        """The connection limit the market clears within when there is no feeder file."""
+        limit = self.connection_limit_kw
+        return DEFAULT_CONNECTION_LIMIT_KW if limit is None else limit
 
     @property
     def options(self) -> NetworkOptions:
@@ -295,6 +307,7 @@ _NETWORK_KEYS = {
     "must_serve_price",
     "voltage_margin_pu",
     "loading_limit",
+    "connection_limit_kw",
 }
 
 
@@ -313,8 +326,9 @@ def parse_network(raw: Any, base: Path) -> NetworkSettings:
     _typed(raw, "must_serve_price", int)
     _typed(raw, "voltage_margin_pu", (int, float))
     _typed(raw, "loading_limit", (int, float))
+    _typed(raw, "connection_limit_kw", (int, float))
     values = {key: value for key, value in raw.items() if key not in ("feeder_file",)}
-    for key in ("voltage_margin_pu", "loading_limit"):
+    for key in ("voltage_margin_pu", "loading_limit", "connection_limit_kw"):
         if key in values:
             values[key] = float(values[key])
     feeder_file = raw.get("feeder_file")
@@ -329,6 +343,18 @@ def parse_network(raw: Any, base: Path) -> NetworkSettings:
         where = "" if err.element.startswith("file ") else f" {str(path)!r}"  # named already
         raise ConfigError(f"network.feeder_file{where}: {err}") from err
     return NetworkSettings(**values, feeder=feeder, feeder_file=str(path))
+
+
+def _check_connection_limit(limit: float | None, with_feeder: bool) -> None:
+    if limit is None:
+        return
+    if with_feeder:
+        raise ConfigError(
+            "network.connection_limit_kw is for hubs without a feeder file; "
+            "with network.feeder_file the transformer's limit_kva applies"
+        )
+    if isinstance(limit, bool) or not isinstance(limit, int | float) or not 0 < limit < 1e6:
+        raise ConfigError(f"network.connection_limit_kw must be a number of kW > 0, got {limit!r}")
 
 
 def _table(raw: Any, name: str) -> dict[str, Any]:

@@ -85,6 +85,7 @@ SECTIONS: dict[str, dict[str, Rule]] = {
         "must_serve_price": _PRICE,
         "voltage_margin_pu": Rule("number"),
         "loading_limit": Rule("number"),
+        "connection_limit_kw": Rule("number", 0.001, None, "kW"),
     },
     "ledger": {
         "enabled": Rule("bool"),

@@ -1,7 +1,10 @@
 """Carry out dispatch commands on the home's devices, within every limit, and tell the owner.
 
 A command is first held to the device's rating, its state of charge and its setpoint entity's
-range (gridcoop_home.protocol.dispatch.clamp_command). It is carried out only when the device's
+range (gridcoop_home.protocol.dispatch.clamp_command), then all of them to the grid operator's limit
+on the home's import and export, when the hub sent one (within_grid_limit: the EV, the battery and
+flexible loads give way first; a device changed by hand is never reduced). It is carried out only
+when the device's
 automatic-dispatch switch is on and nobody changed the device by hand (override.py); GridCoop
 switches off only what it switched on itself. `applied` is true only once the device's entity
 reads back what was written. The device's event entity fires when its command changes.
@@ -14,6 +17,7 @@ from typing import Any
 
 from gridcoop_home.devices.sunspec import SunSpecError
 from gridcoop_home.protocol.dispatch import DispatchCommand, PowerLimits, clamp_command
+from gridcoop_home.protocol.grid_limit import GridLimit, within_grid_limit
 from homeassistant.const import ATTR_ENTITY_ID, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -60,6 +64,7 @@ class Dispatcher:
         self.interval_seconds = interval_seconds
         self.last: dict[str, dict[str, Any]] = {}  # subentry id -> last command (diagnostics)
         self._switched_on: set[str] = set()  # entities GridCoop itself switched on
+        self.grid_limit: GridLimit | None = None  # the hub's limit for the interval dispatched
 
     def device_for(self, asset: str) -> DeviceConfig | None:
         return next((d for d in self._devices.values() if d.asset == asset), None)
@@ -69,19 +74,39 @@ class Dispatcher:
         commands: list[DispatchCommand],
         interval_start: int,
         snapshots: Mapping[str, DeviceSnapshot],
+        grid_limit: GridLimit | None = None,
+        other_w: float = 0.0,
     ) -> dict[str, DispatchCommand]:
-        """Carry out one interval's commands; returns what each device was told (clamped)."""
-        told: dict[str, DispatchCommand] = {}
+        """Carry out one interval's commands; returns what each device was told (clamped).
+        `other_w` is what no command controls (the base load), for the grid limit."""
+        clamped: list[tuple[DeviceConfig, DispatchCommand]] = []
         for command in commands:
             device = self.device_for(command.device)
             if device is None:
                 LOGGER.debug("Dispatch for %s: no such device here", command.device)
                 continue
-            command = clamp_command(command, self.limits(device, snapshots.get(device.subentry_id)))
+            limits = self.limits(device, snapshots.get(device.subentry_id))
+            clamped.append((device, clamp_command(command, limits)))
+        self.grid_limit = grid_limit
+        held = within_grid_limit(
+            [command for _, command in clamped],
+            grid_limit,
+            other_w,
+            fixed={device.asset for device, _ in clamped if self._owners(device)},
+        )
+        told: dict[str, DispatchCommand] = {}
+        for (device, _), command in zip(clamped, held, strict=True):
             told[command.device] = command
             applied, why = await self._maybe_apply(device, command)
             self._tell(device, command, interval_start, applied, why)
         return told
+
+    def _owners(self, device: DeviceConfig) -> bool:
+        """Whether the owner has the device: changed by hand, or switched on outside GridCoop."""
+        if self.overrides.is_paused(device.subentry_id):
+            return True
+        switch = device.get(CONF_SWITCH_ENTITY)
+        return bool(switch) and switch not in self._switched_on and self._is_on(switch)
 
     def limits(self, device: DeviceConfig, snap: DeviceSnapshot | None) -> PowerLimits:
         """The device's rating, state of charge and its setpoint entity's own range."""

@@ -24,6 +24,7 @@ from gridcoop_home.planner import Plan, PlannerInputError, plan
 from gridcoop_home.protocol.allocation import Allocation
 from gridcoop_home.protocol.bids import BidCurves
 from gridcoop_home.protocol.dispatch import plan_commands
+from gridcoop_home.protocol.grid_limit import GridLimit
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
 
 BASE_LOAD_REFRESH = timedelta(hours=1)
 ISLAND_INTERVAL = int(SLOT.total_seconds())
+KNOWN_LIMIT_SLOTS = 4  # the hub sends a grid limit with an allocation: the next hour at most
 
 
 class HomeLoop:
@@ -292,6 +294,7 @@ class HomeLoop:
                 retail=inputs.retail,
                 pv_forecast_w=inputs.pv_w,
                 carbon_g_per_kwh=inputs.carbon_g_per_kwh,
+                grid_limits=self._known_grid_limits(start),
             )
             result = await self.hass.async_add_executor_job(self._planner, request)
         except (PlannerInputError, ValueError) as err:
@@ -300,6 +303,18 @@ class HomeLoop:
         # What the sources fell back on is shown with the plan's own warnings.
         warnings = (*result.warnings, *inputs.warnings)
         return dataclasses.replace(result, warnings=warnings), None
+
+    def _known_grid_limits(self, start: datetime) -> list[GridLimit | None]:
+        """The grid operator's limits the hub sent for the plan's first hour (with allocations)."""
+        data = self.hub.market.data if self.hub is not None else None
+        if data is None:
+            return []
+        limits = []
+        for slot in range(KNOWN_LIMIT_SLOTS):
+            at = int((start + slot * SLOT).timestamp())
+            allocation = data.allocations.get(at - at % data.interval_seconds)
+            limits.append(allocation.grid_limit if allocation is not None else None)
+        return limits
 
     # -- dispatch ------------------------------------------------------------------------------
 
@@ -325,14 +340,19 @@ class HomeLoop:
             self._island_plan = result
             energies, curtailed = plan_energies(result, self.devices)
             commands = plan_commands(energies, ISLAND_INTERVAL, "island plan", curtailed)
+            limit = None
         else:
             allocation = self._undispatched_now()
             if allocation is None:
                 return
             commands = list(allocation.dispatch)
+            limit = allocation.grid_limit
         self._dispatched = {s for s in self._dispatched if s >= now - 4 * self.interval_seconds}
         self._dispatched.add(now)
-        told = await self.dispatcher.async_handle(commands, now, self.home.data.snapshots)
+        base_w = self._base_load[-1][1] if self._base_load else 0.0  # the latest hour's mean
+        told = await self.dispatcher.async_handle(
+            commands, now, self.home.data.snapshots, limit, base_w
+        )
         self.home.update(dispatch=told, dispatch_interval=now)
 
     # -- bidding -------------------------------------------------------------------------------

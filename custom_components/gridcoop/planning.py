@@ -24,6 +24,7 @@ from gridcoop_home.planner import (
     Tariffs,
 )
 from gridcoop_home.protocol.bids import BidCurves
+from gridcoop_home.protocol.grid_limit import GridLimit
 from homeassistant.util import dt as dt_util
 
 from .const import (
@@ -104,6 +105,7 @@ def build_request(
     retail: Sequence[float] | None = None,
     pv_forecast_w: Sequence[float] | None = None,
     carbon_g_per_kwh: Sequence[float] | None = None,
+    grid_limits: Sequence[GridLimit | None] = (),
 ) -> PlanRequest:
     """`retail` (the home's own price entity) replaces the tariff's import price per slot;
     `pv_forecast_w` and `carbon_g_per_kwh` replace the planner's models (plan_inputs.py)."""
@@ -136,6 +138,7 @@ def build_request(
         history=History(
             base_load_w=tuple(base_load_history), clearing_prices=tuple(clearing_history)
         ),
+        grid_limits=tuple(grid_limits),
         strategy=Strategy(
             profile=Profile(settings.profile),
             # stable_bill keeps the month near a budget: the daily cap times 30.

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from gridcoop_home.client.ledger import Account
+from gridcoop_home.protocol.grid_limit import GridLimit
 from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
@@ -287,6 +288,7 @@ async def async_setup_entry(
         # With a ledger the settled balance replaces the allocation-derived one; without one
         # (or before the hub said), the allocations are all the home knows.
         settled = ledger.enabled is True
+        home_entities.append(GridLimitNow(hub.market, entry))
         home_entities.extend(
             MarketSensor(hub.market, entry, description, currency)
             for description in MARKET_SENSORS
@@ -443,6 +445,34 @@ class MarketSensor(GridCoopCoordinatorEntity[MarketCoordinator], SensorEntity):
         hub = self.runtime.hub
         assert hub is not None
         return self.entity_description.value_fn(self.coordinator.data, hub.book)
+
+
+class GridLimitNow(GridCoopCoordinatorEntity[MarketCoordinator], SensorEntity):
+    """The grid operator's limit on the home's import now (kW; unknown when there is none), its
+    export limit an attribute: what the hub sent with the interval's allocation (dimming)."""
+
+    _attr_translation_key = "grid_limit_now"
+    _attr_device_class = SensorDeviceClass.POWER
+    _attr_native_unit_of_measurement = UnitOfPower.KILO_WATT
+
+    def __init__(self, coordinator: MarketCoordinator, entry: GridCoopConfigEntry) -> None:
+        super().__init__(coordinator, entry, "grid_limit_now")
+
+    def _limit(self) -> GridLimit | None:
+        data = self.coordinator.data
+        allocation = data.allocations.get(_interval_now(data, 0)) if data else None
+        return allocation.grid_limit if allocation is not None else None
+
+    @property
+    def native_value(self) -> float | None:
+        limit = self._limit()
+        return None if limit is None or limit.import_w is None else limit.import_w / 1000
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        limit = self._limit()
+        export = None if limit is None or limit.export_w is None else limit.export_w / 1000
+        return {"limited": limit is not None, "export_limit_kw": export}
 
 
 class RecommendedAction(GridCoopCoordinatorEntity[HomeCoordinator], SensorEntity):

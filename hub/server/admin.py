@@ -1,5 +1,5 @@
 """The operator's API behind the dashboard's admin area: invite, list and revoke homes and keys,
-view and change tariffs, fee and k, and the interval settings.
+view and change tariffs, fee and k, and the interval settings; dim homes (grid limits).
 
 Authentication: `Authorization: Bearer <admin token>`. The hub stores only the token's SHA-256
 (hex), in the config key `admin_token_sha256` or the environment variable
@@ -31,7 +31,7 @@ from hub.server.openapi.admin import ADMIN_PATHS, MAX_BUS, MAX_HOME_NAME, MAX_TT
 from hub.server.params import json_body, text_problem
 from hub.server.runtime import CLEARING
 from hub.service import dashboard_queries as queries
-from hub.service import settings
+from hub.service import grid_limits, settings
 from hub.service.network import validate_bus
 
 __all__ = [
@@ -299,3 +299,62 @@ async def put_settings(request: web.Request) -> web.Response:
         stored = await store.get_settings()
     _LOGGER.info("admin: settings changed", extra={"settings": sorted(values)})
     return web.json_response(settings.settings_view(new_config, stored))
+
+
+# -- grid limits (dimming) ------------------------------------------------------------------------
+
+
+@routes.get("/api/v1/admin/grid-limits")
+@admin_only
+async def get_grid_limits(request: web.Request) -> web.Response:
+    """The grid limits that have not ended."""
+    now = now_ms(request.app) // 1000
+    orders = grid_limits.from_setting(await request.app[STORE].get_settings())
+    return web.json_response({"grid_limits": grid_limits.to_setting(orders, now)})
+
+
+@routes.post("/api/v1/admin/grid-limits")
+@admin_only
+async def post_grid_limit(request: web.Request) -> web.Response:
+    """Cap a home's (or every home's) import and/or export from `start` to `end`: used by every
+    clearing of an interval that overlaps the range, and sent to the home with its allocation."""
+    app, now = request.app, now_ms(request.app)
+    body = json_body(await request.read())
+    if not isinstance(body, dict):
+        raise AdminError(400, "malformed", "send a JSON object")
+    try:
+        order = grid_limits.parse_request(body, now // 1000)
+    except grid_limits.GridLimitError as err:
+        raise AdminError(422, "invalid_setting", f"grid limit: {err}") from err
+    if order.home_id is not None:
+        home = await app[STORE].get_home(order.home_id) if _ID.match(order.home_id) else None
+        if home is None or home.revoked:
+            raise AdminError(404, "not_found", f"no active home {order.home_id!r}")
+    async with app[SETTINGS_LOCK]:
+        store = app[STORE]
+        orders = grid_limits.from_setting(await store.get_settings())
+        kept = grid_limits.to_setting([*orders, order], now // 1000)
+        if len(kept) > grid_limits.MAX_LIMITS:
+            raise AdminError(422, "invalid_setting", "too many grid limits: lift some first")
+        await store.put_setting(grid_limits.SETTING_KEY, kept, now)
+    _LOGGER.warning("admin: grid limit set", extra={"grid_limit": order.to_wire()})
+    return web.json_response(order.to_wire(), status=201)
+
+
+@routes.delete("/api/v1/admin/grid-limits/{limit_id}")
+@admin_only
+async def delete_grid_limit(request: web.Request) -> web.Response:
+    """Lift a grid limit: clearings from now on no longer apply it."""
+    app, now = request.app, now_ms(request.app)
+    limit_id = _path_id(request, "limit_id")
+    async with app[SETTINGS_LOCK]:
+        store = app[STORE]
+        orders = grid_limits.from_setting(await store.get_settings())
+        kept = [o for o in orders if o.limit_id != limit_id]
+        if len(kept) == len(orders):
+            raise AdminError(404, "not_found", f"no grid limit {limit_id!r}")
+        await store.put_setting(
+            grid_limits.SETTING_KEY, grid_limits.to_setting(kept, now // 1000), now
+        )
+    _LOGGER.info("admin: grid limit lifted", extra={"limit_id": limit_id})
+    return web.json_response({"grid_limits": grid_limits.to_setting(kept, now // 1000)})

@@ -4,7 +4,8 @@ The market itself is pure (hub.market); this module only feeds it stored bids, t
 into dispatch commands and persists everything in one transaction. Which market runs depends on
 the `[network]` settings (docs/feeder.md):
 
-- periodic, no feeder: clear_uniform_price, as always;
+- periodic, no feeder: clear_uniform_price held within the connection limit (clear_network on a
+  one-node feeder; the merit order itself unless the limit binds);
 - periodic with a feeder: clear_network (in a worker thread), with nodal prices and curtailment;
 - continuous: the interval's order book (hub.service.continuous) is settled into the same shape.
 """
@@ -12,12 +13,13 @@ the `[network]` settings (docs/feeder.md):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gridcoop_home.protocol.bids import BidCurves
 from gridcoop_home.protocol.dispatch import GridPrices, derive_commands
+from gridcoop_home.protocol.grid_limit import GridLimit
 
 from hub.config import HubConfig
 from hub.ledger.service.sealer import LedgerService
@@ -28,10 +30,16 @@ from hub.market import (
     MarketRules,
     Order,
     Step,
-    clear_uniform_price,
 )
+from hub.service import grid_limits
 from hub.service.continuous import ContinuousMarket
-from hub.service.network import clear_on_feeder, home_buses, with_network
+from hub.service.network import (
+    clear_on_connection,
+    clear_on_feeder,
+    connection_feeder,
+    home_buses,
+    with_network,
+)
 from hub.service.ports import Clock, Publisher
 from hub.store import Store
 from hub.store.records import AllocationRecord, IntervalRecord, StoredBid
@@ -71,7 +79,9 @@ def build_records(
     result: ClearingResult,
     rules: MarketRules,
     now_ms: int,
+    limits: Mapping[str, GridLimit] | None = None,
 ) -> tuple[IntervalRecord, list[AllocationRecord]]:
+    """The interval's records; `limits` (home_id -> grid limit) travel with the allocations."""
     interval = IntervalRecord(
         interval_start=interval_start,
         interval_end=interval_start + config.interval_seconds,
@@ -93,12 +103,15 @@ def build_records(
     )
     bids_by_home = {bid.home_id: bid for bid in bids}
     allocations = []
+    limits = limits or {}
     for alloc in result.allocations:
         bid = bids_by_home[alloc.home_id]
+        curves = curves_of(bid)
         commands = derive_commands(
-            curves_of(bid),
-            [fill.local_wh + fill.grid_wh for fill in alloc.buy_fills],
-            [fill.local_wh + fill.grid_wh for fill in alloc.sell_fills],
+            curves,
+            # A grid limit keeps a prefix of each curve (grid_limits.cap_order): the rest got 0.
+            _padded([fill.local_wh + fill.grid_wh for fill in alloc.buy_fills], len(curves.buy)),
+            _padded([fill.local_wh + fill.grid_wh for fill in alloc.sell_fills], len(curves.sell)),
             config.dispatch_seconds,
             GridPrices(rules.retail_price, rules.feed_in_price),
         )
@@ -115,9 +128,14 @@ def build_records(
                 fees_mminor=alloc.fees_mminor,
                 bid_digest=bid.digest,
                 dispatch=tuple(commands),
+                grid_limit=limits.get(alloc.home_id),
             )
         )
     return interval, allocations
+
+
+def _padded(filled: list[int], steps: int) -> list[int]:
+    return filled + [0] * (steps - len(filled))
 
 
 def clear_periodic(
@@ -127,22 +145,56 @@ def clear_periodic(
     priorities: dict[str, int],
     buses: dict[str, int] | None,
     now_ms: int,
+    limits: Mapping[str, GridLimit] | None = None,
 ) -> _Cleared:
     """Clear an interval's bids: uniform price, or within the feeder's limits when there is one
-    (`buses`: home_id -> bus on it)."""
+    (`buses`: home_id -> bus on it). `limits` (home_id -> the grid operator's limit) cap bids."""
     rules = config.market_rules(interval_start)
-    orders = [order_of(b.home_id, curves_of(b), priorities.get(b.home_id, 0)) for b in bids]
+    limits = limits or {}
+    orders = [_order(b, priorities, limits, config.dispatch_seconds) for b in bids]
     feeder = config.network.feeder
     if feeder is None or buses is None:
-        result = clear_uniform_price(orders, rules)
-        interval, allocations = build_records(config, interval_start, bids, result, rules, now_ms)
-        return _Cleared(interval, allocations, priorities=priorities)
+        return _clear_on_connection(
+            config, interval_start, bids, orders, priorities, now_ms, limits
+        )
     network = clear_on_feeder(orders, rules, feeder, buses, config)
     interval, allocations = build_records(
-        config, interval_start, bids, network.clearing, rules, now_ms
+        config, interval_start, bids, network.clearing, rules, now_ms, limits
     )
     interval, allocations, wire = with_network(interval, allocations, network, feeder)
     return _Cleared(interval, allocations, wire, priorities=priorities)
+
+
+def _order(
+    bid: StoredBid, priorities: dict[str, int], limits: Mapping[str, GridLimit], seconds: int
+) -> Order:
+    curves, limit = curves_of(bid), limits.get(bid.home_id)
+    if limit is not None:
+        curves = grid_limits.cap_curves(curves, limit, seconds)
+    return order_of(bid.home_id, curves, priorities.get(bid.home_id, 0))
+
+
+def _clear_on_connection(
+    config: HubConfig,
+    interval_start: int,
+    bids: Sequence[StoredBid],
+    orders: list[Order],
+    priorities: dict[str, int],
+    now_ms: int,
+    limits: Mapping[str, GridLimit],
+) -> _Cleared:
+    """No feeder file: the market within the neighbourhood's connection limit. While the limit
+    does not bind the records are those of clear_uniform_price; when it binds they say so
+    (method, binding limit, curtailment), but no IntervalNetwork is published (no feeder)."""
+    rules = config.market_rules(interval_start)
+    network = clear_on_connection(orders, rules, config)
+    interval, allocations = build_records(
+        config, interval_start, bids, network.clearing, rules, now_ms, limits
+    )
+    if network.method != "merit_order":
+        feeder = connection_feeder(config.network.connection_kw)
+        interval, allocations, _ = with_network(interval, allocations, network, feeder)
+    return _Cleared(interval, allocations, priorities=priorities)
 
 
 class ClearingService:
@@ -219,11 +271,17 @@ class ClearingService:
         priorities = {b.home_id: flex[b.home_id] for b in bids if flex.get(b.home_id)}
         feeder = config.network.feeder
         buses = None if feeder is None else home_buses(feeder, await self._store.home_buses())
+        limits = grid_limits.limits_for(
+            grid_limits.from_setting(await self._store.get_settings()),
+            [b.home_id for b in bids],
+            interval_start,
+            interval_start + config.interval_seconds,
+        )
         # Pure, and about 0.1 ms a home: in a worker thread, so that a big neighbourhood's
         # clearing holds up the requests arriving meanwhile for a few ms at a time (the GIL's
         # switch interval), not for the whole computation.
         cleared = await asyncio.to_thread(
-            clear_periodic, config, interval_start, bids, priorities, buses, now_ms
+            clear_periodic, config, interval_start, bids, priorities, buses, now_ms, limits
         )
         if cleared.interval.fallback_reason is not None:
             _LOGGER.warning(

@@ -11,10 +11,11 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
-from hub.config import HubConfig
-from hub.grid import Feeder, FeederError
+from hub.config import DEFAULT_CONNECTION_LIMIT_KW, HubConfig
+from hub.grid import Bus, Feeder, FeederError, Transformer
 from hub.market import BindingLimit, MarketRules, NetworkClearing, NodalPrice, Order, clear_network
 from hub.store.records import AllocationRecord, HomeRecord, IntervalRecord
 
@@ -65,6 +66,46 @@ def clear_on_feeder(
         interval_seconds=config.dispatch_seconds,
         options=config.network.options,
     )
+
+
+CONNECTION = "connection"  # the one-node feeder's transformer: named in binding limits
+CONNECTION_BUS = 0
+
+
+@lru_cache(maxsize=8)
+def connection_feeder(limit_kw: float) -> Feeder:
+    """The one-node feeder of a hub without a feeder file: every home on the transformer's bus,
+    whose rating is the neighbourhood's connection limit (unity power factor: kW = kVA)."""
+    return Feeder(
+        name=CONNECTION,
+        nominal_kv=0.4,
+        transformer=Transformer(CONNECTION, CONNECTION_BUS, limit_kw),
+        buses=(Bus(CONNECTION_BUS, "connection point"),),
+        lines=(),
+    )
+
+
+def clear_on_connection(
+    orders: Sequence[Order], rules: MarketRules, config: HubConfig
+) -> NetworkClearing:
+    """clear_network on the one-node feeder: the market held within the connection limit (import
+    and export) by the same LP as on a feeder file; the merit order when the limit does not bind."""
+    feeder = connection_feeder(config.network.connection_kw)
+    return clear_on_feeder(
+        orders, rules, feeder, {o.home_id: CONNECTION_BUS for o in orders}, config
+    )
+
+
+def network_warnings(config: HubConfig) -> list[str]:
+    """What the hub warns about at start: a connection limit it had to assume."""
+    network = config.network
+    if network.feeder is None and network.connection_limit_kw is None:
+        return [
+            "no [network] feeder_file and no connection_limit_kw: the market assumes a "
+            f"{DEFAULT_CONNECTION_LIMIT_KW:g} kW connection for the neighbourhood; set "
+            "[network] connection_limit_kw to your transformer's rating (docs/feeder.md)"
+        ]
+    return []
 
 
 def with_network(

@@ -11,6 +11,7 @@ from typing import Any
 
 from gridcoop_home.protocol.allocation import WIRE_FIELDS, Allocation
 from gridcoop_home.protocol.dispatch import DispatchCommand
+from gridcoop_home.protocol.grid_limit import GridLimit
 from sqlalchemy import Row, and_, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -141,6 +142,8 @@ def allocation_row(allocation: Allocation) -> dict[str, Any]:
     """An allocation as its `allocations` row: the wire form, its dispatch as JSON text."""
     row = allocation.to_wire()
     row["dispatch"] = json.dumps(row["dispatch"], sort_keys=True)
+    limit = row.get("grid_limit")
+    row["grid_limit"] = None if limit is None else json.dumps(limit, sort_keys=True)
     return row
 
 
@@ -148,4 +151,6 @@ def allocation_of(row: Row[Any]) -> Allocation:
     """The allocation an `allocations` row holds (rows with more columns: the extra ignored)."""
     values = {name: getattr(row, name) for name in WIRE_FIELDS}
     values["dispatch"] = tuple(DispatchCommand.from_wire(d) for d in json.loads(row.dispatch))
+    limit = values["grid_limit"]
+    values["grid_limit"] = None if limit is None else GridLimit.from_wire(json.loads(limit))
     return Allocation(**values)

@@ -66,6 +66,11 @@ def _v6_equivocations(conn: Connection) -> None:
     schema.ledger_equivocations.create(conn, checkfirst=True)
 
 
+def _v7_grid_limits(conn: Connection) -> None:
+    """The grid operator's limit on a home's import/export, sent with its allocation (issue 19)."""
+    _add_column(conn, schema.allocations.c.grid_limit)
+
+
 def _add_column(conn: Connection, column: Column[object]) -> None:
     """ALTER TABLE ... ADD COLUMN with the column exactly as schema.py defines it (a column that
     is already there is left alone, so a half-known database cannot stop the upgrade)."""
@@ -83,6 +88,7 @@ MIGRATIONS: dict[int, Migration] = {
     4: _v4_market_modes,
     5: _v5_scale_out,
     6: _v6_equivocations,
+    7: _v7_grid_limits,
 }
 
 

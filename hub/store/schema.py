@@ -159,6 +159,7 @@ allocations = Table(
     Column("dispatch", Text, nullable=False),  # canonical JSON list of dispatch commands
     Column("curtailed_buy_wh", BigInteger, nullable=False, server_default="0"),  # migration 4
     Column("curtailed_sell_wh", BigInteger, nullable=False, server_default="0"),
+    Column("grid_limit", Text, nullable=True),  # migration 7: JSON GridLimit, NULL: none
 )
 
 # Continuous mode (migration 4): every accepted order and every cancellation, in arrival order.

@@ -91,7 +91,12 @@ def hub_from_unit(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]
     etc, state = tmp_path / "etc", tmp_path / "state"
     etc.mkdir()
     state.mkdir()
-    (etc / "hub.toml").write_text('currency = "EUR"\n')
+    # Short intervals: the ledger seals a block every interval, and a witness can register for a
+    # home only once the home's enrolment is in a block.
+    (etc / "hub.toml").write_text(
+        'currency = "EUR"\ninterval_seconds = 10\ngate_closure_seconds = 2\n'
+        "allow_short_intervals = true\n"
+    )
     service = unit("gridcoop-hub.service")["Service"]
     command = mapped(
         service["ExecStart"],
@@ -168,7 +173,13 @@ def test_the_witness_unit_s_command_registers_with_the_hub(
         key = witness_dir / "witness.key"
         wait(lambda: key.exists() and (witness_dir / "witness-data").is_dir(), 60, "its files")
         assert key.stat().st_mode & 0o777 == 0o600
-        wait(lambda: "registered" in log.read_text().lower(), 60, "its registration")
+        # Registering proves possession of the BLS key, and the hub checks that proof: with the
+        # pure-Python BLS backend seconds each, many more on a loaded machine.
+        try:
+            wait(lambda: "witness registered" in log.read_text(), 240, "its registration")
+        except AssertionError:
+            print(log.read_text())
+            raise
         assert witness.poll() is None, log.read_text()
         witness.send_signal(signal.SIGTERM)
         witness.wait(timeout=30)

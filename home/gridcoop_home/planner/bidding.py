@@ -57,10 +57,11 @@ def build_bids(
     retail: float,
     pv_wh: int = 0,
     grid_limit_wh: int | None = None,
+    export_limit_wh: int | None = None,
 ) -> BidCurves:
     """The bid for the next slot. `net_wh` is the plan's slot-0 import minus export, `pv_wh`
     the PV energy it uses in slot 0 and `grid_limit_wh` what the connection carries in a slot
-    (all Wh)."""
+    (all Wh); `export_limit_wh`, when given, what it may export (else `grid_limit_wh`)."""
     # Prices on the wire are integers, so the market clears at one: the bid agrees with the plan
     # at the expected price rounded to an integer.
     expected = round(expected_price)
@@ -73,7 +74,8 @@ def build_bids(
     wire_buy, wire_sell = _wire_steps(actions, fixed, low, high, PV if pv_wh > 0 else BASE)
     if grid_limit_wh is not None:
         wire_buy = _within_limit(wire_buy, grid_limit_wh, expected, descending=True)
-        wire_sell = _within_limit(wire_sell, grid_limit_wh, expected, descending=False)
+        export_wh = grid_limit_wh if export_limit_wh is None else export_limit_wh
+        wire_sell = _within_limit(wire_sell, export_wh, expected, descending=False)
     buy = _cap(wire_buy, expected, descending=True)
     sell = _cap(wire_sell, expected, descending=False)
     return BidCurves(buy=buy, sell=sell, baseline=_baseline(buy, sell, expected, planned))

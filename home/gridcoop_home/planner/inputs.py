@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from gridcoop_home.protocol.grid_limit import GridLimit
+
 SLOT = timedelta(minutes=15)
 SLOT_HOURS = 0.25
 MAX_SLOTS = 192  # 48 h
@@ -126,3 +128,6 @@ class PlanRequest:
     island: bool = False
     # Compute discomfort prices and bid curves (extra solves); off for a bare schedule.
     market_outputs: bool = True
+    # The grid operator's limit per slot from `start` (dimming, sent by the hub with allocations);
+    # None or past the sequence's end: only the site's connection limit.
+    grid_limits: Sequence[GridLimit | None] = ()

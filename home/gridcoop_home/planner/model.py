@@ -105,7 +105,7 @@ class _Builder:
         f = problem.forecasts
         self.v = _Vars(
             imp=[self.lp.add_variable(f"imp_{t}", 0) for t in n],
-            exp=[self.lp.add_variable(f"exp_{t}", 0, problem.grid_limit_kw) for t in n],
+            exp=[self.lp.add_variable(f"exp_{t}", 0, problem.export_kw(t)) for t in n],
             pv=[self.lp.add_variable(f"pv_{t}", 0, f.pv_w[t] / 1000) for t in n],
             excess=[self.lp.add_variable(f"excess_{t}", 0) for t in n],
         )
@@ -138,7 +138,7 @@ class _Builder:
             base = f.base_load_w[t] / 1000
             supply = pulp.lpSum([v.pv[t], v.imp[t], *self.supply[t]])
             lp += supply == pulp.lpSum([*self.demand[t], v.exp[t]]) + base, f"balance_{t}"
-            lp += v.imp[t] <= self.p.grid_limit_kw + v.excess[t], f"limit_{t}"
+            lp += v.imp[t] <= self.p.import_kw(t) + v.excess[t], f"limit_{t}"
         cost = pulp.lpSum(
             DT * (f.buy_price[t] * v.imp[t] - f.sell_price[t] * v.exp[t])
             for t in range(self.p.slots)

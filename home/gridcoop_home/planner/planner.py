@@ -100,7 +100,8 @@ def _bids(problem: Problem, sol: Solution, found: list[Reservation]) -> BidCurve
         feed_in=f.feed_in[0],
         retail=f.retail[0],
         pv_wh=round(sol.pv_used[0] * SLOT_HOURS * 1000),
-        grid_limit_wh=math.floor(problem.grid_limit_kw * SLOT_HOURS * 1000),
+        grid_limit_wh=math.floor(problem.import_kw(0) * SLOT_HOURS * 1000),
+        export_limit_wh=math.floor(problem.export_kw(0) * SLOT_HOURS * 1000),
     )
 
 

@@ -59,10 +59,19 @@ class Problem:
     loads: tuple[LoadSpec, ...]
     strategy: Strategy
     warnings: tuple[str, ...]
+    # Per slot: the connection limit, lowered by the grid operator's limit where there is one.
+    import_limit_kw: tuple[float, ...] = ()
+    export_limit_kw: tuple[float, ...] = ()
 
     @property
     def horizon_hours(self) -> float:
         return self.slots * SLOT_HOURS
+
+    def import_kw(self, slot: int) -> float:
+        return self.import_limit_kw[slot] if self.import_limit_kw else self.grid_limit_kw
+
+    def export_kw(self, slot: int) -> float:
+        return self.export_limit_kw[slot] if self.export_limit_kw else self.grid_limit_kw
 
 
 def build_problem(request: PlanRequest) -> Problem:
@@ -84,6 +93,21 @@ def build_problem(request: PlanRequest) -> Problem:
         loads=loads,
         strategy=request.strategy,
         warnings=tuple(warnings),
+        import_limit_kw=_limits(request, "import_w"),
+        export_limit_kw=_limits(request, "export_w"),
+    )
+
+
+def _limits(request: PlanRequest, way: str) -> tuple[float, ...]:
+    """Per slot, the site's connection limit lowered by the grid operator's (kW)."""
+    site = request.site.grid_limit_w / 1000
+    limits = list(request.grid_limits)[: request.slots]
+    limits += [None] * (request.slots - len(limits))
+    return tuple(
+        site
+        if (w := None if limit is None else getattr(limit, way)) is None
+        else min(site, w / 1000)
+        for limit in limits
     )
 
 

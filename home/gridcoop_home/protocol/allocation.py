@@ -16,6 +16,7 @@ from typing import Any
 
 from gridcoop_home.protocol.dispatch import DispatchCommand
 from gridcoop_home.protocol.errors import MALFORMED, ProtocolError
+from gridcoop_home.protocol.grid_limit import GridLimit
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class Allocation:
     dispatch: tuple[DispatchCommand, ...]  # what each of the home's devices should do
     curtailed_buy_wh: int = 0  # what the feeder could not carry of what the merit order gave
     curtailed_sell_wh: int = 0
+    grid_limit: GridLimit | None = None  # the grid operator's limit for this home; None: none
 
     def __post_init__(self) -> None:
         if type(self.dispatch) is not tuple:  # any sequence in, a tuple kept (immutable)
@@ -42,12 +44,17 @@ class Allocation:
         # By hand: asdict's generic deep copy costs ~20 us, for hundreds of allocations a clearing.
         wire = {name: getattr(self, name) for name in WIRE_FIELDS}
         wire["dispatch"] = [command.to_wire() for command in self.dispatch]
+        if self.grid_limit is None:  # absent, so allocations without one keep their bytes
+            del wire["grid_limit"]
+        else:
+            wire["grid_limit"] = self.grid_limit.to_wire()
         return wire
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Allocation:
         """An allocation as the hub sends it; ProtocolError `malformed` names what is wrong.
-        The curtailment fields may be absent (a hub without a feeder): 0."""
+        The curtailment fields may be absent (a hub without a feeder): 0; the grid limit too
+        (no limit)."""
         if not isinstance(data, Mapping):
             raise ProtocolError(MALFORMED, "an allocation must be an object")
         unknown = sorted(set(data) - set(WIRE_FIELDS))
@@ -62,6 +69,8 @@ class Allocation:
             value = data[name]
             if name == "dispatch":
                 values[name] = _dispatch(value)
+            elif name == "grid_limit":
+                values[name] = None if value is None else GridLimit.from_wire(value)
             elif name in _TEXT:
                 if not isinstance(value, str):
                     raise ProtocolError(MALFORMED, f"allocation.{name} must be a string")

@@ -12,6 +12,7 @@ from gridcoop_home.protocol.allocation import WIRE_FIELDS as ALLOCATION_FIELDS
 from gridcoop_home.protocol.bids import ASSET_PATTERN, DEVICE_PATTERN, MAX_BASELINE_DEVICES
 from gridcoop_home.protocol.enrolment import MAX_METERS
 from gridcoop_home.protocol.envelope import MAX_SEQ
+from gridcoop_home.protocol.grid_limit import GRID_LIMIT_SCHEMA
 from gridcoop_home.protocol.orders import CLIENT_ORDER_ID_PATTERN, SIDES
 from gridcoop_home.protocol.readings import METER_KINDS
 
@@ -65,6 +66,7 @@ ALLOCATION_PROPERTIES: dict[str, Schema] = {
     "dispatch": {"type": "array", "items": _ref("DispatchCommand")},
     "curtailed_buy_wh": _int("purchases the feeder could not carry, Wh", 0),
     "curtailed_sell_wh": _int("sales the feeder could not carry, Wh", 0),
+    "grid_limit": GRID_LIMIT_SCHEMA,
 }
 
 SCHEMAS: dict[str, Schema] = {
@@ -334,6 +336,7 @@ SCHEMAS: dict[str, Schema] = {
         {
             name: ALLOCATION_PROPERTIES[name]
             for name in ALLOCATION_FIELDS  # a field without a schema here fails on import
-        }
+        },
+        required=[name for name in ALLOCATION_FIELDS if name != "grid_limit"],
     ),
 }

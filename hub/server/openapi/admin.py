@@ -15,6 +15,7 @@ from hub.server.openapi.common import (
     path_param,
     refusals,
 )
+from hub.service.grid_limits import MAX_LIMIT_KW
 from hub.service.settings import MARKET_MODES, MAX_PERIODS
 
 Schema = dict[str, Any]
@@ -142,6 +143,36 @@ INVITE_REQUEST = {
     },
 }
 
+_KW = {
+    "oneOf": [{"type": "number", "minimum": 0, "maximum": MAX_LIMIT_KW}, {"type": "null"}],
+    "description": "kW (average over each interval), or null for no limit that way",
+}
+GRID_LIMIT_REQUEST = {
+    "type": "object",
+    "required": ["start", "end"],
+    "additionalProperties": False,
+    "properties": {
+        "home_id": {
+            "oneOf": [{"type": "string", "minLength": 1}, {"type": "null"}],
+            "description": "the home to dim; null or absent: every home",
+        },
+        "start": {"type": "integer", "minimum": 0, "description": "UTC seconds"},
+        "end": {"type": "integer", "minimum": 0, "description": "UTC seconds, after start"},
+        "import_kw": _KW,
+        "export_kw": _KW,
+    },
+}
+GRID_LIMIT = closed_object(
+    {
+        "limit_id": {"type": "string"},
+        "home_id": {"type": ["string", "null"]},
+        "start": int_schema("UTC seconds"),
+        "end": int_schema("UTC seconds"),
+        "import_kw": {"type": ["number", "null"]},
+        "export_kw": {"type": ["number", "null"]},
+    }
+)
+GRID_LIMITS = closed_object({"grid_limits": {"type": "array", "items": GRID_LIMIT}})
 
 ADMIN_PATHS: dict[str, Any] = {
     "/api/v1/admin/homes": {
@@ -224,6 +255,31 @@ ADMIN_PATHS: dict[str, Any] = {
             "requestBody": json_body(SETTINGS_UPDATE),
             "responses": {"200": json_answer(SETTINGS), **refusals(400, 401, 422)},
         },
+    },
+    "/api/v1/admin/grid-limits": {
+        "get": {
+            "summary": "The grid operator's limits on homes' import and export (admin)",
+            "security": ADMIN,
+            "responses": {"200": json_answer(GRID_LIMITS), **refusals(401)},
+        },
+        "post": {
+            "summary": "Dim a home (or every home): cap its import and/or export for a time "
+            "range; the clearing and the home's dispatch keep within it (admin)",
+            "security": ADMIN,
+            "requestBody": json_body(GRID_LIMIT_REQUEST),
+            "responses": {
+                "201": json_answer(GRID_LIMIT, "the stored limit"),
+                **refusals(400, 401, 404, 422),
+            },
+        },
+    },
+    "/api/v1/admin/grid-limits/{limit_id}": {
+        "delete": {
+            "summary": "Lift a grid limit (admin)",
+            "security": ADMIN,
+            "parameters": [path_param("limit_id", "the limit")],
+            "responses": {"200": json_answer(GRID_LIMITS), **refusals(401, 404)},
+        }
     },
 }
 ADMIN_PATHS |= STATEMENT_PATHS

@@ -9,6 +9,7 @@ import pytest
 from gridcoop_home.protocol.allocation import WIRE_FIELDS, Allocation
 from gridcoop_home.protocol.dispatch import DispatchCommand
 from gridcoop_home.protocol.errors import MALFORMED, ProtocolError
+from gridcoop_home.protocol.grid_limit import GridLimit
 from gridcoop_home.protocol.schema import SCHEMAS
 from jsonschema import Draft202012Validator
 
@@ -44,7 +45,7 @@ def test_an_allocation_survives_its_wire_form_exactly() -> None:
 def test_the_wire_form_is_what_the_schema_describes() -> None:
     wire = allocation().to_wire()
 
-    assert list(wire) == list(WIRE_FIELDS)
+    assert list(wire) == [name for name in WIRE_FIELDS if name != "grid_limit"]  # absent: none
     assert list(SCHEMAS["Allocation"]["properties"]) == list(WIRE_FIELDS)
     assert list(_validator("Allocation").iter_errors(wire)) == []
     assert wire["dispatch"][1] == {
@@ -54,6 +55,35 @@ def test_the_wire_form_is_what_the_schema_describes() -> None:
         "energy_wh": 300,
         "reason": "bought 300 Wh",
     }
+
+
+def test_a_grid_limit_travels_in_the_wire_form_and_back() -> None:
+    limited = allocation(grid_limit=GridLimit(import_w=4200, export_w=None))
+    wire = limited.to_wire()
+
+    assert wire["grid_limit"] == {"import_w": 4200, "export_w": None}
+    assert list(_validator("Allocation").iter_errors(wire)) == []
+    assert Allocation.from_wire(wire) == limited
+    assert Allocation.from_wire({**wire, "grid_limit": None}).grid_limit is None
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [[], {"import_w": -1}, {"import_w": 1.5}, {"import_w": True}, {"dim": 1}],
+)
+def test_a_wrong_grid_limit_is_malformed(bad: object) -> None:
+    wire = {**allocation().to_wire(), "grid_limit": bad}
+
+    with pytest.raises(ProtocolError) as caught:
+        Allocation.from_wire(wire)
+    assert caught.value.reason == MALFORMED and "grid_limit" in str(caught.value)
+
+
+def test_two_limits_at_once_take_the_lower_of_each() -> None:
+    both = GridLimit(4200, None).tighter(GridLimit(5000, 3000))
+
+    assert both == GridLimit(4200, 3000)
+    assert both.energy_wh(900) == (1050, 750)
 
 
 def test_any_sequence_of_commands_is_kept_as_a_tuple() -> None:

@@ -129,6 +129,13 @@ async def test_every_endpoint_answers_as_documented(
     await hub.raw("GET", f"/api/v1/admin/statements/{month}", headers=admin)
     await hub.raw("GET", f"/api/v1/admin/statements/{month}/homes/{buyer.home_id}", headers=admin)
     await hub.raw("GET", f"/api/v1/admin/statements/{month}/homes/{'0' * 16}", headers=admin)
+    limit = {"start": interval, "end": interval + 900, "import_kw": 4.2}
+    made = await hub.raw("POST", "/api/v1/admin/grid-limits", limit, headers=admin)
+    await hub.raw("POST", "/api/v1/admin/grid-limits", {**limit, "end": 0}, headers=admin)
+    await hub.raw("GET", "/api/v1/admin/grid-limits", headers=admin)
+    lift = f"/api/v1/admin/grid-limits/{made.body['limit_id']}"
+    await hub.raw("DELETE", lift, headers=admin)
+    await hub.raw("DELETE", lift, headers=admin)  # 404
     pv_key = seller.meter("pv").key.key_id
     await hub.raw("POST", f"/api/v1/admin/keys/{pv_key}/revoke", headers=admin)
     await hub.raw("POST", f"/api/v1/admin/homes/{buyer.home_id}/revoke", headers=admin)

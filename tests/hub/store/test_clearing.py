@@ -6,6 +6,7 @@ import dataclasses
 
 from gridcoop_home.protocol.bids import BidCurves, BidStep
 from gridcoop_home.protocol.dispatch import DispatchCommand, derive_commands
+from gridcoop_home.protocol.grid_limit import GridLimit
 
 from hub.ledger.accounts.recording import ClearedAllocation, clearing_entry
 from hub.store import Store
@@ -67,7 +68,11 @@ def test_an_allocations_wire_form_has_every_field_and_its_own_dispatch_list() ->
     record = allocation("h1")
     wire = record.to_wire()
 
-    assert {**wire, "dispatch": tuple(wire["dispatch"])} == dataclasses.asdict(record)
+    # every field, but an absent grid limit is left out (older homes and ledgers see no change)
+    assert {**wire, "dispatch": tuple(wire["dispatch"]), "grid_limit": None} == dataclasses.asdict(
+        record
+    )
+    assert "grid_limit" not in wire
     assert isinstance(wire["dispatch"], list)
     wire["dispatch"][0]["energy_wh"] = -1
     assert record.dispatch[0].energy_wh != -1
@@ -83,6 +88,17 @@ async def test_a_clearing_is_stored_and_read_back_exactly(store: Store) -> None:
     assert await store.allocations_for_interval(INTERVAL) == sorted(
         allocations, key=lambda a: a.home_id
     )
+
+
+async def test_a_grid_limit_is_stored_and_read_back(store: Store) -> None:
+    limited = dataclasses.replace(allocation(HOMES[0]), grid_limit=GridLimit(4200, None))
+
+    assert await store.save_clearing(interval(), [limited, allocation(HOMES[1])]) is True
+
+    assert (await store.allocations_for_interval(INTERVAL))[0 if HOMES[0] < HOMES[1] else 1] == (
+        limited
+    )
+    assert limited.to_wire()["grid_limit"] == {"import_w": 4200, "export_w": None}
 
 
 async def test_an_interval_is_cleared_only_once(store: Store) -> None:
