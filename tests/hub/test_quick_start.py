@@ -205,3 +205,40 @@ def test_the_operations_commands_work_in_a_plain_install(venv: Path, tmp_path: P
     restored = run(venv, "gridcoop-hub restore hub-copy.db --db sqlite:///restored.db", tmp_path)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert "OK: " in restored.stdout and "Traceback" not in restored.stderr
+
+
+def test_the_dashboard_s_invite_works_at_the_default_log_level(venv: Path, tmp_path: Path) -> None:
+    """The dashboard's *Invite* (POST /api/v1/admin/invites) on a plain `serve` at its default
+    log level, with the admin token `gridcoop-hub admin-token` made: a 201 with a join code that
+    the hub knows (it once answered 500 at the default level and stored a code nobody saw)."""
+    made = run(venv, "gridcoop-hub admin-token", tmp_path)
+    token = re.search(r"gcadm_\S+", made.stdout)
+    digest = re.search(r"GRIDCOOP_ADMIN_TOKEN_SHA256=([0-9a-f]{64})", made.stdout)
+    assert token and digest, made.stdout
+    port = free_port()
+    server = subprocess.Popen(
+        [str(venv / "bin/gridcoop-hub"), "serve", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "GRIDCOOP_ADMIN_TOKEN_SHA256": digest.group(1)},
+    )
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}", server)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/admin/invites",
+            data=json.dumps({"name": "House 14"}).encode(),
+            headers={
+                "Authorization": f"Bearer {token.group()}",
+                "Content-Type": "application/json",
+            },
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.status == 201
+            body = json.loads(answer.read())
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+    assert body["name"] == "House 14" and body["join_code"], body
