@@ -346,7 +346,7 @@ async def post_grid_limit(request: web.Request) -> web.Response:
 async def delete_grid_limit(request: web.Request) -> web.Response:
     """Lift a grid limit: clearings from now on no longer apply it."""
     app, now = request.app, now_ms(request.app)
-    limit_id = _path_id(request, "limit_id")
+    limit_id = path_id(request, "limit_id")
     async with app[SETTINGS_LOCK]:
         store = app[STORE]
         orders = grid_limits.from_setting(await store.get_settings())
