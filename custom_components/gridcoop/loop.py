@@ -167,6 +167,12 @@ class HomeLoop:
         self._replan = True
         self.entry.async_create_task(self.hass, self.step(), f"{DOMAIN} replan")
 
+    def dispatch_again(self) -> None:
+        """Automatic dispatch was switched on: carry out the interval under way at once (its
+        command was told with `applied: false`), not only from the next interval on."""
+        self._dispatched.discard(self._interval_now())
+        self.request_replan()
+
     # -- one step ------------------------------------------------------------------------------
 
     async def step(self, *, force_bid: bool = False) -> BidCurves | None:

@@ -82,3 +82,11 @@ class AutoDispatchSwitch(_RestoredSwitch):
         super()._set(on)
         assert self.device is not None
         self.runtime.settings.auto_dispatch[self.device.subentry_id] = on
+
+    async def _change(self, on: bool) -> None:
+        self._set(on)
+        self.async_write_ha_state()
+        if on:
+            self.runtime.loop.dispatch_again()
+        else:
+            self.runtime.loop.request_replan()

@@ -122,6 +122,25 @@ async def test_a_pushed_allocation_is_carried_out_and_read_back(
     assert hass.states.get("sensor.maple_street_4_market_balance").state == "-0.35"
 
 
+async def test_switching_automatic_dispatch_on_carries_out_the_interval_under_way(
+    hass: HomeAssistant, fake_hub: FakeHub, frozen: Any
+) -> None:
+    await hub_home(hass, fake_hub, [BATTERY_SUB])
+    charge = command("battery", "charge", 3000, 750)
+    fake_hub.push(json.dumps({"type": "allocation", "allocation": allocation(CURRENT, [charge])}))
+    await settle(hass)
+    # Off: told, not done.
+    assert hass.states.get(SETPOINT).state == "0.0"
+    assert hass.states.get("event.home_battery_dispatch").attributes["applied"] is False
+
+    await automatic(hass, "home_battery")
+    await settle(hass)
+
+    # On: the same interval's command at once, not from the next interval on.
+    assert hass.states.get(SETPOINT).state == "3000.0"
+    assert hass.states.get("event.home_battery_dispatch").attributes["applied"] is True
+
+
 async def test_a_command_beyond_the_rating_is_cut_to_it(
     hass: HomeAssistant, fake_hub: FakeHub, frozen: Any
 ) -> None:
