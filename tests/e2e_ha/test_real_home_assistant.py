@@ -32,9 +32,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e_ha.fixtures import running_home_assistant, running_hub
 from tests.e2e_ha.flows import add_device, entry_loaded, join_hub, set_options
-from tests.e2e_ha.harness import Hub, Neighbour, listening_addresses, start_hub, wait_for
-from tests.e2e_ha.home_assistant import HomeAssistant, StockVenv, new_home_assistant
+from tests.e2e_ha.harness import Hub, Neighbour, listening_addresses, wait_for
+from tests.e2e_ha.home_assistant import HomeAssistant
 from tests.e2e_ha.package_index import PackageIndex, Wheels, normalized
 from tests.e2e_ha.scenario import BATTERY_INPUTS, TEMPLATE_SENSORS
 
@@ -105,32 +106,16 @@ settlement_deadline_seconds = 30
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    served = start_hub(tmp_path_factory.mktemp("hub"), HUB_TOML)
-    try:
+    with running_hub(tmp_path_factory, HUB_TOML) as served:
         yield served
-    finally:
-        served.stop()
 
 
 @pytest.fixture(scope="module")
 def home_assistant(
     tmp_path_factory: pytest.TempPathFactory, package_index: PackageIndex
 ) -> Iterator[HomeAssistant]:
-    """A stock Home Assistant, onboarded and running, the integration's requirement not yet
-    installed."""
-    if not StockVenv().exists():
-        pytest.skip("no stock Home Assistant: scripts/bootstrap all creates .venv-hass")
-    ha = new_home_assistant(tmp_path_factory.mktemp("ha-config"), SCENARIO, package_index.url)
-    try:
-        ha.start()
-        ha.onboard()
-        ha.wait_running()
+    with running_home_assistant(tmp_path_factory, SCENARIO, package_index.url) as ha:
         yield ha
-    except BaseException:
-        print(ha.diagnose())
-        raise
-    finally:
-        ha.stop()
 
 
 def sha256_record(path: Path) -> str:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -25,16 +23,6 @@ from tests.hub.server.support import conformance_problems, start_hub
 
 REPO = Path(__file__).resolve().parents[2]
 CODE = re.compile(r"Join code for '(?:[^']+)': ([A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4})$", re.M)
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """hub.cli.main() installs its own root log handler; put pytest's logging back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture

@@ -6,11 +6,9 @@ docs/hub/configuration.md#errors."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,16 +20,6 @@ from hub.store import Store
 from hub.store.ledger_store import LedgerStore
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """main() installs its own root log handler; put pytest's logging back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def fails(capsys: pytest.CaptureFixture[str], *argv: str) -> str:

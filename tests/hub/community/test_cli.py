@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,15 +38,6 @@ kind = "pv"
 metering_point = "AT-PV"
 owners = {{ m01 = "{owner_share}", m02 = "1/2" }}
 """
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def write_config(tmp_path: Path, owner_share: str = "1/2", hub_meter: str = "") -> Path:

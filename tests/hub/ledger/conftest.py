@@ -3,7 +3,6 @@ every JSON answer is checked against the API document (ledger endpoints included
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 from typing import Protocol
@@ -58,16 +57,6 @@ def ledger_conformance_problems(exchanges: list[Exchange]) -> list[str]:
             for e in validator.iter_errors(ex.body)
         ]
     return problems
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """`hub.cli.main` (verify) sets the root logger up; put it back for the tests after."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture

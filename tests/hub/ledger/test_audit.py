@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -25,16 +24,6 @@ from hub.ledger.chain.audit import AuditReport
 from hub.ledger.chain.chain import ChainBlock, encode, make_header
 from hub.ledger.chain.export import write_export
 from tests.hub.ledger.factory import T0, ChainBuilder, replace_entry, trade_chain
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
 
 Audit = Callable[..., AuditReport]
 audit: Audit = audits.audit  # the audit under test, set per run by `audit_mode`

@@ -4,8 +4,6 @@ message naming the element; `invite --bus` is checked against the configured fee
 from __future__ import annotations
 
 import copy
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,16 +13,6 @@ from hub.config import ConfigError, HubConfig, NetworkSettings, load_config
 from hub.grid import FeederError, load_feeder
 from hub.service.network import validate_bus
 from tests.hub.modes.support import EXAMPLE_FEEDER, THIN_FEEDER, THIN_LINES, hub_toml
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """hub.cli.main() installs its own root log handler; put pytest's logging back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def test_without_a_network_table_the_hub_clears_periodically_without_a_feeder() -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +24,6 @@ from tests.hub.modes.support import submit_order, with_feeder
 from tests.hub.server.support import FakeClock, Home, Hub, curves
 
 MODES = ["periodic", "continuous"]
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 async def offer(hub: Hub, mode: str, interval: int, seller: Home, buyer: Home) -> None:
