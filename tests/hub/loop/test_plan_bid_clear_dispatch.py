@@ -23,6 +23,7 @@ from gridcoop_home.protocol.dispatch import (
 )
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 
 from hub.config import HubConfig
 from hub.market import MarketRules, clear_uniform_price
@@ -200,16 +201,52 @@ def bid_bounds(bids: BidCurves, device: str, price: int) -> tuple[int, int]:
 )
 @given(scenario=scenarios())
 def test_the_dispatch_follows_the_home_s_own_bid_within_every_rating(scenario: Scenario) -> None:
-    req = scenario.request
+    result = plan(scenario.request)
+    assert result.bids is not None
+    assume(result.bids.buy or result.bids.sell)
+    check_the_loop(scenario, result)
+
+
+def test_an_ev_that_needs_a_few_wh_now_is_not_paused_by_a_cheap_neighbour() -> None:
+    # Found by the property above: 10 -> 15 kWh by +1 h on 7.4 kW x 90 % leaves 6 Wh that must
+    # come now. Averaged over the slot's 1,850 Wh they were bid at 4 c/kWh; a neighbour's 100 Wh
+    # at 2 c/kWh cleared at 14, the EV paused and missed its target (18.96 against the plan's
+    # 14.11). Bid at retail, they are bought whatever the price.
+    ev = EV(
+        capacity_wh=60_000,
+        soc_wh=10_000,
+        target_wh=15_000,
+        departure=START + timedelta(hours=1),
+        max_charge_w=7_400,
+        charge_efficiency=0.9,
+    )
+    req = request(
+        [2.0, 2.0],
+        tariffs=Tariffs(retail=[25.0] * 8, feed_in=[2.0] * 8),
+        base_load_forecast_w=[400.0] * 8,
+        ev=ev,
+    )
+    seller = BidCurves((), (BidStep(2, 100),))
+    scenario = Scenario(req, 25, 2, (seller,))
     result = plan(req)
+
+    dispatch = check_the_loop(scenario, result)
+
+    assert (dispatch["ev"].action, dispatch["ev"].energy_wh) == ("charge", 6)
+
+
+def check_the_loop(scenario: Scenario, result: Plan) -> dict[str, DispatchCommand]:
+    """Clear the plan's bid with the neighbours and check what a person would; the commands."""
+    req = scenario.request
     bids = result.bids
     assert bids is not None
-    assume(bids.buy or bids.sell)
     price, record = clear(scenario, bids)
-    note(f"request={req!r}")
-    note(f"neighbours={scenario.neighbours!r} retail={scenario.retail} feed_in={scenario.feed_in}")
-    note(f"bids={bids!r} price={price} dispatch={record.dispatch!r}")
-    note(f"plan={plan_energies(result)!r} discomfort={result.discomfort!r}")
+    if currently_in_test_context():  # hypothesis prints these with a failing example
+        note(f"request={req!r}")
+        note(f"neighbours={scenario.neighbours!r}")
+        note(f"retail={scenario.retail} feed_in={scenario.feed_in}")
+        note(f"bids={bids!r} price={price} dispatch={record.dispatch!r}")
+        note(f"plan={plan_energies(result)!r} discomfort={result.discomfort!r}")
     sent = {c.device: c for c in commands_of(record)}
     done = {d: clamp_command(c, limits_of(req, d)) for d, c in sent.items()}
 
@@ -280,6 +317,7 @@ def test_the_dispatch_follows_the_home_s_own_bid_within_every_rating(scenario: S
             cost_dispatch,
             cost_plan,
         )
+    return done
 
 
 def test_the_field_report_battery_charges_at_its_rating_when_neighbours_sell_cheap() -> None:
