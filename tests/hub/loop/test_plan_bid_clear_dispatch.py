@@ -235,6 +235,38 @@ def test_an_ev_that_needs_a_few_wh_now_is_not_paused_by_a_cheap_neighbour() -> N
     assert (dispatch["ev"].action, dispatch["ev"].energy_wh) == ("charge", 6)
 
 
+def test_two_deferred_loads_are_never_cut_between_a_buy_and_a_sell_step() -> None:
+    # Found by the property above: 325 Wh of PV surplus, a 325 Wh and a 125 Wh load deferred at
+    # the expected 3 c/kWh and both worth running below it. The bid buys 125 Wh at 2 and sells
+    # 325 Wh at 3; cutting the 325 Wh load into 125 + 200 across them ran it on 200 Wh when the
+    # buy step was rationed at 2 (and paid retail for the rest).
+    loads = tuple(
+        DeferrableLoad(
+            id=f"load{i}",
+            power_w=power,
+            duration_min=15,
+            earliest_start=START,
+            latest_finish=START + timedelta(hours=2),
+        )
+        for i, power in enumerate((1_300, 500))
+    )
+    req = request(
+        [3.0, 3.0],
+        tariffs=Tariffs(retail=[25.0] * 8, feed_in=[2.0] * 8),
+        pv_forecast_w=[1_500.0] * 8,
+        base_load_forecast_w=[200.0] * 8,
+        loads=loads,
+    )
+    seller = BidCurves((), (BidStep(2, 100),))
+    result = plan(req)
+    assert result.bids is not None
+
+    dispatch = check_the_loop(Scenario(req, 25, 2, (seller,)), result)
+
+    for device, whole in (("load:load0", 325), ("load:load1", 125)):
+        assert dispatch[device].energy_wh in (0, whole), dispatch[device]
+
+
 def check_the_loop(scenario: Scenario, result: Plan) -> dict[str, DispatchCommand]:
     """Clear the plan's bid with the neighbours and check what a person would; the commands."""
     req = scenario.request
