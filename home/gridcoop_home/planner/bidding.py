@@ -204,10 +204,9 @@ def _within_limit(
     if excess <= 0:
         return steps
     kept = list(steps)
-    worst_first = sorted(
-        range(len(kept)),
-        key=lambda i: (kept[i].price * (1 if descending else -1), is_load(kept[i].asset)),
-    )
+    # Ties keep the steps' tag order (battery, ev, load:<id>): the battery and the EV give way
+    # before a load.
+    worst_first = sorted(range(len(kept)), key=lambda i: kept[i].price * (1 if descending else -1))
     for i in worst_first:
         step = kept[i]
         if excess <= 0 or _filled_at(step, expected, descending):
