@@ -132,14 +132,30 @@ def clear(
     _, records = build_records(config, INTERVAL, stored_bids, result, rules, 0)
     (record,) = [r for r in records if r.home_id == HOME]
     (mine,) = [a for a in result.allocations if a.home_id == HOME]
-    steps = (*bids.buy, *bids.sell)
-    fills = (*mine.buy_fills, *mine.sell_fills)
-    RATIONED_LOAD_WH[0] = sum(
-        step.energy_wh
-        for step, fill in zip(steps, fills, strict=True)
-        if step.asset.startswith("load:") and 0 < fill.local_wh + fill.grid_wh < step.energy_wh
+    RATIONED_LOAD_WH[0] = rationed_load_wh(
+        bids,
+        [f.local_wh + f.grid_wh for f in mine.buy_fills],
+        [f.local_wh + f.grid_wh for f in mine.sell_fills],
     )
     return result.price, record
+
+
+def rationed_load_wh(bids: BidCurves, bought: list[int], sold: list[int]) -> int:
+    """The energy of the loads the fills left between running and not (a marginal step filled
+    in part): each decides on its whole-cent price, within half a unit per kWh of its value."""
+    total = 0
+    for device in {s.asset for s in (*bids.buy, *bids.sell) if s.asset.startswith("load:")}:
+        buy = [
+            (s.energy_wh, got) for s, got in zip(bids.buy, bought, strict=True) if s.asset == device
+        ]
+        sell = [
+            (s.energy_wh, got) for s, got in zip(bids.sell, sold, strict=True) if s.asset == device
+        ]
+        to_buy, to_sell = sum(wh for wh, _ in buy), sum(wh for wh, _ in sell)
+        got, gone = sum(g for _, g in buy), sum(g for _, g in sell)
+        if (got, gone) not in ((to_buy, 0), (0, to_sell)):
+            total += to_buy + to_sell
+    return total
 
 
 def commands_of(record: AllocationRecord) -> list[DispatchCommand]:
@@ -265,6 +281,38 @@ def test_two_deferred_loads_are_never_cut_between_a_buy_and_a_sell_step() -> Non
 
     for device, whole in (("load:load0", 325), ("load:load1", 125)):
         assert dispatch[device].energy_wh in (0, whole), dispatch[device]
+
+
+def test_a_load_cut_between_a_buy_and_a_sell_step_runs_whole_or_not_at_all() -> None:
+    # Found by the property above: the 650 Wh load (325 Wh now) straddles the home's curve on its
+    # own (buy 125 Wh at 2, sell 200 Wh at 3) and cannot be kept whole on one side. Rationed at 2
+    # (100 of its 125 Wh), its buy step was refused and it still started on its 200 Wh baseline;
+    # now the load decides as one: running would buy 25 Wh at retail and forgo 300 Wh of feed-in.
+    loads = tuple(
+        DeferrableLoad(
+            id=f"load{i}",
+            power_w=power,
+            duration_min=minutes,
+            earliest_start=START,
+            latest_finish=START + timedelta(hours=2),
+        )
+        for i, (power, minutes) in enumerate(((1_300, 30), (500, 15)))
+    )
+    req = request(
+        [3.0, 3.0],
+        tariffs=Tariffs(retail=[25.0] * 8, feed_in=[2.0] * 8),
+        pv_forecast_w=[1_500.0] * 8,
+        base_load_forecast_w=[200.0] * 8,
+        loads=loads,
+    )
+    result = plan(req)
+    assert result.bids is not None
+    sides = [s.asset for s in (*result.bids.buy, *result.bids.sell)]
+    assert sides.count("load:load0") == 2  # the case: one load on both sides
+
+    dispatch = check_the_loop(Scenario(req, 25, 2, (BidCurves((), (BidStep(2, 100),)),)), result)
+
+    assert dispatch["load:load0"].energy_wh in (0, 325), dispatch["load:load0"]
 
 
 def check_the_loop(scenario: Scenario, result: Plan) -> dict[str, DispatchCommand]:
