@@ -153,7 +153,7 @@ def _whole_load(
     if (got, sold) in ((to_buy, 0), (0, to_sell)):
         return got, sold
     if grid is None:
-        raise ValueError(f"{device}: a partly filled load step needs the grid prices")
+        raise ValueError(f"{device}: a load left part-filled needs the grid prices to decide")
     # Its own value lies within its whole-cent price: [p, p + 1) for a buy at p ("start at or
     # below p"), [q - 1, q) for a sale at q ("stop at or above q"). Take the middle.
     if buy_steps:

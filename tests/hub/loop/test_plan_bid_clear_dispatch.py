@@ -17,6 +17,7 @@ from gridcoop_home.planner.evaluate import Allocated, first_slot_cost
 from gridcoop_home.protocol.bids import BidCurves, BidStep
 from gridcoop_home.protocol.dispatch import (
     DispatchCommand,
+    GridPrices,
     PowerLimits,
     clamp_command,
     device_energies,
@@ -196,14 +197,16 @@ def plan_energies(result: Plan) -> dict[str, float]:
     return energies
 
 
-def bid_bounds(bids: BidCurves, device: str, price: int) -> tuple[int, int]:
-    """A device's energy if its steps at exactly `price` filled not at all / wholly."""
+def bid_bounds(bids: BidCurves, device: str, price: int, grid: GridPrices) -> tuple[int, int]:
+    """A device's energy if its steps at exactly `price` filled not at all / wholly (a load with
+    steps on both sides, left between running and not, decides with the grid prices)."""
 
     def at(buy_from: int, sell_to: int) -> int:
         energies = device_energies(
             bids,
             [s.energy_wh if s.price >= buy_from else 0 for s in bids.buy],
             [s.energy_wh if s.price <= sell_to else 0 for s in bids.sell],
+            grid,
         )
         return energies[device].energy_wh if device in energies else 0
 
@@ -349,7 +352,8 @@ def check_the_loop(scenario: Scenario, result: Plan) -> dict[str, DispatchComman
     if price is not None:
         for device, command in sent.items():
             if device in ("battery", "ev"):
-                least, most = bid_bounds(bids, device, price)
+                grid = GridPrices(scenario.retail, scenario.feed_in)
+                least, most = bid_bounds(bids, device, price, grid)
                 assert least - 1 <= command.signed_power_w // 4 <= most + 1, (device, price)
 
     # 3. A load starts below its discomfort price and is deferred only above it. Its bid
@@ -441,6 +445,7 @@ def test_a_shorter_market_interval_keeps_every_device_within_its_rating(
         if command.device == "ev" and (ev := req.ev) is not None:
             assert done.power_w <= ev.max_charge_w
         if price is not None and command.device in ("battery", "ev"):
-            least, most = bid_bounds(bids, command.device, price)
+            grid = GridPrices(scenario.retail, scenario.feed_in)
+            least, most = bid_bounds(bids, command.device, price, grid)
             assert least <= command.signed_power_w * interval_seconds // 3600 + 1
             assert command.signed_power_w * interval_seconds // 3600 <= most + 1
