@@ -110,10 +110,11 @@ def device_energies(
     grid: GridPrices | None = None,
 ) -> dict[str, DeviceEnergy]:
     """Every device's energy for the interval, given each step's filled energy (local + grid).
-    `grid` decides a load left between running and not (a marginal step filled in part); without
-    it such a fill is refused."""
-    bought = _filled(curves.buy, buy_filled_wh)
-    sold = _filled(curves.sell, sell_filled_wh)
+    `grid` decides a load left between running and not (a marginal step filled in part, or none
+    of its steps on both sides filled); without it a partly filled load step is refused."""
+    bought, partly = _filled(curves.buy, buy_filled_wh)
+    sold, partly_sold = _filled(curves.sell, sell_filled_wh)
+    partly |= partly_sold
     unsold: dict[str, int] = defaultdict(int)
     for step, got in zip(curves.sell, sell_filled_wh, strict=True):
         unsold[step.asset] += step.energy_wh - got
@@ -122,7 +123,9 @@ def device_energies(
     for device in sorted(devices):
         baseline = curves.baseline.get(device, 0)
         buy, sell = bought.get(device, 0), sold.get(device, 0)
-        if is_load(device):
+        if is_load(device) and (grid is not None or device in partly):
+            if grid is None:
+                raise ValueError(f"{device}: a partly filled load step needs the grid prices")
             buy, sell = _whole_load(curves, device, buy, sell, grid)
         energies[device] = DeviceEnergy(
             baseline + buy - sell, baseline, buy, sell, unsold.get(device, 0)
@@ -130,17 +133,21 @@ def device_energies(
     return energies
 
 
-def _filled(steps: Sequence[BidStep], filled: Sequence[int]) -> dict[str, int]:
+def _filled(steps: Sequence[BidStep], filled: Sequence[int]) -> tuple[dict[str, int], set[str]]:
+    """Each device's filled energy, and the devices with a step filled in part."""
     totals: dict[str, int] = defaultdict(int)
+    partly: set[str] = set()
     for step, got in zip(steps, filled, strict=True):
         if got < 0 or got > step.energy_wh:
             raise ValueError(f"{step.asset}: filled {got} Wh of a {step.energy_wh} Wh step")
         totals[step.asset] += got
-    return totals
+        if 0 < got < step.energy_wh:
+            partly.add(step.asset)
+    return totals, partly
 
 
 def _whole_load(
-    curves: BidCurves, device: str, got: int, sold: int, grid: GridPrices | None
+    curves: BidCurves, device: str, got: int, sold: int, grid: GridPrices
 ) -> tuple[int, int]:
     """The load's filled buy and sell energy, whole: running (every buy step, no sale) or not
     (no buy, every sale). Anything between (a marginal step filled in part, or a load whose
@@ -152,8 +159,6 @@ def _whole_load(
     to_sell = sum(s.energy_wh for s in sell_steps)
     if (got, sold) in ((to_buy, 0), (0, to_sell)):
         return got, sold
-    if grid is None:
-        raise ValueError(f"{device}: a load left part-filled needs the grid prices to decide")
     # Its own value lies within its whole-cent price: [p, p + 1) for a buy at p ("start at or
     # below p"), [q - 1, q) for a sale at q ("stop at or above q"). Take the middle.
     if buy_steps:
