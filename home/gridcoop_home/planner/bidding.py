@@ -11,6 +11,10 @@ Where q falls from one integer price to the next, the drop is the home's own act
 the part above zero becomes a buy step at the lower price, the part below zero a sell step at the
 higher one, each tagged with the device whose action it is (split exactly, never counted twice).
 Splitting at zero keeps every buy price below every sell price: the home nets its own flows.
+Where a drop straddles zero, the battery and the EV may be cut between the two steps but a load
+only when no choice of whole loads fits (either step can be the rationed, marginal one: a load
+cut in two could run on part of its energy); otherwise devices go in tag order (battery, ev,
+load:<id>), the first ones to the buy step.
 
 The bid also carries each device's baseline (gridcoop_home.protocol.bids): its energy when none
 of its steps fills, computed so that at the expected price the bid's dispatch
@@ -28,10 +32,14 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import combinations
 
 from gridcoop_home.planner.reservation import IDLE_KW, Reservation
 from gridcoop_home.protocol.bids import BASE, MAX_STEPS_PER_SIDE, BidCurves, BidStep
-from gridcoop_home.protocol.dispatch import PV, device_energies
+from gridcoop_home.protocol.dispatch import PV, device_energies, is_load
+
+# Above this many loads switching at one price, choosing whole ones is not tried (2**n subsets).
+MAX_WHOLE_LOADS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,11 +147,12 @@ def _wire_steps(
 
 
 def _split(changes: list[_Action], first_wh: int) -> tuple[list[_Action], list[_Action]]:
-    """The first `first_wh` of the changes, and the rest (an action may straddle the cut)."""
+    """The first `first_wh` of the changes, and the rest. The battery and the EV may straddle
+    the cut; a load, which runs whole or not at all, only when no choice of whole loads fits."""
     first: list[_Action] = []
     rest: list[_Action] = []
     left = first_wh
-    for a in changes:
+    for a in _whole_loads_first(changes, first_wh):
         take = min(a.energy_wh, max(left, 0))
         left -= take
         if take:
@@ -151,6 +160,29 @@ def _split(changes: list[_Action], first_wh: int) -> tuple[list[_Action], list[_
         if a.energy_wh - take:
             rest.append(_Action(a.asset, a.side, a.price, a.energy_wh - take))
     return first, rest
+
+
+def _whole_loads_first(changes: list[_Action], first_wh: int) -> list[_Action]:
+    """The changes in the order that cuts no load: the loads that fill the first `first_wh`
+    together with (part of) the battery and EV, then those, then the other loads. A load's steps
+    on both sides of the cut could fill apart (one of them the marginal, rationed bid) and run
+    it at part of its energy. Without such loads, the changes as given (tag order)."""
+    loads = [a for a in changes if is_load(a.asset)]
+    divisible = [a for a in changes if not is_load(a.asset)]
+    if first_wh <= 0 or not loads or len(loads) > MAX_WHOLE_LOADS:
+        return changes
+    least = first_wh - sum(a.energy_wh for a in divisible)
+    best: tuple[int, ...] | None = None
+    best_wh = -1
+    for size in range(len(loads) + 1):
+        for chosen in combinations(range(len(loads)), size):
+            wh = sum(loads[i].energy_wh for i in chosen)
+            if least <= wh <= first_wh and wh > best_wh:
+                best, best_wh = chosen, wh
+    if best is None:
+        return changes
+    others = [a for i, a in enumerate(loads) if i not in best]
+    return [*(loads[i] for i in best), *divisible, *others]
 
 
 def _tagged(parts: Iterable[_Action], price: int) -> list[BidStep]:
@@ -167,17 +199,21 @@ def _within_limit(
     """Each action was priced alone, so at a price far from the expected one several may switch
     on together (the battery and the EV both charging cheap energy). The connection carries only
     `limit_wh` per slot: cut the worst-priced steps the plan does not take until the whole curve
-    fits. The plan's own steps are kept (a plan over the limit says so in its violations)."""
+    fits. The plan's own steps are kept (a plan over the limit says so in its violations). At
+    one price the battery and the EV give way before a load, and a load's step goes whole: it
+    cannot run at part of its power."""
     excess = sum(s.energy_wh for s in steps) - limit_wh
     if excess <= 0:
         return steps
     kept = list(steps)
+    # Ties keep the steps' tag order (battery, ev, load:<id>): the battery and the EV give way
+    # before a load.
     worst_first = sorted(range(len(kept)), key=lambda i: kept[i].price * (1 if descending else -1))
     for i in worst_first:
         step = kept[i]
         if excess <= 0 or _filled_at(step, expected, descending):
             continue
-        cut = min(step.energy_wh, excess)
+        cut = step.energy_wh if is_load(step.asset) else min(step.energy_wh, excess)
         kept[i] = BidStep(step.price, step.energy_wh - cut, step.asset)
         excess -= cut
     return [s for s in kept if s.energy_wh > 0]

@@ -37,8 +37,8 @@ class Slot0Fix:
 
     asset: "battery_charge", "battery_discharge", "battery" (its net power), "ev" or
     "load:<id>". run=True runs it at the most it can do in slot 0, run=False forbids it in slot 0;
-    `kw` pins it to that power instead. external=True takes the pinned slot-0 energy out of the
-    home's energy balance, as if bought or sold separately.
+    `kw` pins it to that power instead. external=True (with run=True) takes the pinned slot-0
+    energy out of the home's energy balance, as if bought or sold separately.
     """
 
     asset: str
@@ -128,7 +128,7 @@ class _Builder:
         target = fix.kw if fix.kw is not None else (most if fix.run else 0.0)
         self.lp += (var == target), f"fix_{asset.replace(':', '_')}"
         if fix.run and fix.external:
-            self.external_kwh = most * DT
+            self.external_kwh = target * DT
             return True
         return False
 

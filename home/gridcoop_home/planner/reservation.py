@@ -9,10 +9,17 @@ the highest price per kWh worth paying to run it now instead of later; for the b
 it is the reverse difference, the lowest price per kWh worth selling at. Because the slot-0 energy
 sits outside the balance, the difference is the same whatever the slot-0 price turns out to be:
 the plan runs the asset now exactly when the slot-0 price is below its reservation price.
+
+Energy the plan must take now is not a choice: an EV that cannot reach its target without some
+charge in slot 0, or a battery below its reserve. That part (what "not now" leaves short) is
+priced +inf, bought whatever the price; only the rest is priced, measured from the must instead
+of from idle. Averaged over the whole slot, a few must-have Wh would hide in a low price and a
+cheap neighbour's offer could pause the EV that misses its departure target.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -75,9 +82,37 @@ class Pricer:
         # The optimal plan already is the best "not now" plan when it leaves the asset idle.
         reuse = planned[0] <= IDLE_KW if base_is_not_now is None else base_is_not_now
         not_now = self.base if reuse else self._solve(Slot0Fix(fix, run=False))
+        planned_kwh = planned[0] * SLOT_HOURS
+        must = self._must_kwh(fix, now, not_now, most)
+        if must >= most - IDLE_KW:
+            return [Reservation(asset, side, math.inf, most, planned_kwh)]
+        if must > IDLE_KW:
+            # Only the energy beyond the must is a choice: price it from the must, not from idle
+            # (an average over the whole slot would let the must be bid below its worth).
+            not_now = self._solve(Slot0Fix(fix, run=True, external=True, kw=must / SLOT_HOURS))
         gain = not_now.objective - now.objective
-        price = gain / most if side == "buy" else -gain / most
-        return [Reservation(asset, side, price, most, planned[0] * SLOT_HOURS)]
+        optional = most - must
+        price = gain / optional if side == "buy" else -gain / optional
+        found = [Reservation(asset, side, price, optional, max(planned_kwh - must, 0.0))]
+        if must > IDLE_KW:
+            found.insert(0, Reservation(asset, side, math.inf, must, min(planned_kwh, must)))
+        return found
+
+    def _must_kwh(self, fix: str, now: Solution, not_now: Solution, most: float) -> float:
+        """The slot-0 energy (kWh at the meter) without which a soft limit gives way: the EV's
+        target or the battery's reserve falls short by more than when the asset runs now at its
+        most. Those penalties are worth far more than any retail price, so this energy is bought
+        whatever the price (the grid serves it at retail)."""
+        if fix == "ev" and (ev := self.problem.ev) is not None:
+            missing = (not_now.ev_short - now.ev_short) / ev.efficiency
+            # A charger with a minimum power cannot deliver less than that once it runs.
+            least = ev.min_kw * SLOT_HOURS if missing > IDLE_KW else 0.0
+            return min(max(missing, least, 0.0), most)
+        if fix == "battery_charge" and (battery := self.problem.battery) is not None:
+            # Later slots can restore the reserve for later slots: only slot 0's own falls short.
+            missing = (not_now.reserve_short[0] - now.reserve_short[0]) / battery.charge_efficiency
+            return min(max(missing, 0.0), most)
+        return 0.0
 
     def _solve(self, fix: Slot0Fix) -> Solution:
         self.solves += 1

@@ -5,14 +5,16 @@ baseline plus the filled energy of its buy steps minus the filled energy of its 
 (`device_energies`). The hub (for every allocation), the simulator and the home itself use this
 function and no other reading of a bid.
 
-A flexible load cannot run at a part of its power, so a load's step counts whole or not at all.
-A step fills in part only when it is the marginal bid: the clearing price is the step's own
-price and the market rationed it. The home pays for (or is paid for) the part it got either way;
-the rest settles with the grid. Starting then buys the missing part at retail, while deferring
-hands the part it got back at feed-in; stopping sells what the market did not take at feed-in,
-while running on buys back at retail what it sold. The load switches when that pays. Its own
-value lies within its whole-cent step price and is taken at the middle of that cent, so a
-rationed load loses at most half a minor unit per kWh against its true value.
+A flexible load cannot run at a part of its power: it either runs (every buy step of it filled,
+no sale) or not (no buy, every sale). A step fills in part only when it is the marginal bid: the
+clearing price is the step's own price and the market rationed it. A load whose energy straddles
+the home's curve (a buy step at p and a sell step at p + 1, when no whole split fitted) is also
+left between the two when its marginal step is rationed. The home pays for (or is paid for) what
+it got either way; the rest settles with the grid. Running then buys the missing part, and what
+was sold, back at retail; not running hands back what it got and sells the rest of the load's
+energy at feed-in. The load runs when that pays for its whole energy. Its own value lies within
+its whole-cent step price and is taken at the middle of that cent, so a rationed load loses at
+most half a minor unit per kWh against its true value.
 
 From the energy (Wh over the interval; + takes from the home's connection, - supplies it):
 
@@ -108,9 +110,11 @@ def device_energies(
     grid: GridPrices | None = None,
 ) -> dict[str, DeviceEnergy]:
     """Every device's energy for the interval, given each step's filled energy (local + grid).
-    `grid` decides a load's partly filled (marginal) step; without it one is refused."""
-    bought = _filled(curves.buy, buy_filled_wh, grid, buying=True)
-    sold = _filled(curves.sell, sell_filled_wh, grid, buying=False)
+    `grid` decides a load left between running and not (a marginal step filled in part, or none
+    of its steps on both sides filled); without it a partly filled load step is refused."""
+    bought, partly = _filled(curves.buy, buy_filled_wh)
+    sold, partly_sold = _filled(curves.sell, sell_filled_wh)
+    partly |= partly_sold
     unsold: dict[str, int] = defaultdict(int)
     for step, got in zip(curves.sell, sell_filled_wh, strict=True):
         unsold[step.asset] += step.energy_wh - got
@@ -119,6 +123,10 @@ def device_energies(
     for device in sorted(devices):
         baseline = curves.baseline.get(device, 0)
         buy, sell = bought.get(device, 0), sold.get(device, 0)
+        if is_load(device) and (grid is not None or device in partly):
+            if grid is None:
+                raise ValueError(f"{device}: a partly filled load step needs the grid prices")
+            buy, sell = _whole_load(curves, device, buy, sell, grid)
         energies[device] = DeviceEnergy(
             baseline + buy - sell, baseline, buy, sell, unsold.get(device, 0)
         )
@@ -144,31 +152,43 @@ def energy_range_at(curves: BidCurves, device: str, price: int) -> tuple[int, in
     return least, most
 
 
-def _filled(
-    steps: Sequence[BidStep], filled: Sequence[int], grid: GridPrices | None, *, buying: bool
-) -> dict[str, int]:
+def _filled(steps: Sequence[BidStep], filled: Sequence[int]) -> tuple[dict[str, int], set[str]]:
+    """Each device's filled energy, and the devices with a step filled in part."""
     totals: dict[str, int] = defaultdict(int)
+    partly: set[str] = set()
     for step, got in zip(steps, filled, strict=True):
         if got < 0 or got > step.energy_wh:
             raise ValueError(f"{step.asset}: filled {got} Wh of a {step.energy_wh} Wh step")
-        if is_load(step.asset) and 0 < got < step.energy_wh:
-            got = step.energy_wh if _load_switches(step, got, grid, buying) else 0
         totals[step.asset] += got
-    return totals
+        if 0 < got < step.energy_wh:
+            partly.add(step.asset)
+    return totals, partly
 
 
-def _load_switches(step: BidStep, got: int, grid: GridPrices | None, buying: bool) -> bool:
-    """A load's marginal step filled in part: switch (start, or stop) only when that pays with
-    the rest traded with the grid (see the module doc)."""
-    if grid is None:
-        raise ValueError(f"{step.asset}: a partly filled load step needs the grid prices")
-    share = got / step.energy_wh
-    if buying:  # start: the rest at retail; defer: the part it got back at feed-in
-        value = step.price + 0.5  # the load's own value lies in [price, price + 1)
-        return share * grid.feed_in + (1 - share) * grid.retail <= value
-    # stop: the rest at feed-in; run on: the part it sold bought back at retail
-    value = step.price - 0.5  # in [price - 1, price)
-    return share * grid.retail + (1 - share) * grid.feed_in >= value
+def _whole_load(
+    curves: BidCurves, device: str, got: int, sold: int, grid: GridPrices
+) -> tuple[int, int]:
+    """The load's filled buy and sell energy, whole: running (every buy step, no sale) or not
+    (no buy, every sale). Anything between (a marginal step filled in part, or a load whose
+    steps sit on both sides of the home's curve with neither filled) switches only when that
+    pays with the rest traded with the grid (see the module doc)."""
+    buy_steps = [s for s in curves.buy if s.asset == device]
+    sell_steps = [s for s in curves.sell if s.asset == device]
+    to_buy = sum(s.energy_wh for s in buy_steps)
+    to_sell = sum(s.energy_wh for s in sell_steps)
+    if (got, sold) in ((to_buy, 0), (0, to_sell)):
+        return got, sold
+    # Its own value lies within its whole-cent price: [p, p + 1) for a buy at p ("start at or
+    # below p"), [q - 1, q) for a sale at q ("stop at or above q"). Take the middle.
+    if buy_steps:
+        value = min(s.price for s in buy_steps) + 0.5
+    else:
+        value = max(s.price for s in sell_steps) - 0.5
+    # Running buys the missing part and what was sold back at retail; not running hands back
+    # what it got and sells the rest of its energy at feed-in.
+    run_extra = (to_buy - got + sold) * grid.retail + (to_sell - sold + got) * grid.feed_in
+    runs = value * (to_buy + to_sell) >= run_extra
+    return (to_buy, 0) if runs else (0, to_sell)
 
 
 def derive_commands(

@@ -1,74 +1,34 @@
 """Bids: the curves say, at every price, exactly what the home's devices would rather do.
 
-The reference below is the definition written out price by price, independent of the builder: an
-action (a reservation) is on at a clearing price p when p is on its side of its integer price;
-the plan's actions stay on at the expected price and the others off. The bid, read with the one
-dispatch rule (gridcoop_home.protocol.dispatch.device_energies), must give every device exactly
-that energy at every price, and the plan's first slot at the expected price.
+The reference (tests/home/planner/reference.py) is the reservation-price model written out price
+by price, independent of the builder: an action (a reservation) is on at a clearing price p when
+p is on its side of its integer price; the plan's actions stay on at the expected price and the
+others off. The bid, read with the one dispatch rule (gridcoop_home.protocol.dispatch.
+device_energies), must give every device exactly that energy at every price, its demand and
+supply must be the model's net demand split at zero, and at the expected price it must be the
+plan's first slot.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 
-from gridcoop_home.planner import EV, Plan, bidding, plan
-from gridcoop_home.planner.reservation import Reservation
-from gridcoop_home.protocol.bids import ASSET_PATTERN, BidCurves, BidStep
-from gridcoop_home.protocol.dispatch import device_energies
+from gridcoop_home.planner import EV, Plan, PlanRequest, bidding, plan
+from gridcoop_home.planner.model import solve
+from gridcoop_home.planner.problem import build_problem
+from gridcoop_home.planner.reservation import Pricer, Reservation
+from gridcoop_home.protocol.bids import BidCurves, BidStep
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.home.planner.factory import at, battery, hourly, load, request
-
-
-def price_taker_energies(bids: BidCurves, price: int) -> dict[str, int]:
-    """Every device's energy when the home gets exactly what it asked for at `price`."""
-    energies = device_energies(
-        bids,
-        [s.energy_wh if s.price >= price else 0 for s in bids.buy],
-        [s.energy_wh if s.price <= price else 0 for s in bids.sell],
-    )
-    return {device: e.energy_wh for device, e in energies.items()}
-
-
-def net_wh(bids: BidCurves, price: int) -> int:
-    bought = sum(s.energy_wh for s in bids.buy if s.price >= price)
-    sold = sum(s.energy_wh for s in bids.sell if s.price <= price)
-    return bought - sold
-
-
-def reference_energies(
-    reservations: list[Reservation], expected: int, low: int, high: int, price: int
-) -> dict[str, int]:
-    """The reservation model at one price, written out directly."""
-    energies: dict[str, int] = defaultdict(int)
-    for r in reservations:
-        running = r.planned_kwh > 1e-6
-        wh = round(1000 * (r.planned_kwh if running else r.most_kwh))
-        if r.side == "buy":
-            limit = high if math.isinf(r.price) else min(math.floor(r.price), high)
-            limit = max(limit, expected) if running else min(limit, expected - 1)
-            on = limit >= price and limit >= low
-        else:
-            limit = low if math.isinf(r.price) else max(math.ceil(r.price), low)
-            limit = min(limit, expected) if running else max(limit, expected + 1)
-            on = limit <= price and limit <= high
-        energies[r.asset] += (wh if r.side == "buy" else -wh) if on else 0
-    return energies
-
-
-def assert_well_formed(bids: BidCurves) -> None:
-    buy_prices = [s.price for s in bids.buy]
-    sell_prices = [s.price for s in bids.sell]
-    assert buy_prices == sorted(buy_prices, reverse=True)
-    assert sell_prices == sorted(sell_prices)
-    if bids.buy and bids.sell:
-        assert max(buy_prices) < min(sell_prices), "a home nets its own flows"
-    for step in (*bids.buy, *bids.sell):
-        assert step.energy_wh > 0
-        assert ASSET_PATTERN.match(step.asset)
-
+from tests.home.planner.reference import (
+    Model,
+    assert_well_formed,
+    assert_whole_curve,
+    net_wh,
+    price_taker_energies,
+)
 
 reservations = st.lists(
     st.builds(
@@ -83,7 +43,7 @@ reservations = st.lists(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1_000, deadline=None)
 @given(
     found=reservations,
     fixed=st.integers(-4_000, 4_000),
@@ -93,20 +53,11 @@ reservations = st.lists(
 def test_at_every_price_each_device_does_what_its_reservation_says(
     found: list[Reservation], fixed: int, pv_wh: int, expected: int
 ) -> None:
-    low, high = 8, 40
-    plan_wh = reference_energies(found, expected, low, high, expected)
-    bids = bidding.build_bids(
-        found, fixed + sum(plan_wh.values()), expected, feed_in=low, retail=high, pv_wh=pv_wh
-    )
+    model = Model(found, expected, feed_in=8, retail=40)
+    net = fixed + sum(model.plan().values())
+    bids = bidding.build_bids(found, net, expected, feed_in=8, retail=40, pv_wh=pv_wh)
     assert_well_formed(bids)
-    for price in range(low, high + 1):
-        want = reference_energies(found, expected, low, high, price)
-        got = price_taker_energies(bids, price)
-        for device in set(want) | set(got) - {"pv"}:
-            assert got.get(device, 0) == want.get(device, 0), (device, price)
-        assert net_wh(bids, price) == fixed + sum(want.values()), price
-        if pv_wh:  # the PV keeps producing: its surplus is sold at feed-in, never curtailed
-            assert got.get("pv", -pv_wh) == -pv_wh
+    assert_whole_curve(bids, model, net, pv_wh)
 
 
 def test_an_idle_battery_tied_with_the_expected_price_stays_idle_at_that_price() -> None:
@@ -164,28 +115,32 @@ def test_the_connection_limit_holds_when_everything_cheap_switches_on_together()
     assert price_taker_energies(bids, 25)["battery"] == 1_000  # the better-priced step first
 
 
-def home(now_price: float, pv_w: float = 0.0, *, with_battery: bool = True) -> Plan:
+def home_request(
+    now_price: float, pv_w: float = 0.0, *, with_battery: bool = True, soc_wh: float = 5_000
+) -> PlanRequest:
     prices = hourly([25] * 3 + [8] * 3 + [35] * 3 + [20] * 3)
     prices[0] = now_price
-    return plan(
-        request(
-            [0] * 12,
-            price_forecast=prices,
-            pv_forecast_w=[pv_w] * 48,
-            battery=battery(soc_wh=5_000) if with_battery else None,
-            ev=EV(
-                capacity_wh=50_000,
-                soc_wh=20_000,
-                target_wh=30_000,
-                departure=at(10),
-                max_charge_w=7_000,
-            ),
-            loads=(
-                load("washer", discomfort_per_hour=50),
-                load("dryer", discomfort_per_hour=0.5, interruptible=True),
-            ),
-        )
+    return request(
+        [0] * 12,
+        price_forecast=prices,
+        pv_forecast_w=[pv_w] * 48,
+        battery=battery(soc_wh=soc_wh) if with_battery else None,
+        ev=EV(
+            capacity_wh=50_000,
+            soc_wh=20_000,
+            target_wh=30_000,
+            departure=at(10),
+            max_charge_w=7_000,
+        ),
+        loads=(
+            load("washer", discomfort_per_hour=50),
+            load("dryer", discomfort_per_hour=0.5, interruptible=True),
+        ),
     )
+
+
+def home(now_price: float, pv_w: float = 0.0, *, with_battery: bool = True) -> Plan:
+    return plan(home_request(now_price, pv_w, with_battery=with_battery))
 
 
 def plan_energies(result: Plan) -> dict[str, int]:
@@ -198,19 +153,31 @@ def plan_energies(result: Plan) -> dict[str, int]:
     return energies
 
 
-@settings(max_examples=12, deadline=None)
-@given(now_price=st.integers(5, 40), pv_w=st.sampled_from([0.0, 2_000.0, 8_000.0]))
-def test_at_the_expected_price_the_bid_dispatches_the_plan(now_price: int, pv_w: float) -> None:
-    result = home(now_price, pv_w)
+@settings(max_examples=30, deadline=None)
+@given(
+    now_price=st.integers(5, 40),
+    pv_w=st.sampled_from([0.0, 2_000.0, 8_000.0]),
+    soc_wh=st.sampled_from([500.0, 1_000.0, 5_000.0, 9_800.0]),
+)
+def test_the_plan_s_bid_is_its_reservation_model_at_every_price(
+    now_price: int, pv_w: float, soc_wh: float
+) -> None:
+    req = home_request(now_price, pv_w, soc_wh=soc_wh)
+    result = plan(req)
     assert result.bids is not None
     assert_well_formed(result.bids)
+    s = result.schedule
+    net = round(s.grid_import_w[0] / 4) - round(s.grid_export_w[0] / 4)
+    # At the expected price: the plan's first slot.
     got = price_taker_energies(result.bids, now_price)
     for device, planned in plan_energies(result).items():
         assert abs(got.get(device, 0) - planned) <= 1, device
-    s = result.schedule
-    assert net_wh(result.bids, now_price) == round(s.grid_import_w[0] / 4) - round(
-        s.grid_export_w[0] / 4
-    )
+    assert net_wh(result.bids, now_price) == net
+    # At every price: the model of the plan's own reservation prices, whole curve.
+    problem = build_problem(req)
+    found = Pricer(problem, solve(problem)).all()
+    model = Model(found, now_price, feed_in=5, retail=40)
+    assert_whole_curve(result.bids, model, net, round(s.pv_used_w[0] / 4))
 
 
 def test_bids_reflect_discomfort_prices() -> None:

@@ -146,6 +146,32 @@ def test_a_running_load_bid_as_a_sale_runs_unless_that_sale_fills() -> None:
     assert action(only(derive_commands(bid, [], [400], QUARTER, GRID)))[1] == "defer"
 
 
+def test_a_load_on_both_sides_of_the_curve_runs_whole_or_not_at_all() -> None:
+    # PV surplus 200 Wh; the washer (325 Wh) runs at 2 c/kWh or below: the planner could only
+    # bid it as a buy of 125 Wh at 2 and a sale ("stop") of 200 Wh at 3.
+    bid = curves(
+        buy=[BidStep(2, 125, "load:washer")],
+        sell=[BidStep(3, 200, "load:washer")],
+        baseline={"load:washer": 200},
+    )
+    grid = GridPrices(retail=25, feed_in=2)
+
+    def energy(bought: int, sold: int) -> int:
+        return only(derive_commands(bid, [bought], [sold], QUARTER, grid)).energy_wh
+
+    assert energy(125, 0) == 325  # at 2 or below
+    assert energy(0, 200) == 0  # at 3 or above
+    # Rationed at 2 with 100 of 125 Wh: running buys 25 Wh at 25 and forgoes 300 Wh of feed-in
+    # at 2 (1,225) for a value of 2.5 x 325 (812.5): it does not run, never on 200 Wh alone.
+    assert energy(100, 0) == 0
+    # Rationed at 3 with 10 of 200 Wh sold: running buys 125 + 10 Wh back at 25 (3,375) and
+    # forgoes 190 Wh at 2 (380), against 812.5: it stops.
+    assert energy(0, 10) == 0
+    # Worth it when retail is close to its value: at retail 3, 100 of 125 Wh bought runs it.
+    cheap = GridPrices(retail=3, feed_in=2)
+    assert only(derive_commands(bid, [100], [0], QUARTER, cheap)).energy_wh == 325
+
+
 def test_a_rationed_load_needs_the_grid_prices_to_decide() -> None:
     bid = curves(buy=[BidStep(21, 500, "load:washer")])
 

@@ -17,12 +17,14 @@ from gridcoop_home.planner.evaluate import Allocated, first_slot_cost
 from gridcoop_home.protocol.bids import BidCurves, BidStep
 from gridcoop_home.protocol.dispatch import (
     DispatchCommand,
+    GridPrices,
     PowerLimits,
     clamp_command,
     device_energies,
 )
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 
 from hub.config import HubConfig
 from hub.market import MarketRules, clear_uniform_price
@@ -131,14 +133,30 @@ def clear(
     _, records = build_records(config, INTERVAL, stored_bids, result, rules, 0)
     (record,) = [r for r in records if r.home_id == HOME]
     (mine,) = [a for a in result.allocations if a.home_id == HOME]
-    steps = (*bids.buy, *bids.sell)
-    fills = (*mine.buy_fills, *mine.sell_fills)
-    RATIONED_LOAD_WH[0] = sum(
-        step.energy_wh
-        for step, fill in zip(steps, fills, strict=True)
-        if step.asset.startswith("load:") and 0 < fill.local_wh + fill.grid_wh < step.energy_wh
+    RATIONED_LOAD_WH[0] = rationed_load_wh(
+        bids,
+        [f.local_wh + f.grid_wh for f in mine.buy_fills],
+        [f.local_wh + f.grid_wh for f in mine.sell_fills],
     )
     return result.price, record
+
+
+def rationed_load_wh(bids: BidCurves, bought: list[int], sold: list[int]) -> int:
+    """The energy of the loads the fills left between running and not (a marginal step filled
+    in part): each decides on its whole-cent price, within half a unit per kWh of its value."""
+    total = 0
+    for device in {s.asset for s in (*bids.buy, *bids.sell) if s.asset.startswith("load:")}:
+        buy = [
+            (s.energy_wh, got) for s, got in zip(bids.buy, bought, strict=True) if s.asset == device
+        ]
+        sell = [
+            (s.energy_wh, got) for s, got in zip(bids.sell, sold, strict=True) if s.asset == device
+        ]
+        to_buy, to_sell = sum(wh for wh, _ in buy), sum(wh for wh, _ in sell)
+        got, gone = sum(g for _, g in buy), sum(g for _, g in sell)
+        if (got, gone) not in ((to_buy, 0), (0, to_sell)):
+            total += to_buy + to_sell
+    return total
 
 
 def commands_of(record: AllocationRecord) -> list[DispatchCommand]:
@@ -179,14 +197,16 @@ def plan_energies(result: Plan) -> dict[str, float]:
     return energies
 
 
-def bid_bounds(bids: BidCurves, device: str, price: int) -> tuple[int, int]:
-    """A device's energy if its steps at exactly `price` filled not at all / wholly."""
+def bid_bounds(bids: BidCurves, device: str, price: int, grid: GridPrices) -> tuple[int, int]:
+    """A device's energy if its steps at exactly `price` filled not at all / wholly (a load with
+    steps on both sides, left between running and not, decides with the grid prices)."""
 
     def at(buy_from: int, sell_to: int) -> int:
         energies = device_energies(
             bids,
             [s.energy_wh if s.price >= buy_from else 0 for s in bids.buy],
             [s.energy_wh if s.price <= sell_to else 0 for s in bids.sell],
+            grid,
         )
         return energies[device].energy_wh if device in energies else 0
 
@@ -200,16 +220,116 @@ def bid_bounds(bids: BidCurves, device: str, price: int) -> tuple[int, int]:
 )
 @given(scenario=scenarios())
 def test_the_dispatch_follows_the_home_s_own_bid_within_every_rating(scenario: Scenario) -> None:
-    req = scenario.request
+    result = plan(scenario.request)
+    assert result.bids is not None
+    assume(result.bids.buy or result.bids.sell)
+    check_the_loop(scenario, result)
+
+
+def test_an_ev_that_needs_a_few_wh_now_is_not_paused_by_a_cheap_neighbour() -> None:
+    # Found by the property above: 10 -> 15 kWh by +1 h on 7.4 kW x 90 % leaves 6 Wh that must
+    # come now. Averaged over the slot's 1,850 Wh they were bid at 4 c/kWh; a neighbour's 100 Wh
+    # at 2 c/kWh cleared at 14, the EV paused and missed its target (18.96 against the plan's
+    # 14.11). Bid at retail, they are bought whatever the price.
+    ev = EV(
+        capacity_wh=60_000,
+        soc_wh=10_000,
+        target_wh=15_000,
+        departure=START + timedelta(hours=1),
+        max_charge_w=7_400,
+        charge_efficiency=0.9,
+    )
+    req = request(
+        [2.0, 2.0],
+        tariffs=Tariffs(retail=[25.0] * 8, feed_in=[2.0] * 8),
+        base_load_forecast_w=[400.0] * 8,
+        ev=ev,
+    )
+    seller = BidCurves((), (BidStep(2, 100),))
+    scenario = Scenario(req, 25, 2, (seller,))
     result = plan(req)
+
+    dispatch = check_the_loop(scenario, result)
+
+    assert (dispatch["ev"].action, dispatch["ev"].energy_wh) == ("charge", 6)
+
+
+def test_two_deferred_loads_are_never_cut_between_a_buy_and_a_sell_step() -> None:
+    # Found by the property above: 325 Wh of PV surplus, a 325 Wh and a 125 Wh load deferred at
+    # the expected 3 c/kWh and both worth running below it. The bid buys 125 Wh at 2 and sells
+    # 325 Wh at 3; cutting the 325 Wh load into 125 + 200 across them ran it on 200 Wh when the
+    # buy step was rationed at 2 (and paid retail for the rest).
+    loads = tuple(
+        DeferrableLoad(
+            id=f"load{i}",
+            power_w=power,
+            duration_min=15,
+            earliest_start=START,
+            latest_finish=START + timedelta(hours=2),
+        )
+        for i, power in enumerate((1_300, 500))
+    )
+    req = request(
+        [3.0, 3.0],
+        tariffs=Tariffs(retail=[25.0] * 8, feed_in=[2.0] * 8),
+        pv_forecast_w=[1_500.0] * 8,
+        base_load_forecast_w=[200.0] * 8,
+        loads=loads,
+    )
+    seller = BidCurves((), (BidStep(2, 100),))
+    result = plan(req)
+    assert result.bids is not None
+
+    dispatch = check_the_loop(Scenario(req, 25, 2, (seller,)), result)
+
+    for device, whole in (("load:load0", 325), ("load:load1", 125)):
+        assert dispatch[device].energy_wh in (0, whole), dispatch[device]
+
+
+def test_a_load_cut_between_a_buy_and_a_sell_step_runs_whole_or_not_at_all() -> None:
+    # Found by the property above: the 650 Wh load (325 Wh now) straddles the home's curve on its
+    # own (buy 125 Wh at 2, sell 200 Wh at 3) and cannot be kept whole on one side. Rationed at 2
+    # (100 of its 125 Wh), its buy step was refused and it still started on its 200 Wh baseline;
+    # now the load decides as one: running would buy 25 Wh at retail and forgo 300 Wh of feed-in.
+    loads = tuple(
+        DeferrableLoad(
+            id=f"load{i}",
+            power_w=power,
+            duration_min=minutes,
+            earliest_start=START,
+            latest_finish=START + timedelta(hours=2),
+        )
+        for i, (power, minutes) in enumerate(((1_300, 30), (500, 15)))
+    )
+    req = request(
+        [3.0, 3.0],
+        tariffs=Tariffs(retail=[25.0] * 8, feed_in=[2.0] * 8),
+        pv_forecast_w=[1_500.0] * 8,
+        base_load_forecast_w=[200.0] * 8,
+        loads=loads,
+    )
+    result = plan(req)
+    assert result.bids is not None
+    sides = [s.asset for s in (*result.bids.buy, *result.bids.sell)]
+    assert sides.count("load:load0") == 2  # the case: one load on both sides
+
+    dispatch = check_the_loop(Scenario(req, 25, 2, (BidCurves((), (BidStep(2, 100),)),)), result)
+
+    assert dispatch["load:load0"].energy_wh in (0, 325), dispatch["load:load0"]
+
+
+def check_the_loop(scenario: Scenario, result: Plan) -> dict[str, DispatchCommand]:
+    """Clear the plan's bid with the neighbours and check what a person would; the commands."""
+    req = scenario.request
     bids = result.bids
     assert bids is not None
-    assume(bids.buy or bids.sell)
     price, record = clear(scenario, bids)
-    note(f"request={req!r}")
-    note(f"neighbours={scenario.neighbours!r} retail={scenario.retail} feed_in={scenario.feed_in}")
-    note(f"bids={bids!r} price={price} dispatch={record.dispatch!r}")
-    note(f"plan={plan_energies(result)!r} discomfort={result.discomfort!r}")
+    if currently_in_test_context():  # hypothesis prints these with a failing example
+        note(f"request={req!r}")
+        note(f"neighbours={scenario.neighbours!r}")
+        note(f"retail={scenario.retail} feed_in={scenario.feed_in}")
+        note(f"bids={bids!r} price={price} dispatch={record.dispatch!r}")
+        note(f"plan={plan_energies(result)!r} discomfort={result.discomfort!r}")
     sent = {c.device: c for c in commands_of(record)}
     done = {d: clamp_command(c, limits_of(req, d)) for d, c in sent.items()}
 
@@ -232,7 +352,8 @@ def test_the_dispatch_follows_the_home_s_own_bid_within_every_rating(scenario: S
     if price is not None:
         for device, command in sent.items():
             if device in ("battery", "ev"):
-                least, most = bid_bounds(bids, device, price)
+                grid = GridPrices(scenario.retail, scenario.feed_in)
+                least, most = bid_bounds(bids, device, price, grid)
                 assert least - 1 <= command.signed_power_w // 4 <= most + 1, (device, price)
 
     # 3. A load starts below its discomfort price and is deferred only above it. Its bid
@@ -280,6 +401,7 @@ def test_the_dispatch_follows_the_home_s_own_bid_within_every_rating(scenario: S
             cost_dispatch,
             cost_plan,
         )
+    return done
 
 
 def test_the_field_report_battery_charges_at_its_rating_when_neighbours_sell_cheap() -> None:
@@ -323,6 +445,7 @@ def test_a_shorter_market_interval_keeps_every_device_within_its_rating(
         if command.device == "ev" and (ev := req.ev) is not None:
             assert done.power_w <= ev.max_charge_w
         if price is not None and command.device in ("battery", "ev"):
-            least, most = bid_bounds(bids, command.device, price)
+            grid = GridPrices(scenario.retail, scenario.feed_in)
+            least, most = bid_bounds(bids, command.device, price, grid)
             assert least <= command.signed_power_w * interval_seconds // 3600 + 1
             assert command.signed_power_w * interval_seconds // 3600 <= most + 1
