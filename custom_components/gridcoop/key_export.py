@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import voluptuous as vol
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
@@ -33,8 +34,8 @@ def write_key_file(path: Path, key_text: str) -> None:
         file.write(key_text + "\n")
 
 
-async def _export_home_key(call: ServiceCall) -> ServiceResponse:
-    hass = call.hass
+def gridcoop_entry(hass: HomeAssistant, call: ServiceCall) -> ConfigEntry:
+    """The GridCoop entry an action names in `config_entry_id` (loaded or not)."""
     entry_id = call.data[ATTR_CONFIG_ENTRY_ID]
     entry = hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN:
@@ -43,6 +44,12 @@ async def _export_home_key(call: ServiceCall) -> ServiceResponse:
             translation_key="entry_not_found",
             translation_placeholders={"entry_id": entry_id},
         )
+    return entry
+
+
+async def _export_home_key(call: ServiceCall) -> ServiceResponse:
+    hass = call.hass
+    entry = gridcoop_entry(hass, call)
     if CONF_HOME_KEY not in entry.data:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_home_key")
     home_id = entry.data[CONF_HOME_ID]

@@ -32,7 +32,7 @@ from homeassistant.util import dt as dt_util
 from .const import CONF_CURRENCY, CONF_HOME_ID, DOMAIN, FLEXIBLE_LOAD
 from .coordinator import LedgerCoordinator
 from .errors import translate
-from .key_export import async_setup_key_export
+from .key_export import async_setup_key_export, gridcoop_entry
 from .money import price_major
 from .plan_view import plan_response
 
@@ -80,14 +80,7 @@ TRANSFER_SCHEMA = vol.Schema(
 
 
 def _entry(hass: HomeAssistant, call: ServiceCall) -> Any:
-    entry_id = call.data[ATTR_CONFIG_ENTRY_ID]
-    entry = hass.config_entries.async_get_entry(entry_id)
-    if entry is None or entry.domain != DOMAIN:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="entry_not_found",
-            translation_placeholders={"entry_id": entry_id},
-        )
+    entry = gridcoop_entry(hass, call)
     if entry.state is not ConfigEntryState.LOADED:
         raise ServiceValidationError(
             translation_domain=DOMAIN,

@@ -7,6 +7,7 @@ from typing import Any
 
 from hub.ledger.accounts.statements import MONTH_PATTERN
 from hub.server.openapi.common import ADMIN, closed_object, int_schema, path_param, refusals
+from hub.server.openapi.ledger_schemas import STATEMENT_SCHEMA as STATEMENT
 
 Schema = dict[str, Any]
 
@@ -62,29 +63,6 @@ SUMMARY = closed_object(
         },
     }
 )
-STATEMENT = {
-    "type": "object",
-    "required": [
-        "home_id",
-        "month",
-        "currency",
-        "opening_balance_minor",
-        "closing_balance_minor",
-        "total_amount_minor",
-        "intervals",
-        "lines",
-    ],
-    "properties": {
-        "home_id": {"type": "string"},
-        "month": {"type": "string"},
-        "currency": {"type": "string"},
-        "opening_balance_minor": {"type": "integer"},
-        "closing_balance_minor": {"type": "integer"},
-        "total_amount_minor": {"type": "integer"},
-        "intervals": {"type": "integer"},
-        "lines": {"type": "array", "items": {"type": "object"}},
-    },
-}
 
 
 def _answer(schema: Schema, description: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from hub.server.openapi.ledger_schemas import (
     MAX_HEIGHT,
     NULLABLE_INT,
     PROOF_SCHEMA,
+    STATEMENT_SCHEMA,
     TRANSACTION_SCHEMA,
     VALIDATOR_REGISTRATION,
     VALIDATOR_SCHEMA,
@@ -306,29 +307,7 @@ LEDGER_PATHS: dict[str, Any] = {
                 "200": {
                     "description": "the statement",
                     "content": {
-                        "application/json": {
-                            "schema": _object(
-                                [
-                                    "home_id",
-                                    "month",
-                                    "currency",
-                                    "opening_balance_minor",
-                                    "closing_balance_minor",
-                                    "total_amount_minor",
-                                    "lines",
-                                ],
-                                {
-                                    "home_id": {"type": "string"},
-                                    "month": {"type": "string"},
-                                    "currency": {"type": "string"},
-                                    "opening_balance_minor": {"type": "integer"},
-                                    "closing_balance_minor": {"type": "integer"},
-                                    "total_amount_minor": {"type": "integer"},
-                                    "intervals": {"type": "integer"},
-                                    "lines": {"type": "array", "items": {"type": "object"}},
-                                },
-                            )
-                        },
+                        "application/json": {"schema": STATEMENT_SCHEMA},
                         "text/csv": {"schema": {"type": "string"}},
                     },
                 },

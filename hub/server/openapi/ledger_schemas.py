@@ -123,3 +123,28 @@ VALIDATOR_REGISTRATION: Schema = {
         "pop": {**HEX_BYTES, "description": "proof of possession (BLS signature), hex"},
     },
 }
+
+# A home's monthly statement: what the home gets itself (GET /api/v1/ledger/statements/{month})
+# and what the operator gets for it (GET /api/v1/admin/statements/{month}/homes/{home_id}).
+STATEMENT_SCHEMA: Schema = {
+    "type": "object",
+    "required": [
+        "home_id",
+        "month",
+        "currency",
+        "opening_balance_minor",
+        "closing_balance_minor",
+        "total_amount_minor",
+        "lines",
+    ],
+    "properties": {
+        "home_id": {"type": "string"},
+        "month": {"type": "string"},
+        "currency": {"type": "string"},
+        "opening_balance_minor": {"type": "integer"},
+        "closing_balance_minor": {"type": "integer"},
+        "total_amount_minor": {"type": "integer"},
+        "intervals": {"type": "integer"},
+        "lines": {"type": "array", "items": {"type": "object"}},
+    },
+}
