@@ -16,6 +16,7 @@ import pulp
 
 from gridcoop_home.planner.inputs import SLOT_HOURS, Profile
 from gridcoop_home.planner.problem import HOURS_PER_MONTH, LoadSpec, Problem
+from gridcoop_home.planner.solver import highs
 
 DT = SLOT_HOURS
 # Penalties, minor units per kWh. Ordered by what gives way first: the EV target, then the
@@ -26,7 +27,6 @@ GRID_EXCESS_PENALTY = 10_000.0
 # A hundredth of a minor unit per kWh moved through the meter: breaks ties between equal-cost
 # plans in favour of not importing and exporting at once.
 TIE_BREAK = 0.01
-SOLVER_TIME_LIMIT_S = 10.0
 
 Expr = pulp.LpAffineExpression | pulp.LpVariable
 
@@ -296,7 +296,7 @@ def solve(problem: Problem, fixes: Sequence[Slot0Fix] = ()) -> Solution:
     builder = _Builder(problem, fixes)
     lp, v, cost = builder.build()
     built = time.perf_counter()
-    stats = lp.solve(pulp.HiGHS(msg=False, timeLimit=SOLVER_TIME_LIMIT_S))
+    stats = lp.solve(highs())
     solved = time.perf_counter()
     if not stats.has_solution:
         # Every limit that can be impossible is soft, so this means a solver failure.
