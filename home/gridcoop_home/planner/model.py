@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from statistics import fmean
 
 import pulp
 
@@ -62,6 +61,7 @@ class Solution:
     ev: tuple[float, ...]
     ev_soc: tuple[float, ...]
     ev_short: float
+    end_short: float  # kWh the battery ends below its end-of-horizon target
     loads: dict[str, tuple[float, ...]]
     skipped: dict[str, float]
     slot0_external_kwh: float  # energy pinned outside the balance by a Slot0Fix
@@ -86,6 +86,7 @@ class _Vars:
     ev: list[pulp.LpVariable] = field(default_factory=list)
     ev_soc: list[pulp.LpVariable] = field(default_factory=list)
     ev_short: pulp.LpVariable | None = None
+    end_short: pulp.LpVariable | None = None
     loads: dict[str, list[pulp.LpAffineExpression]] = field(default_factory=dict)
     skipped: dict[str, pulp.LpAffineExpression] = field(default_factory=dict)
 
@@ -184,10 +185,20 @@ class _Builder:
         # Half the cycle's wear on each direction, so neither is free.
         self.terms.append(b.degradation_cost / 2 * DT * pulp.lpSum(v.ch + v.dis))
         self.terms.append(RESERVE_PENALTY * DT * pulp.lpSum(v.short))
-        # Energy left at the end is worth what it would save later: the mean expected buy price,
-        # after discharge losses. Without this the plan would empty the battery at the horizon.
-        terminal = fmean(self.p.forecasts.buy_price) * eta_d
-        self.terms.append(-terminal * v.soc[-1])
+        self._end()
+
+    def _end(self) -> None:
+        """The owner's end-of-horizon rule (horizon_end.py): energy left at the end is worth
+        what it would save later, else the plan would empty the battery at the horizon; a final
+        target is soft, with a shortfall dearer than any kWh the horizon could buy."""
+        end, v = self.p.end, self.v
+        if end is None:
+            return
+        self.terms.append(-end.value_per_kwh * v.soc[-1])
+        if end.target_kwh is not None:
+            v.end_short = self.lp.add_variable("end_short", 0, end.target_kwh)
+            self.lp += v.soc[-1] + v.end_short >= end.target_kwh, "end_target"
+            self.terms.append(end.penalty_per_kwh * v.end_short)
 
     def _ev(self) -> None:
         ev = self.p.ev
@@ -315,6 +326,7 @@ def solve(problem: Problem, fixes: Sequence[Slot0Fix] = ()) -> Solution:
         ev=_values(v.ev),
         ev_soc=_values(v.ev_soc),
         ev_short=_value(v.ev_short) if v.ev_short is not None else 0.0,
+        end_short=_value(v.end_short) if v.end_short is not None else 0.0,
         loads={k: _values(power) for k, power in v.loads.items()},
         skipped={k: _value(expr) for k, expr in v.skipped.items()},
         slot0_external_kwh=builder.external_kwh,

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from gridcoop_home.planner.errors import PlannerInputError
 from gridcoop_home.planner.forecast import Forecasts, resolve
+from gridcoop_home.planner.horizon_end import EndSpec, end_spec
 from gridcoop_home.planner.inputs import (
     SLOT,
     SLOT_HOURS,
@@ -62,6 +63,8 @@ class Problem:
     # Per slot: the connection limit, lowered by the grid operator's limit where there is one.
     import_limit_kw: tuple[float, ...] = ()
     export_limit_kw: tuple[float, ...] = ()
+    # The battery's end-of-horizon rule (None without a battery).
+    end: EndSpec | None = None
 
     @property
     def horizon_hours(self) -> float:
@@ -95,6 +98,7 @@ def build_problem(request: PlanRequest) -> Problem:
         warnings=tuple(warnings),
         import_limit_kw=_limits(request, "import_w"),
         export_limit_kw=_limits(request, "export_w"),
+        end=end_spec(request, forecasts),
     )
 
 

@@ -13,6 +13,7 @@ from gridcoop_home.planner.inputs import (
     MAX_SLOTS,
     Battery,
     DeferrableLoad,
+    EndOfHorizon,
     PlanRequest,
     Strategy,
 )
@@ -51,6 +52,7 @@ def validate(request: PlanRequest) -> None:
         _check_ev(request.ev)
     _check_loads(request.loads)
     _check_strategy(request.strategy)
+    _check_end_of_horizon(request.end_of_horizon)
 
 
 def _check_start(start: datetime) -> None:
@@ -148,6 +150,16 @@ def _check_strategy(strategy: Strategy) -> None:
     _non_negative("strategy.monthly_budget", strategy.monthly_budget)
     _non_negative("strategy.over_budget_weight", strategy.over_budget_weight)
     _non_negative("strategy.under_budget_weight", strategy.under_budget_weight)
+
+
+def _check_end_of_horizon(rule: EndOfHorizon) -> None:
+    target = rule.soc_target
+    if target is not None and not (math.isfinite(target) and 0 <= target <= 1):
+        raise PlannerInputError(
+            "end_of_horizon.soc_target", "must be a fraction of the capacity between 0 and 1"
+        )
+    if rule.stored_value is not None:
+        _non_negative("end_of_horizon.stored_value", rule.stored_value)
 
 
 def load_energy_wh(load: DeferrableLoad) -> float:
