@@ -52,6 +52,8 @@ class EV:
     min_charge_w: float = 0.0
     charge_efficiency: float = 0.9
     plugged_in: bool = True
+    # It may not charge before this (a cheaper night tariff, a car that arrives later); None: now.
+    earliest_start: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

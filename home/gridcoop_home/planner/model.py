@@ -206,7 +206,7 @@ class _Builder:
             return
         v, lp = self.v, self.lp
         for t in range(self.p.slots):
-            plugged = t < ev.deadline
+            plugged = ev.first <= t < ev.deadline
             v.ev.append(self.lp.add_variable(f"ev_{t}", 0, ev.max_kw if plugged else 0))
             v.ev_soc.append(self.lp.add_variable(f"evsoc_{t}", 0, ev.capacity_kwh))
             before = v.ev_soc[t - 1] if t else ev.soc_kwh
@@ -216,7 +216,7 @@ class _Builder:
                 lp += v.ev[t] >= ev.min_kw * on, f"evmin_{t}"
                 lp += v.ev[t] <= ev.max_kw * on, f"evmax_{t}"
         most = min(ev.max_kw, (ev.capacity_kwh - ev.soc_kwh) / (ev.efficiency * DT))
-        most = most if ev.deadline > 0 else 0.0
+        most = most if ev.first == 0 < ev.deadline else 0.0
         external = self._fix("ev", v.ev[0], most)
         for t in range(self.p.slots):
             if not (t == 0 and external):

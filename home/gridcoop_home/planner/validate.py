@@ -114,6 +114,11 @@ def _check_ev(ev: EV) -> None:
     _non_negative("ev.target_wh", ev.target_wh)
     if ev.departure.tzinfo is None:
         raise PlannerInputError("ev.departure", "must be timezone-aware")
+    if ev.earliest_start is not None:
+        if ev.earliest_start.tzinfo is None:
+            raise PlannerInputError("ev.earliest_start", "must be timezone-aware")
+        if ev.earliest_start >= ev.departure:
+            raise PlannerInputError("ev.earliest_start", "must be before ev.departure")
 
 
 def _check_loads(loads: Sequence[DeferrableLoad]) -> None:
