@@ -4,7 +4,8 @@ HiGHS prints its banner ("Running HiGHS ...") from C++ straight to file descript
 first `Highs` object of a process is built, before any option can be set, so neither pulp's
 `msg=False` nor `output_flag` stops it and `contextlib.redirect_stdout` cannot catch it. The
 banner is printed once per process: building that first object once with descriptor 1 pointed
-at /dev/null keeps every later solve silent.
+at /dev/null keeps every later solve silent. Descriptor 1 is shared by the whole process, so for
+those few milliseconds another thread's stdout would be lost too (logging goes to stderr).
 """
 
 from __future__ import annotations
