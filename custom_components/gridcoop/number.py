@@ -1,4 +1,5 @@
-"""Numbers the household sets: daily spending cap, battery reserve, discomfort price per load."""
+"""Numbers the household sets: daily spending cap, battery reserve and end-of-horizon target,
+discomfort price per load."""
 
 from __future__ import annotations
 
@@ -39,6 +40,10 @@ def _set_reserve(settings: Settings, sub_id: str, value: float) -> None:
     settings.battery_reserve_pct[sub_id] = value
 
 
+def _set_end_target(settings: Settings, sub_id: str, value: float) -> None:
+    settings.battery_end_target_pct[sub_id] = value
+
+
 def _set_discomfort(settings: Settings, sub_id: str, value: float) -> None:
     settings.discomfort[sub_id] = value
 
@@ -65,6 +70,19 @@ BATTERY_RESERVE = SettingNumberDescription(
     default=10,
     setter=_set_reserve,
 )
+# The state of charge the plan leaves at the end of its 24 h horizon (0 = no target): soft, the
+# plan reports a violation when the battery cannot get there.
+BATTERY_END_TARGET = SettingNumberDescription(
+    key="battery_end_target",
+    translation_key="battery_end_target",
+    native_min_value=0,
+    native_max_value=100,
+    native_step=1,
+    native_unit_of_measurement=PERCENTAGE,
+    entity_category=EntityCategory.CONFIG,
+    default=0,
+    setter=_set_end_target,
+)
 DISCOMFORT = SettingNumberDescription(
     key="discomfort_price",
     translation_key="discomfort_price",
@@ -85,11 +103,12 @@ async def async_setup_entry(
 ) -> None:
     currency = entry.data.get(CONF_CURRENCY, "EUR")
     async_add_entities([SettingNumber(entry, DAILY_CAP, None, currency)])
+    per_kind = {BATTERY: (BATTERY_RESERVE, BATTERY_END_TARGET), FLEXIBLE_LOAD: (DISCOMFORT,)}
     for device in entry.runtime_data.devices.values():
-        description = {BATTERY: BATTERY_RESERVE, FLEXIBLE_LOAD: DISCOMFORT}.get(device.kind)
-        if description is not None:
+        descriptions = per_kind.get(device.kind, ())
+        if descriptions:
             async_add_entities(
-                [SettingNumber(entry, description, device, f"{currency}/h")],
+                [SettingNumber(entry, d, device, f"{currency}/h") for d in descriptions],
                 config_subentry_id=device.subentry_id,
             )
 

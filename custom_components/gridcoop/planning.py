@@ -15,6 +15,7 @@ from gridcoop_home.planner import (
     EV,
     Battery,
     DeferrableLoad,
+    EndOfHorizon,
     History,
     Plan,
     PlanRequest,
@@ -145,7 +146,16 @@ def build_request(
             monthly_budget=major_to_minor(settings.daily_cap) * 30,
         ),
         island=island,
+        end_of_horizon=_end_of_horizon(devices, settings),
     )
+
+
+def _end_of_horizon(devices: Mapping[str, DeviceConfig], settings: Settings) -> EndOfHorizon:
+    """The battery's charge target at the end of the horizon; 0 % (the default) sets none."""
+    device = _first(devices, BATTERY)
+    pct = settings.battery_end_target_pct.get(device.subentry_id, 0.0) if device else 0.0
+    target = min(max(pct, 0.0), 100.0) / 100
+    return EndOfHorizon(soc_target=target if target > 0 else None)
 
 
 def _battery(

@@ -100,3 +100,24 @@ async def test_changing_settings_replans(
     capped = fake_hub.bids[-1][1]
     assert capped.buy == ()
     assert capped.sell, "what the home sells is kept"
+
+
+async def test_the_battery_charge_target_in_24_h_reaches_the_plan(
+    hass: HomeAssistant, frozen: Any
+) -> None:
+    set_source_states(hass)
+    entry = island_entry(ALL_SUBS)
+    await setup_entry(hass, entry)
+    runtime = entry.runtime_data
+    target = "number.home_battery_charge_target_in_24_h"
+    assert hass.states.get(target).state == "0"  # no target unless the owner sets one
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": target, "value": 90}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert runtime.settings.battery_end_target_pct[BATTERY_SUB["subentry_id"]] == 90.0
+    plan = runtime.home.data.plan
+    assert plan is not None
+    # 10 kWh battery at 60 %: 24 h at 5 kW can fill it, so the plan ends at 90 % or more.
+    assert plan.schedule.battery_soc_wh[-1] >= 9_000 - 1
+    assert all(v.limit != "battery_end_target" for v in plan.violations)

@@ -78,6 +78,10 @@ def _ev(problem: Problem, sol: Solution) -> str:
     later = _first(sol.ev)
     if later is None:
         return "EV needs no charge before its departure"
+    if later == ev.first > 0:
+        return (
+            f"EV charging starts at {_at(problem, later)}, its earliest start, ready by {deadline}"
+        )
     return (
         f"EV charging waits until {_at(problem, later)} ({_price(problem, later)} vs "
         f"{_price(problem, 0)} now), still ready by {deadline}"

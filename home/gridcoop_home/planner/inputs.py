@@ -52,6 +52,8 @@ class EV:
     min_charge_w: float = 0.0
     charge_efficiency: float = 0.9
     plugged_in: bool = True
+    # It may not charge before this (a cheaper night tariff, a car that arrives later); None: now.
+    earliest_start: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,21 @@ class Strategy:
 
 
 @dataclass(frozen=True, slots=True)
+class EndOfHorizon:
+    """The owner's rule for the battery's energy at the end of the horizon (docs/planner.md).
+
+    soc_target: the state of charge (fraction of capacity, 0-1) the battery should hold when the
+    horizon ends; soft: when it cannot be reached the plan gets as close as it can and reports a
+    `battery_end_target` violation. None: no target.
+    stored_value: what each kWh left in the battery is worth (minor units/kWh); None: the mean
+    expected buy price x discharge efficiency. 0 lets the plan empty the battery if that pays.
+    """
+
+    soc_target: float | None = None
+    stored_value: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PlanRequest:
     start: datetime
     slots: int
@@ -131,3 +148,5 @@ class PlanRequest:
     # The grid operator's limit per slot from `start` (dimming, sent by the hub with allocations);
     # None or past the sequence's end: only the site's connection limit.
     grid_limits: Sequence[GridLimit | None] = ()
+    # The battery's final state of charge target and/or the value of the energy left in it.
+    end_of_horizon: EndOfHorizon = field(default_factory=EndOfHorizon)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from statistics import fmean
 
 import pulp
 
 from gridcoop_home.planner.inputs import SLOT_HOURS, Profile
 from gridcoop_home.planner.problem import HOURS_PER_MONTH, LoadSpec, Problem
+from gridcoop_home.planner.solver import highs
 
 DT = SLOT_HOURS
 # Penalties, minor units per kWh. Ordered by what gives way first: the EV target, then the
@@ -26,7 +26,6 @@ GRID_EXCESS_PENALTY = 10_000.0
 # A hundredth of a minor unit per kWh moved through the meter: breaks ties between equal-cost
 # plans in favour of not importing and exporting at once.
 TIE_BREAK = 0.01
-SOLVER_TIME_LIMIT_S = 10.0
 
 Expr = pulp.LpAffineExpression | pulp.LpVariable
 
@@ -62,6 +61,7 @@ class Solution:
     ev: tuple[float, ...]
     ev_soc: tuple[float, ...]
     ev_short: float
+    end_short: float  # kWh the battery ends below its end-of-horizon target
     loads: dict[str, tuple[float, ...]]
     skipped: dict[str, float]
     slot0_external_kwh: float  # energy pinned outside the balance by a Slot0Fix
@@ -86,6 +86,7 @@ class _Vars:
     ev: list[pulp.LpVariable] = field(default_factory=list)
     ev_soc: list[pulp.LpVariable] = field(default_factory=list)
     ev_short: pulp.LpVariable | None = None
+    end_short: pulp.LpVariable | None = None
     loads: dict[str, list[pulp.LpAffineExpression]] = field(default_factory=dict)
     skipped: dict[str, pulp.LpAffineExpression] = field(default_factory=dict)
 
@@ -184,10 +185,20 @@ class _Builder:
         # Half the cycle's wear on each direction, so neither is free.
         self.terms.append(b.degradation_cost / 2 * DT * pulp.lpSum(v.ch + v.dis))
         self.terms.append(RESERVE_PENALTY * DT * pulp.lpSum(v.short))
-        # Energy left at the end is worth what it would save later: the mean expected buy price,
-        # after discharge losses. Without this the plan would empty the battery at the horizon.
-        terminal = fmean(self.p.forecasts.buy_price) * eta_d
-        self.terms.append(-terminal * v.soc[-1])
+        self._end()
+
+    def _end(self) -> None:
+        """The owner's end-of-horizon rule (horizon_end.py): energy left at the end is worth
+        what it would save later, else the plan would empty the battery at the horizon; a final
+        target is soft, with a shortfall dearer than any kWh the horizon could buy."""
+        end, v = self.p.end, self.v
+        if end is None:
+            return
+        self.terms.append(-end.value_per_kwh * v.soc[-1])
+        if end.target_kwh is not None:
+            v.end_short = self.lp.add_variable("end_short", 0, end.target_kwh)
+            self.lp += v.soc[-1] + v.end_short >= end.target_kwh, "end_target"
+            self.terms.append(end.penalty_per_kwh * v.end_short)
 
     def _ev(self) -> None:
         ev = self.p.ev
@@ -195,7 +206,7 @@ class _Builder:
             return
         v, lp = self.v, self.lp
         for t in range(self.p.slots):
-            plugged = t < ev.deadline
+            plugged = ev.first <= t < ev.deadline
             v.ev.append(self.lp.add_variable(f"ev_{t}", 0, ev.max_kw if plugged else 0))
             v.ev_soc.append(self.lp.add_variable(f"evsoc_{t}", 0, ev.capacity_kwh))
             before = v.ev_soc[t - 1] if t else ev.soc_kwh
@@ -205,7 +216,7 @@ class _Builder:
                 lp += v.ev[t] >= ev.min_kw * on, f"evmin_{t}"
                 lp += v.ev[t] <= ev.max_kw * on, f"evmax_{t}"
         most = min(ev.max_kw, (ev.capacity_kwh - ev.soc_kwh) / (ev.efficiency * DT))
-        most = most if ev.deadline > 0 else 0.0
+        most = most if ev.first == 0 < ev.deadline else 0.0
         external = self._fix("ev", v.ev[0], most)
         for t in range(self.p.slots):
             if not (t == 0 and external):
@@ -296,7 +307,7 @@ def solve(problem: Problem, fixes: Sequence[Slot0Fix] = ()) -> Solution:
     builder = _Builder(problem, fixes)
     lp, v, cost = builder.build()
     built = time.perf_counter()
-    stats = lp.solve(pulp.HiGHS(msg=False, timeLimit=SOLVER_TIME_LIMIT_S))
+    stats = lp.solve(highs())
     solved = time.perf_counter()
     if not stats.has_solution:
         # Every limit that can be impossible is soft, so this means a solver failure.
@@ -315,6 +326,7 @@ def solve(problem: Problem, fixes: Sequence[Slot0Fix] = ()) -> Solution:
         ev=_values(v.ev),
         ev_soc=_values(v.ev_soc),
         ev_short=_value(v.ev_short) if v.ev_short is not None else 0.0,
+        end_short=_value(v.end_short) if v.end_short is not None else 0.0,
         loads={k: _values(power) for k, power in v.loads.items()},
         skipped={k: _value(expr) for k, expr in v.skipped.items()},
         slot0_external_kwh=builder.external_kwh,

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from gridcoop_home.planner.errors import PlannerInputError
 from gridcoop_home.planner.forecast import Forecasts, resolve
+from gridcoop_home.planner.horizon_end import EndSpec, end_spec
 from gridcoop_home.planner.inputs import (
     SLOT,
     SLOT_HOURS,
@@ -27,6 +28,7 @@ class EVSpec:
     soc_kwh: float
     required_kwh: float  # what the EV must hold at slot `deadline` (end of that slot)
     deadline: int  # last slot it may charge in (exclusive bound: slots < deadline)
+    first: int  # first slot it may charge in (its earliest start, rounded up to a slot)
     max_kw: float
     min_kw: float
     efficiency: float
@@ -62,6 +64,8 @@ class Problem:
     # Per slot: the connection limit, lowered by the grid operator's limit where there is one.
     import_limit_kw: tuple[float, ...] = ()
     export_limit_kw: tuple[float, ...] = ()
+    # The battery's end-of-horizon rule (None without a battery).
+    end: EndSpec | None = None
 
     @property
     def horizon_hours(self) -> float:
@@ -95,6 +99,7 @@ def build_problem(request: PlanRequest) -> Problem:
         warnings=tuple(warnings),
         import_limit_kw=_limits(request, "import_w"),
         export_limit_kw=_limits(request, "export_w"),
+        end=end_spec(request, forecasts),
     )
 
 
@@ -125,18 +130,22 @@ def _ev_spec(request: PlanRequest, warnings: list[str]) -> EVSpec | None:
         warnings.append("EV departure is in the past: not planning EV charging")
         return None
     deadline = _slot_index(request, ev.departure, up=False)
+    opens = request.start if ev.earliest_start is None else max(ev.earliest_start, request.start)
+    first = min(_slot_index(request, opens, up=True), deadline)
     max_kw = ev.max_charge_w / 1000
     gain_per_slot = max_kw * ev.charge_efficiency * SLOT_HOURS
     target = ev.target_wh / 1000
     # Past the horizon the charger can still add energy before departure; only ask for the rest.
-    after_horizon = max((ev.departure - request.start) / SLOT - request.slots, 0.0)
+    horizon_end = request.start + request.slots * SLOT
+    after_horizon = max((ev.departure - max(horizon_end, opens)) / SLOT, 0.0)
     required = max(target - gain_per_slot * after_horizon, 0.0)
-    reachable = min(ev.soc_wh / 1000 + gain_per_slot * deadline, ev.capacity_wh / 1000)
+    reachable = min(ev.soc_wh / 1000 + gain_per_slot * (deadline - first), ev.capacity_wh / 1000)
     return EVSpec(
         capacity_kwh=ev.capacity_wh / 1000,
         soc_kwh=ev.soc_wh / 1000,
         required_kwh=required,
         deadline=deadline,
+        first=first,
         max_kw=max_kw,
         min_kw=ev.min_charge_w / 1000,
         efficiency=ev.charge_efficiency,

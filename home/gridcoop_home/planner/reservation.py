@@ -110,7 +110,10 @@ class Pricer:
             return min(max(missing, least, 0.0), most)
         if fix == "battery_charge" and (battery := self.problem.battery) is not None:
             # Later slots can restore the reserve for later slots: only slot 0's own falls short.
-            missing = (not_now.reserve_short[0] - now.reserve_short[0]) / battery.charge_efficiency
+            # The end-of-horizon target falls short when later slots cannot charge enough.
+            short = not_now.reserve_short[0] - now.reserve_short[0]
+            short += not_now.end_short - now.end_short
+            missing = short / battery.charge_efficiency
             return min(max(missing, 0.0), most)
         return 0.0
 

@@ -33,7 +33,7 @@ class Schedule:
 class Violation:
     """A soft limit the plan could not keep: which, by how much (Wh), and why."""
 
-    limit: str  # "grid_limit", "battery_reserve" or "ev_target"
+    limit: str  # "grid_limit", "battery_reserve", "ev_target" or "battery_end_target"
     amount_wh: float
     reason: str
 

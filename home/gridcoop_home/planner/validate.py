@@ -13,6 +13,7 @@ from gridcoop_home.planner.inputs import (
     MAX_SLOTS,
     Battery,
     DeferrableLoad,
+    EndOfHorizon,
     PlanRequest,
     Strategy,
 )
@@ -51,6 +52,7 @@ def validate(request: PlanRequest) -> None:
         _check_ev(request.ev)
     _check_loads(request.loads)
     _check_strategy(request.strategy)
+    _check_end_of_horizon(request.end_of_horizon)
 
 
 def _check_start(start: datetime) -> None:
@@ -112,6 +114,11 @@ def _check_ev(ev: EV) -> None:
     _non_negative("ev.target_wh", ev.target_wh)
     if ev.departure.tzinfo is None:
         raise PlannerInputError("ev.departure", "must be timezone-aware")
+    if ev.earliest_start is not None:
+        if ev.earliest_start.tzinfo is None:
+            raise PlannerInputError("ev.earliest_start", "must be timezone-aware")
+        if ev.earliest_start >= ev.departure:
+            raise PlannerInputError("ev.earliest_start", "must be before ev.departure")
 
 
 def _check_loads(loads: Sequence[DeferrableLoad]) -> None:
@@ -148,6 +155,16 @@ def _check_strategy(strategy: Strategy) -> None:
     _non_negative("strategy.monthly_budget", strategy.monthly_budget)
     _non_negative("strategy.over_budget_weight", strategy.over_budget_weight)
     _non_negative("strategy.under_budget_weight", strategy.under_budget_weight)
+
+
+def _check_end_of_horizon(rule: EndOfHorizon) -> None:
+    target = rule.soc_target
+    if target is not None and not (math.isfinite(target) and 0 <= target <= 1):
+        raise PlannerInputError(
+            "end_of_horizon.soc_target", "must be a fraction of the capacity between 0 and 1"
+        )
+    if rule.stored_value is not None:
+        _non_negative("end_of_horizon.stored_value", rule.stored_value)
 
 
 def load_energy_wh(load: DeferrableLoad) -> float:

@@ -11,7 +11,12 @@ MIN_WH = 1.0  # below a watt-hour it is solver noise, not a violation
 
 
 def find_violations(problem: Problem, sol: Solution) -> tuple[Violation, ...]:
-    found = [_grid(problem, sol), _reserve(problem, sol), _ev(problem, sol)]
+    found = [
+        _grid(problem, sol),
+        _reserve(problem, sol),
+        _ev(problem, sol),
+        _end_target(problem, sol),
+    ]
     return tuple(v for v in found if v is not None)
 
 
@@ -56,3 +61,26 @@ def _ev(problem: Problem, sol: Solution) -> Violation | None:
     else:
         reason = "the grid connection limit left too little headroom before departure"
     return Violation("ev_target", sol.ev_short * 1000, reason)
+
+
+def _end_target(problem: Problem, sol: Solution) -> Violation | None:
+    end, battery = problem.end, problem.battery
+    if end is None or battery is None or end.target_fraction is None:
+        return None
+    if sol.end_short * 1000 < MIN_WH:
+        return None
+    cap = battery.capacity_wh / 1000
+    asked = end.target_fraction * 100
+    when = end.at.strftime("%H:%M")
+    if end.reachable_kwh + 1e-6 < (end.target_kwh or 0.0):
+        reason = (
+            f"the battery cannot reach {asked:.0f} % by {when}: "
+            f"{end.reachable_kwh / cap * 100:.0f} % reachable at its charging power"
+        )
+    else:
+        ends = (sol.soc[-1] / cap * 100) if sol.soc else 0.0
+        reason = (
+            f"the battery ends at {ends:.0f} % at {when}, below its {asked:.0f} % target: "
+            "the grid connection limit or a more important limit left too little energy"
+        )
+    return Violation("battery_end_target", sol.end_short * 1000, reason)
