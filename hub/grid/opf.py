@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
+from gridcoop_home.planner.solver import quiet_highs
 from numpy.typing import NDArray
 
 from hub.grid.lindistflow import PowerFlow, drop_coefficients, path_sums, sweep
@@ -124,8 +125,7 @@ def solve_dispatch(
         raise ValueError("export_value must not exceed import_cost (the grid would be a pump)")
     started = time.perf_counter()
     lp = _build(feeder, blocks, voltage_margin_pu, loading_limit)
-    highs = highspy.Highs()  # type: ignore[no-untyped-call]
-    highs.setOptionValue("output_flag", False)
+    highs = quiet_highs()  # not even the first solve of a process prints HiGHS's banner
     highs.setOptionValue("presolve", "on" if presolve else "off")
     highs.passModel(lp)
     if warm_start:

@@ -31,6 +31,15 @@ def highs() -> pulp.HiGHS:
     return pulp.HiGHS(msg=False, timeLimit=SOLVER_TIME_LIMIT_S, output_flag=False)
 
 
+def quiet_highs() -> highspy.Highs:
+    """A bare `highspy.Highs` that prints nothing, for models passed as arrays (the hub's feeder
+    dispatch, hub/grid/opf.py)."""
+    _swallow_banner()
+    solver = highspy.Highs()  # type: ignore[no-untyped-call]
+    solver.setOptionValue("output_flag", False)
+    return solver
+
+
 def _swallow_banner() -> None:
     global _quiet
     with _lock:

@@ -3,11 +3,18 @@ prices from its duals and each binding limit's share of every bus price."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from hub.grid import Blocks, NetworkInfeasible, solve_dispatch
 from tests.hub.grid.helpers import chain_feeder
+
+ROOT = Path(__file__).resolve().parents[3]
 
 # The feeder's ratings themselves, without the default safety margins (0.005 p.u., 95 %).
 AT_RATINGS = {"voltage_margin_pu": 0.0, "loading_limit": 1.0}
@@ -110,3 +117,19 @@ def test_the_model_is_small_and_reported() -> None:
     # 3 blocks + import + export + 4 flows + 4 voltages; 4 balance + 4 voltage rows + the link.
     assert (stats.columns, stats.rows) == (13, 9)
     assert stats.build_s >= 0 and stats.solve_s >= 0
+
+
+FIRST_DISPATCH = """
+from tests.hub.grid.test_opf import MARKET
+from tests.hub.grid.helpers import chain_feeder
+from hub.grid import solve_dispatch
+solve_dispatch(chain_feeder(4, r_ohm=0.001, limit_kva=500), MARKET)
+"""
+
+
+def test_the_first_dispatch_in_a_process_prints_nothing(capfd: pytest.CaptureFixture[str]) -> None:
+    """HiGHS prints a banner from C++ on the first solver of a process: not into the hub's log.
+    (tests/home/planner/test_quiet.py shows that this capture would see it.)"""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "home")])}
+    subprocess.run([sys.executable, "-c", FIRST_DISPATCH], cwd=ROOT, env=env, check=True)
+    assert capfd.readouterr() == ("", "")
