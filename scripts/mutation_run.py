@@ -251,19 +251,22 @@ def tally(work: Path, module: str) -> tuple[Tally, list[str]]:
     return result, survivors
 
 
+SHOW = """
+import sys
+from mutmut.__main__ import status_by_exit_code
+from mutmut.mutation.diff_apply import find_mutant, get_diff_for_mutant
+for name in sys.argv[1:]:
+    found = find_mutant(name)
+    print(f"# {name}: {status_by_exit_code[found.exit_code_by_key[name]]}")
+    print(get_diff_for_mutant(name, path=found.path))
+"""
+
+
 def write_survivors(work: Path, survivors: list[str]) -> Path:
-    """Every surviving mutant with its diff, for reading (mutmut show)."""
+    """Every surviving mutant with its diff, for reading (what `mutmut show` prints)."""
     report = work / "survivors.txt"
     with report.open("w") as out:
-        for name in survivors:
-            shown = subprocess.run(
-                [str(Path(sys.executable).parent / "mutmut"), "show", name],
-                cwd=work,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            out.write(shown.stdout + "\n")
+        subprocess.run([sys.executable, "-c", SHOW, *survivors], cwd=work, stdout=out, check=True)
     return report
 
 
