@@ -111,6 +111,8 @@ GROUPS = (
             "tests/hub/ledger/test_audit.py",
             "tests/hub/ledger/test_format_2.py",
             "tests/hub/ledger/test_store.py",
+            "tests/hub/ledger/test_verify_heads.py",
+            "tests/hub/ledger/test_witness.py",
         ),
     ),
 )
