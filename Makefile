@@ -1,5 +1,5 @@
 # GridCoop developer commands. Every target bootstraps what it needs on a fresh machine.
-.PHONY: demo test lint docs bench bench-load serve bootstrap bootstrap-all
+.PHONY: demo test lint docs bench bench-load serve bootstrap bootstrap-all mutation mutation-fast
 
 bootstrap:
 	scripts/bootstrap
@@ -33,3 +33,9 @@ bench: bootstrap
 
 bench-load: bootstrap  # 1,000 homes for 10 minutes against a real hub (see docs/hub/scale_out.md#load)
 	.venv/bin/python bench/bench_load.py
+
+mutation:  # mutmut over the core, module by module (long: docs/development.md#mutation-testing)
+	scripts/mutation
+
+mutation-fast:  # merkle, envelope and dispatch against their own tests: a few minutes
+	scripts/mutation --fast
